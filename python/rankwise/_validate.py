@@ -1,0 +1,110 @@
+"""Turning user input into the contiguous arrays the Rust core borrows.
+
+Only types and shapes are checked here; value checks (ranges, NaN, negative
+weights, repeated ids) happen in Rust, once, on the same pass that uses them.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import numpy.typing as npt
+
+from ._errors import InvalidInputError
+
+IdArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+ArrayLike = Union[npt.ArrayLike, Sequence[int]]
+
+_INT64_MAX = np.iinfo(np.int64).max
+
+
+def ids(name: str, values: Any) -> IdArray:
+    """A 1-D array of integer ids as contiguous int64."""
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise InvalidInputError(f"{name}: must be a 1-D array of item ids, got shape {arr.shape}")
+    if arr.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    if arr.dtype.kind not in "iu":
+        raise InvalidInputError(f"{name}: item ids must be integers, got dtype {arr.dtype}")
+    if arr.dtype == np.uint64 and int(arr.max()) > _INT64_MAX:
+        raise InvalidInputError(f"{name}: id {int(arr.max())} is too large")
+    return np.ascontiguousarray(arr, dtype=np.int64)
+
+
+def weights(values: Any, name: str = "weights") -> Optional[FloatArray]:
+    """None, or a 1-D array of real weights as contiguous float64."""
+    if values is None:
+        return None
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise InvalidInputError(f"{name}: must be a 1-D array, got shape {arr.shape}")
+    if arr.size and arr.dtype.kind not in "iuf":
+        raise InvalidInputError(f"{name}: must be real numbers, got dtype {arr.dtype}")
+    return np.ascontiguousarray(arr, dtype=np.float64)
+
+
+def n_items(value: Any) -> Optional[int]:
+    """None or a non-negative int."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise InvalidInputError("n_items: must be an integer, got a bool")
+    try:
+        n = operator.index(value)
+    except TypeError:
+        raise InvalidInputError(f"n_items: must be an integer, got {type(value).__name__}") from None
+    if n < 0:
+        raise InvalidInputError(f"n_items: must be >= 0, got {n}")
+    return n
+
+
+def positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool):
+        raise InvalidInputError(f"{name}: must be an integer, got a bool")
+    try:
+        n = operator.index(value)
+    except TypeError:
+        raise InvalidInputError(f"{name}: must be an integer, got {type(value).__name__}") from None
+    if n < 1:
+        raise InvalidInputError(f"{name}: must be >= 1, got {n}")
+    return n
+
+
+def real(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise InvalidInputError(f"{name}: must be a real number, got {type(value).__name__}")
+    return float(value)
+
+
+def pairs(winners: Any, losers: Any) -> Tuple[IdArray, IdArray]:
+    w, l = ids("winners", winners), ids("losers", losers)
+    if w.shape != l.shape:
+        raise InvalidInputError(f"losers: has length {l.size} but winners has length {w.size}")
+    return w, l
+
+
+def rankings(values: Any, name: str = "rankings") -> Tuple[IdArray, IdArray]:
+    """A list of rankings (1-D integer arrays, best first) or a 2-D integer
+    array (one ranking per row), flattened to ``(items, lengths)``."""
+    if isinstance(values, np.ndarray) and values.ndim == 2:
+        if values.size and values.dtype.kind not in "iu":
+            raise InvalidInputError(f"{name}: item ids must be integers, got dtype {values.dtype}")
+        flat = np.ascontiguousarray(values.reshape(-1), dtype=np.int64)
+        return flat, np.full(values.shape[0], values.shape[1], dtype=np.int64)
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):
+        raise InvalidInputError(f"{name}: must be a list of 1-D integer arrays, got {type(values).__name__}")
+    parts = []
+    for k, r in enumerate(values):
+        arr = np.asarray(r)
+        if arr.ndim != 1:
+            raise InvalidInputError(f"{name}[{k}]: must be a 1-D array of item ids, got shape {arr.shape}")
+        if arr.size and arr.dtype.kind not in "iu":
+            raise InvalidInputError(f"{name}[{k}]: item ids must be integers, got dtype {arr.dtype}")
+        parts.append(arr.astype(np.int64, copy=False))
+    lengths = np.array([p.size for p in parts], dtype=np.int64)
+    flat = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+    return np.ascontiguousarray(flat, dtype=np.int64), lengths
