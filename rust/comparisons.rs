@@ -485,8 +485,9 @@ mod tests {
     fn large_builds_match_direct_counts() {
         // enough comparisons to go parallel; many repeats (rows get closed
         // up) and few repeats (rows keep their gaps)
-        check_large_build(500, 200_000);
-        check_large_build(20_000, 100_000);
+        let m = 2 * crate::parallel::PAR_MIN_WORK + 1;
+        check_large_build(500, m);
+        check_large_build(100_000, m);
     }
 
     fn check_large_build(n: usize, m: usize) {

@@ -15,3 +15,6 @@ pub mod rankings;
 mod python;
 
 pub use error::{Error, Result};
+pub mod metrics;
+pub mod trec;
+pub mod fusion;

@@ -8,9 +8,10 @@
 
 use std::sync::OnceLock;
 
-/// Below this many units of work a call stays on the calling thread: spawning
-/// costs tens of microseconds.
-pub const PAR_MIN_WORK: usize = 1 << 15;
+/// Below this many units of work (about a millisecond) a call stays on the
+/// calling thread: threads are spawned per call, which costs tens to hundreds
+/// of microseconds on a busy virtual machine.
+pub const PAR_MIN_WORK: usize = 1 << 19;
 
 /// Threads to use: `RANKWISE_NUM_THREADS` if set to a positive integer,
 /// otherwise the available parallelism.
@@ -141,7 +142,7 @@ mod tests {
 
     #[test]
     fn map_rows_matches_sequential() {
-        let n = 100_000;
+        let n = 2 * PAR_MIN_WORK; // large enough to split when threads > 1
         let offsets: Vec<usize> = (0..=n).collect();
         let mut out = vec![0u64; n];
         map_rows(&mut out, &offsets, |i| (i as u64) * 3);

@@ -12,7 +12,10 @@ use crate::aggregate::elo::EloParams;
 use crate::aggregate::{self as agg, counting, ranking_from_scores, Estimate, Stopping};
 use crate::comparisons::{pairs_from_rankings, resolve_n_items, Comparisons};
 use crate::error::Error;
+use crate::metrics::{self, Metric, Missing};
 use crate::rankings::Rankings;
+use crate::trec::{self, Order, QueryRanking};
+use crate::fusion;
 
 /// Raise a core error as `rankwise.InvalidInputError` or
 /// `rankwise.EstimationError` (both subclasses of `ValueError`).
@@ -214,8 +217,169 @@ fn comparisons_from_rankings<'py>(
     Ok((w.into_pyarray(py), l.into_pyarray(py)))
 }
 
+/// A run held in Rust (the data behind `rankwise.Run`).
+#[pyclass(frozen, module = "rankwise._core")]
+struct RunData(trec::Run);
+
+#[pymethods]
+impl RunData {
+    fn __len__(&self) -> usize {
+        self.0.len()
+    }
+    /// Query ids, in order.
+    fn qids(&self) -> Vec<String> {
+        self.0.qids.clone()
+    }
+    /// Total number of (query, document) entries.
+    fn n_entries(&self) -> usize {
+        self.0.docids.len()
+    }
+    /// Query `i`: (qid, doc ids best first, scores).
+    fn query<'py>(&self, py: Python<'py>, i: usize) -> PyResult<(String, Vec<String>, Bound<'py, PyArray1<f64>>)> {
+        if i >= self.0.len() {
+            return Err(pyo3::exceptions::PyIndexError::new_err(format!("query index {i} out of range")));
+        }
+        let (d, s) = self.0.query(i);
+        Ok((self.0.qids[i].clone(), d.to_vec(), s.to_vec().into_pyarray(py)))
+    }
+    /// The run as TREC text.
+    fn to_trec(&self, py: Python<'_>, tag: &str) -> String {
+        py.detach(|| self.0.to_trec(tag))
+    }
+}
+
+/// Relevance judgments held in Rust (the data behind `rankwise.Qrels`).
+#[pyclass(frozen, module = "rankwise._core")]
+struct QrelsData(trec::Qrels);
+
+#[pymethods]
+impl QrelsData {
+    fn __len__(&self) -> usize {
+        self.0.len()
+    }
+    fn qids(&self) -> Vec<String> {
+        self.0.qids.clone()
+    }
+    /// Judgments of query `i` as (doc ids, grades), doc ids sorted.
+    fn query(&self, i: usize) -> PyResult<(Vec<String>, Vec<i32>)> {
+        let j = self.0.judgments.get(i).ok_or_else(|| pyo3::exceptions::PyIndexError::new_err(format!("query index {i} out of range")))?;
+        let mut v: Vec<(&String, &i32)> = j.iter().collect();
+        v.sort();
+        Ok((v.iter().map(|x| x.0.clone()).collect(), v.iter().map(|x| *x.1).collect()))
+    }
+}
+
+#[pyfunction]
+#[pyo3(signature = (text, source, order))]
+fn run_from_trec(py: Python<'_>, text: &str, source: &str, order: &str) -> PyResult<RunData> {
+    let order: Order = order.parse().map_err(to_py)?;
+    py.detach(|| trec::Run::parse(text, source, order)).map(RunData).map_err(to_py)
+}
+
+#[pyfunction]
+#[pyo3(signature = (qids, docids, scores, order))]
+fn run_from_lists(
+    py: Python<'_>,
+    qids: Vec<String>,
+    docids: Vec<Vec<String>>,
+    scores: Vec<PyReadonlyArray1<'_, f64>>,
+    order: &str,
+) -> PyResult<RunData> {
+    let order: Order = order.parse().map_err(to_py)?;
+    if qids.len() != docids.len() || qids.len() != scores.len() {
+        return Err(to_py(Error::invalid("run", "qids, docids and scores differ in length")));
+    }
+    let mut queries = Vec::with_capacity(qids.len());
+    let mut index = std::collections::HashSet::new();
+    for ((qid, d), s) in qids.into_iter().zip(docids).zip(scores) {
+        let s = s.as_slice()?.to_vec();
+        if s.len() != d.len() {
+            return Err(to_py(Error::invalid("run", format!("query {qid:?}: {} doc ids but {} scores", d.len(), s.len()))));
+        }
+        if let Some(k) = s.iter().position(|x| x.is_nan()) {
+            return Err(to_py(Error::invalid("run", format!("query {qid:?}: score of {:?} is NaN", d[k]))));
+        }
+        if !index.insert(qid.clone()) {
+            return Err(to_py(Error::invalid("run", format!("query {qid:?} appears more than once"))));
+        }
+        let n = d.len();
+        queries.push((qid, QueryRanking { docids: d, scores: s, ranks: (1..=n as i64).collect(), origin: (0..n).collect() }));
+    }
+    py.detach(|| trec::Run::from_queries(queries, order, &|k| format!("position {k}")))
+        .map(RunData)
+        .map_err(to_py)
+}
+
+#[pyfunction]
+#[pyo3(signature = (text, source))]
+fn qrels_from_trec(py: Python<'_>, text: &str, source: &str) -> PyResult<QrelsData> {
+    py.detach(|| trec::Qrels::parse(text, source)).map(QrelsData).map_err(to_py)
+}
+
+#[pyfunction]
+#[pyo3(signature = (qids, docids, grades))]
+fn qrels_from_lists(qids: Vec<String>, docids: Vec<Vec<String>>, grades: Vec<Vec<i32>>) -> PyResult<QrelsData> {
+    if qids.len() != docids.len() || qids.len() != grades.len() {
+        return Err(to_py(Error::invalid("qrels", "qids, docids and grades differ in length")));
+    }
+    let mut q = trec::Qrels::default();
+    for ((qid, d), g) in qids.iter().zip(&docids).zip(&grades) {
+        if d.len() != g.len() {
+            return Err(to_py(Error::invalid("qrels", format!("query {qid:?}: {} doc ids but {} grades", d.len(), g.len()))));
+        }
+        for (doc, &grade) in d.iter().zip(g) {
+            q.insert(qid, doc, grade, &|| "qrels".to_string()).map_err(to_py)?;
+        }
+    }
+    Ok(QrelsData(q))
+}
+
+type EvalOut<'py> = (Vec<String>, Vec<String>, Bound<'py, PyArray1<f64>>, usize, usize);
+
+#[pyfunction]
+#[pyo3(signature = (run, qrels, metrics, relevance_level, missing))]
+fn evaluate<'py>(
+    py: Python<'py>,
+    run: &RunData,
+    qrels: &QrelsData,
+    metrics: Vec<String>,
+    relevance_level: i32,
+    missing: &str,
+) -> PyResult<EvalOut<'py>> {
+    let ms: Vec<Metric> = metrics.iter().map(|m| m.parse()).collect::<Result<_, _>>().map_err(to_py)?;
+    let missing: Missing = missing.parse().map_err(to_py)?;
+    let e = py.detach(|| metrics::evaluate(&run.0, &qrels.0, &ms, relevance_level, missing)).map_err(to_py)?;
+    let names = e.metrics.iter().map(|m| m.to_string()).collect();
+    Ok((e.qids, names, e.values.into_pyarray(py), e.unjudged_run_queries, e.missing_queries))
+}
+
+#[pyfunction]
+#[pyo3(signature = (runs, method, k, weights, norm))]
+fn fuse(py: Python<'_>, runs: Vec<Bound<'_, RunData>>, method: &str, k: f64, weights: Option<Vec<f64>>, norm: &str) -> PyResult<RunData> {
+    let method = fusion::Method::parse(method, k).map_err(to_py)?;
+    let norm: fusion::Norm = norm.parse().map_err(to_py)?;
+    let refs: Vec<&trec::Run> = runs.iter().map(|r| &r.get().0).collect();
+    py.detach(|| fusion::fuse(&refs, method, weights.as_deref(), norm)).map(RunData).map_err(to_py)
+}
+
+#[pyfunction]
+#[pyo3(signature = (a, b))]
+fn kendall_tau(py: Python<'_>, a: Floats<'_>, b: Floats<'_>) -> PyResult<f64> {
+    let (a, b) = (a.as_slice()?, b.as_slice()?);
+    py.detach(|| metrics::kendall_tau(a, b)).map_err(to_py)
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<RunData>()?;
+    m.add_class::<QrelsData>()?;
+    m.add_function(wrap_pyfunction!(run_from_trec, m)?)?;
+    m.add_function(wrap_pyfunction!(run_from_lists, m)?)?;
+    m.add_function(wrap_pyfunction!(qrels_from_trec, m)?)?;
+    m.add_function(wrap_pyfunction!(qrels_from_lists, m)?)?;
+    m.add_function(wrap_pyfunction!(evaluate, m)?)?;
+    m.add_function(wrap_pyfunction!(fuse, m)?)?;
+    m.add_function(wrap_pyfunction!(kendall_tau, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(bradley_terry, m)?)?;
     m.add_function(wrap_pyfunction!(plackett_luce, m)?)?;

@@ -1,12 +1,15 @@
 """rankwise: plan, drive and aggregate LLM reranking calls.
 
-The aggregation kernels run in Rust (``rankwise._core``) on numpy arrays.
+Aggregation, evaluation and fusion run in Rust (``rankwise._core``).
 """
 
 from __future__ import annotations
 
 from ._core import __version__
 from ._errors import ConvergenceWarning, EstimationError, InvalidInputError, RankwiseError
+from .data import Candidate, Request, first_stage_ranking, load_documents, load_requests, load_topics
+from .evaluation import evaluate, fuse, kendall_tau
+from .runs import Qrels, Ranking, Run, read_qrels, read_run, write_run
 from .aggregate import (
     AggregationResult,
     borda,
@@ -22,6 +25,21 @@ from .aggregate import (
 __all__ = [
     "__version__",
     "AggregationResult",
+    "Candidate",
+    "Qrels",
+    "Ranking",
+    "Request",
+    "Run",
+    "evaluate",
+    "first_stage_ranking",
+    "fuse",
+    "kendall_tau",
+    "load_documents",
+    "load_requests",
+    "load_topics",
+    "read_qrels",
+    "read_run",
+    "write_run",
     "ConvergenceWarning",
     "EstimationError",
     "InvalidInputError",

@@ -1,0 +1,128 @@
+"""Evaluation (trec_eval semantics), Kendall's tau and rank fusion, in Rust."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Dict, Literal, Optional, Sequence, Union, overload
+
+import numpy as np
+import numpy.typing as npt
+
+from . import _core
+from ._errors import InvalidInputError
+from .runs import Run, as_qrels, as_run
+
+__all__ = ["evaluate", "kendall_tau", "fuse"]
+
+DEFAULT_METRICS = ("ndcg@10",)
+
+
+def evaluate(
+    run: Any,
+    qrels: Any,
+    metrics: Union[str, Sequence[str]] = DEFAULT_METRICS,
+    *,
+    per_query: bool = False,
+    relevance_level: int = 1,
+    missing: Literal["zero", "skip"] = "zero",
+) -> Union[Dict[str, float], Dict[str, Dict[str, float]]]:
+    """Evaluate a run against relevance judgments, exactly as trec_eval does.
+
+    Args:
+        run: a :class:`Run`, a list of :class:`Ranking`, or
+            ``{qid: {docid: score}}`` (ordered by score, ties by doc id
+            descending, as trec_eval orders them).
+        qrels: a :class:`Qrels` or ``{qid: {docid: grade}}``.
+        metrics: names such as ``"ndcg@10"`` (trec_eval ``ndcg_cut.10``:
+            linear gains, ideal from all judged documents), ``"map"``,
+            ``"map@100"``, ``"mrr@10"`` (reciprocal rank within the top 10),
+            ``"recall@100"``, ``"precision@10"`` (or ``"p@10"``), ``"rprec"``;
+            trec_eval/pytrec_eval names (``"ndcg_cut_10"``, ``"recip_rank"``,
+            ``"P_10"``) work too. Default ``("ndcg@10",)``.
+        per_query: return ``{qid: {metric: value}}`` instead of the means.
+        relevance_level: binary metrics (MAP, MRR, recall, precision) count a
+            document relevant when its grade is ``>= relevance_level``;
+            default 1 as in trec_eval; the TREC DL collections use 2.
+        missing: a judged query absent from the run scores 0 (``"zero"``,
+            default, trec_eval ``-c``) or is left out (``"skip"``, trec_eval's
+            default and pytrec_eval's). Queries of the run without judgments
+            are never evaluated; a warning says how many were left out.
+
+    Returns:
+        ``{metric: mean}``, or ``{qid: {metric: value}}`` with ``per_query``.
+        Metric keys are canonical rankwise names (``"ndcg@10"``).
+    """
+    names = [metrics] if isinstance(metrics, str) else [str(m) for m in metrics]
+    if not names:
+        raise InvalidInputError("metrics: no metrics given")
+    if isinstance(relevance_level, bool) or not isinstance(relevance_level, (int, np.integer)):
+        raise InvalidInputError(f"relevance_level: must be an integer, got {relevance_level!r}")
+    r, q = as_run(run), as_qrels(qrels)
+    qids, keys, values, unjudged, absent = _core.evaluate(r._data, q._data, names, int(relevance_level), missing)
+    if unjudged:
+        warnings.warn(f"evaluate: {unjudged} run queries have no judgments and were not evaluated", stacklevel=2)
+    if absent and missing == "zero":
+        warnings.warn(f"evaluate: {absent} judged queries are missing from the run and score 0", stacklevel=2)
+    table = values.reshape(len(qids), len(keys))
+    if per_query:
+        return {qid: dict(zip(keys, row.tolist())) for qid, row in zip(qids, table)}
+    return dict(zip(keys, table.mean(axis=0).tolist()))
+
+
+def kendall_tau(a: npt.ArrayLike, b: npt.ArrayLike) -> float:
+    """Kendall's tau-b between two rankings or score vectors, O(n log n).
+
+    ``a`` and ``b`` are either two score vectors over the same items
+    (higher is better), or two rankings: sequences of the same distinct ids
+    (ints or strings) best first. NaN when either side is constant.
+    """
+    xa, xb = np.asarray(a), np.asarray(b)
+    if xa.ndim != 1 or xb.ndim != 1:
+        raise InvalidInputError(f"a, b: must be 1-D, got shapes {xa.shape} and {xb.shape}")
+    if xa.dtype.kind in "fc" or xb.dtype.kind in "fc":
+        fa, fb = xa.astype(np.float64), xb.astype(np.float64)
+    else:
+        # two rankings of the same ids: compare positions
+        la, lb = xa.tolist(), xb.tolist()
+        if len(set(la)) != len(la) or len(set(lb)) != len(lb):
+            raise InvalidInputError("a, b: rankings must not repeat an id")
+        if set(la) != set(lb):
+            raise InvalidInputError("a, b: rankings must contain the same ids")
+        pos = {x: i for i, x in enumerate(lb)}
+        fa = -np.arange(len(la), dtype=np.float64)
+        fb = -np.array([pos[x] for x in la], dtype=np.float64)
+    return float(_core.kendall_tau(np.ascontiguousarray(fa), np.ascontiguousarray(fb)))
+
+
+def fuse(
+    runs: Sequence[Any],
+    method: Literal["rrf", "isr", "borda", "combsum", "combmnz", "wsum"] = "rrf",
+    *,
+    k: float = 60.0,
+    weights: Optional[Sequence[float]] = None,
+    norm: Optional[Literal["none", "min-max", "z-score", "sum", "max", "rank"]] = None,
+) -> Run:
+    """Fuse several runs into one, query by query (ranx's definitions).
+
+    Args:
+        runs: :class:`Run` objects (or anything :func:`evaluate` accepts as a run).
+        method: ``"rrf"`` (reciprocal rank fusion, ``sum 1/(k + rank)``),
+            ``"isr"`` (``n(d) * sum 1/rank^2``), ``"borda"`` (BordaFuse),
+            ``"combsum"``, ``"combmnz"`` (CombSum times the number of runs
+            that retrieved the document), ``"wsum"`` (weighted CombSum).
+        k: the RRF constant, default 60.
+        weights: one weight per run, default 1 each.
+        norm: score normalisation before score-based methods: ``"min-max"``
+            (default for combsum/combmnz/wsum), ``"z-score"``, ``"sum"``,
+            ``"max"``, ``"rank"`` or ``"none"``. Rank-based methods ignore it.
+
+    Returns:
+        The fused :class:`Run`, each query ordered by fused score.
+    """
+    if isinstance(runs, (Run, dict)) or not runs:
+        raise InvalidInputError("runs: expected a non-empty list of runs")
+    if method == "wsum" and weights is None:
+        raise InvalidInputError("weights: method 'wsum' needs weights")
+    rs = [as_run(r, f"runs[{i}]") for i, r in enumerate(runs)]
+    w = None if weights is None else [float(x) for x in weights]
+    return Run(_core.fuse([r._data for r in rs], str(method), float(k), w, norm or "min-max"))

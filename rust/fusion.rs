@@ -1,0 +1,304 @@
+//! Rank fusion of several runs, query by query, with ranx's definitions so
+//! results can be checked against it.
+//!
+//! Rank-based methods use 1-based ranks in each run's order:
+//! * `Rrf`: `sum_r w_r / (k + rank_r(d))` (Cormack et al. 2009; k = 60).
+//! * `Isr`: `n(d) * sum_r w_r / rank_r(d)^2` (Mourão et al. 2015), where
+//!   `n(d)` counts the runs that retrieved `d`.
+//! * `Borda`: in each run with `m` of the query's `c` candidates (the union
+//!   over runs), rank `i` gets `c - i + 1` points and unranked candidates
+//!   `(c - m + 1) / 2`; points are summed with weights.
+//!
+//! Score-based methods apply a normalisation per run and query first:
+//! * `CombSum`: `sum_r w_r * s_r(d)`; `CombMnz`: `n(d) * CombSum`;
+//!   `WSum`: the same weighted sum, for explicit weights.
+//! Documents absent from a run contribute nothing to it.
+
+use crate::error::{Error, Result};
+use crate::trec::Run;
+use rustc_hash::FxHashMap;
+use std::str::FromStr;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Method {
+    Rrf { k: f64 },
+    Isr,
+    Borda,
+    CombSum,
+    CombMnz,
+    WSum,
+}
+
+/// Score normalisation before score-based fusion (ranx's definitions,
+/// denominators floored at 1e-9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Norm {
+    None,
+    /// `(s - min) / (max - min)`
+    MinMax,
+    /// `(s - mean) / std` (population std)
+    ZScore,
+    /// `(s - min) / sum(s - min)`
+    Sum,
+    /// `s / max`
+    Max,
+    /// `1 - (rank - 1) / n`
+    Rank,
+}
+
+impl FromStr for Norm {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Ok(match s {
+            "none" => Norm::None,
+            "min-max" | "minmax" => Norm::MinMax,
+            "z-score" | "zscore" | "zmuv" => Norm::ZScore,
+            "sum" => Norm::Sum,
+            "max" => Norm::Max,
+            "rank" => Norm::Rank,
+            _ => {
+                return Err(Error::invalid(
+                    "norm",
+                    format!("unknown normalisation {s:?}; expected none, min-max, z-score, sum, max or rank"),
+                ))
+            }
+        })
+    }
+}
+
+impl Method {
+    pub fn parse(name: &str, k: f64) -> Result<Self> {
+        if !(k.is_finite() && k > 0.0) {
+            return Err(Error::invalid("k", format!("must be a positive finite number, got {k}")));
+        }
+        Ok(match name {
+            "rrf" => Method::Rrf { k },
+            "isr" => Method::Isr,
+            "borda" => Method::Borda,
+            "combsum" | "sum" => Method::CombSum,
+            "combmnz" | "mnz" => Method::CombMnz,
+            "wsum" => Method::WSum,
+            _ => {
+                return Err(Error::invalid(
+                    "method",
+                    format!("unknown fusion method {name:?}; expected rrf, isr, borda, combsum, combmnz or wsum"),
+                ))
+            }
+        })
+    }
+
+    fn uses_scores(self) -> bool {
+        matches!(self, Method::CombSum | Method::CombMnz | Method::WSum)
+    }
+}
+
+fn normalise(scores: &[f64], norm: Norm) -> Vec<f64> {
+    let n = scores.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    let min = scores.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    match norm {
+        Norm::None => scores.to_vec(),
+        Norm::MinMax => {
+            let d = (max - min).max(1e-9);
+            scores.iter().map(|s| (s - min) / d).collect()
+        }
+        Norm::ZScore => {
+            let mean = scores.iter().sum::<f64>() / n as f64;
+            let var = scores.iter().map(|s| (s - mean) * (s - mean)).sum::<f64>() / n as f64;
+            let d = var.sqrt().max(1e-9);
+            scores.iter().map(|s| (s - mean) / d).collect()
+        }
+        Norm::Sum => {
+            let d = (scores.iter().sum::<f64>() - min * n as f64).max(1e-9);
+            scores.iter().map(|s| (s - min) / d).collect()
+        }
+        Norm::Max => {
+            let d = max.max(1e-9);
+            scores.iter().map(|s| s / d).collect()
+        }
+        Norm::Rank => (0..n).map(|i| 1.0 - i as f64 / n as f64).collect(),
+    }
+}
+
+/// Fuse `runs` (each in its own best-first order). Queries: the union over
+/// runs, in order of first appearance. The fused run is ordered by fused
+/// score descending, ties by doc id descending (trec_eval's order).
+pub fn fuse(runs: &[&Run], method: Method, weights: Option<&[f64]>, norm: Norm) -> Result<Run> {
+    if runs.is_empty() {
+        return Err(Error::invalid("runs", "no runs to fuse"));
+    }
+    if let Some(w) = weights {
+        if w.len() != runs.len() {
+            return Err(Error::invalid("weights", format!("has {} weights for {} runs", w.len(), runs.len())));
+        }
+        if let Some(x) = w.iter().find(|x| !x.is_finite()) {
+            return Err(Error::invalid("weights", format!("weight {x} is not finite")));
+        }
+    }
+    let weight = |r: usize| weights.map_or(1.0, |w| w[r]);
+    // union of query ids, and where each run has each query
+    let mut qindex: FxHashMap<&str, usize> = FxHashMap::default();
+    let mut qids: Vec<&str> = Vec::new();
+    for run in runs {
+        for q in &run.qids {
+            qindex.entry(q.as_str()).or_insert_with(|| {
+                qids.push(q.as_str());
+                qids.len() - 1
+            });
+        }
+    }
+    let mut at: Vec<Vec<Option<usize>>> = vec![vec![None; runs.len()]; qids.len()];
+    for (r, run) in runs.iter().enumerate() {
+        for (q, qid) in run.qids.iter().enumerate() {
+            at[qindex[qid.as_str()]][r] = Some(q);
+        }
+    }
+    let mut work = vec![0usize; qids.len() + 1];
+    for q in 0..qids.len() {
+        let docs: usize = (0..runs.len()).filter_map(|r| at[q][r].map(|x| runs[r].offsets[x + 1] - runs[r].offsets[x])).sum();
+        work[q + 1] = work[q] + docs;
+    }
+    let mut fused: Vec<(Vec<String>, Vec<f64>)> = vec![(Vec::new(), Vec::new()); qids.len()];
+    crate::parallel::map_rows(&mut fused, &work, |q| {
+        let mut slot: FxHashMap<&str, usize> = FxHashMap::default();
+        let mut docs: Vec<&str> = Vec::new();
+        for (r, run) in runs.iter().enumerate() {
+            if let Some(x) = at[q][r] {
+                for d in run.query(x).0 {
+                    slot.entry(d.as_str()).or_insert_with(|| {
+                        docs.push(d.as_str());
+                        docs.len() - 1
+                    });
+                }
+            }
+        }
+        let c = docs.len();
+        let mut score = vec![0.0f64; c];
+        let mut hits = vec![0u32; c];
+        for (r, run) in runs.iter().enumerate() {
+            let w = weight(r);
+            let Some(x) = at[q][r] else {
+                if method == Method::Borda {
+                    // a run without the query ranks nothing: every candidate unranked
+                    let pts = (c as f64 + 1.0) / 2.0;
+                    score.iter_mut().for_each(|s| *s += w * pts);
+                }
+                continue;
+            };
+            let (rdocs, rscores) = run.query(x);
+            let values = if method.uses_scores() { normalise(rscores, norm) } else { Vec::new() };
+            let mut seen = if method == Method::Borda { vec![false; c] } else { Vec::new() };
+            for (i, d) in rdocs.iter().enumerate() {
+                let j = slot[d.as_str()];
+                hits[j] += 1;
+                let rank = (i + 1) as f64;
+                score[j] += w * match method {
+                    Method::Rrf { k } => 1.0 / (k + rank),
+                    Method::Isr => 1.0 / (rank * rank),
+                    Method::Borda => {
+                        seen[j] = true;
+                        c as f64 - rank + 1.0
+                    }
+                    Method::CombSum | Method::CombMnz | Method::WSum => values[i],
+                };
+            }
+            if method == Method::Borda {
+                let pts = (c as f64 - rdocs.len() as f64 + 1.0) / 2.0;
+                for j in 0..c {
+                    if !seen[j] {
+                        score[j] += w * pts;
+                    }
+                }
+            }
+        }
+        if matches!(method, Method::CombMnz | Method::Isr) {
+            for j in 0..c {
+                score[j] *= hits[j] as f64;
+            }
+        }
+        let mut order: Vec<usize> = (0..c).collect();
+        order.sort_by(|&a, &b| {
+            score[b].partial_cmp(&score[a]).unwrap_or(std::cmp::Ordering::Equal).then_with(|| docs[b].cmp(docs[a]))
+        });
+        (order.iter().map(|&j| docs[j].to_string()).collect(), order.iter().map(|&j| score[j]).collect())
+    });
+    let mut out = Run { offsets: vec![0], ..Default::default() };
+    for (q, (docs, scores)) in fused.into_iter().enumerate() {
+        out.qids.push(qids[q].to_string());
+        out.docids.extend(docs);
+        out.scores.extend(scores);
+        out.offsets.push(out.docids.len());
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trec::Order;
+
+    fn runs() -> (Run, Run) {
+        let a = Run::parse("1 Q0 a 1 3 t\n1 Q0 b 2 2 t\n1 Q0 c 3 1 t\n", "a", Order::Score).unwrap();
+        let b = Run::parse("1 Q0 b 1 10 t\n1 Q0 d 2 5 t\n2 Q0 x 1 1 t\n", "b", Order::Score).unwrap();
+        (a, b)
+    }
+
+    fn get(run: &Run, q: usize, d: &str) -> f64 {
+        let (docs, scores) = run.query(q);
+        scores[docs.iter().position(|x| x == d).unwrap()]
+    }
+
+    #[test]
+    fn rrf_by_hand() {
+        let (a, b) = runs();
+        let f = fuse(&[&a, &b], Method::Rrf { k: 60.0 }, None, Norm::None).unwrap();
+        assert_eq!(f.qids, vec!["1", "2"]);
+        assert!((get(&f, 0, "b") - (1.0 / 62.0 + 1.0 / 61.0)).abs() < 1e-15);
+        assert!((get(&f, 0, "a") - 1.0 / 61.0).abs() < 1e-15);
+        assert_eq!(f.query(0).0[0], "b");
+        let w = fuse(&[&a, &b], Method::Rrf { k: 60.0 }, Some(&[2.0, 0.0]), Norm::None).unwrap();
+        assert!((get(&w, 0, "b") - 2.0 / 62.0).abs() < 1e-15);
+    }
+
+    #[test]
+    fn combsum_combmnz_isr_borda_by_hand() {
+        let (a, b) = runs();
+        let s = fuse(&[&a, &b], Method::CombSum, None, Norm::MinMax).unwrap();
+        assert!((get(&s, 0, "b") - (0.5 + 1.0)).abs() < 1e-12);
+        assert!((get(&s, 0, "d")).abs() < 1e-12);
+        let m = fuse(&[&a, &b], Method::CombMnz, None, Norm::MinMax).unwrap();
+        assert!((get(&m, 0, "b") - 2.0 * 1.5).abs() < 1e-12);
+        let i = fuse(&[&a, &b], Method::Isr, None, Norm::None).unwrap();
+        assert!((get(&i, 0, "b") - 2.0 * (0.25 + 1.0)).abs() < 1e-15);
+        // 4 candidates: run a ranks a,b,c (4,3,2 points), d unranked (4-3+1)/2 = 1;
+        // run b ranks b,d (4,3), a and c unranked (4-2+1)/2 = 1.5
+        let bo = fuse(&[&a, &b], Method::Borda, None, Norm::None).unwrap();
+        assert_eq!(get(&bo, 0, "b"), 3.0 + 4.0);
+        assert_eq!(get(&bo, 0, "a"), 4.0 + 1.5);
+        assert_eq!(get(&bo, 0, "d"), 1.0 + 3.0);
+    }
+
+    #[test]
+    fn norms() {
+        let s = [3.0, 2.0, 1.0];
+        assert_eq!(normalise(&s, Norm::MinMax), vec![1.0, 0.5, 0.0]);
+        assert_eq!(normalise(&s, Norm::Sum), vec![2.0 / 3.0, 1.0 / 3.0, 0.0]);
+        assert_eq!(normalise(&s, Norm::Rank), vec![1.0, 1.0 - 1.0 / 3.0, 1.0 - 2.0 / 3.0]);
+        let z = normalise(&s, Norm::ZScore);
+        assert!((z[0] - 1.0 / (2.0f64 / 3.0).sqrt()).abs() < 1e-12);
+        assert_eq!(normalise(&[5.0, 5.0], Norm::MinMax), vec![0.0, 0.0]);
+    }
+
+    #[test]
+    fn bad_arguments() {
+        let (a, _) = runs();
+        assert!(fuse(&[], Method::CombSum, None, Norm::None).is_err());
+        assert!(fuse(&[&a], Method::CombSum, Some(&[1.0, 2.0]), Norm::None).is_err());
+        assert!(Method::parse("rrf", 0.0).is_err());
+        assert!(Method::parse("nope", 60.0).is_err());
+        assert!("nope".parse::<Norm>().is_err());
+    }
+}

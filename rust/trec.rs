@@ -1,0 +1,281 @@
+//! Runs and qrels held in Rust: TREC text formats in and out, and the
+//! containers that evaluation and fusion work on without touching Python.
+
+use crate::error::{Error, Result};
+use rustc_hash::FxHashMap;
+
+/// How the documents of each query are ordered in a [`Run`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// trec_eval's order: score descending, ties by doc id descending.
+    Score,
+    /// The rank column ascending (for runs whose score column is not
+    /// meaningful), ties by position in the file.
+    Rank,
+    /// As given.
+    Given,
+}
+
+impl std::str::FromStr for Order {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "score" => Ok(Order::Score),
+            "rank" => Ok(Order::Rank),
+            "given" => Ok(Order::Given),
+            _ => Err(Error::invalid("order", format!("unknown order {s:?}; expected \"score\", \"rank\" or \"given\""))),
+        }
+    }
+}
+
+/// Ranked documents for many queries: query `q` owns entries
+/// `offsets[q]..offsets[q+1]` of `docids` and `scores`, best first.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Run {
+    pub qids: Vec<String>,
+    pub offsets: Vec<usize>,
+    pub docids: Vec<String>,
+    pub scores: Vec<f64>,
+}
+
+/// One query's ranking while a run is assembled.
+#[derive(Debug, Clone, Default)]
+pub struct QueryRanking {
+    pub docids: Vec<String>,
+    pub scores: Vec<f64>,
+    pub ranks: Vec<i64>,
+    /// Where each entry came from, for error messages ("line 12").
+    pub origin: Vec<usize>,
+}
+
+impl Run {
+    pub fn len(&self) -> usize {
+        self.qids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.qids.is_empty()
+    }
+
+    /// Query `q`: (doc ids, scores), best first.
+    pub fn query(&self, q: usize) -> (&[String], &[f64]) {
+        let r = self.offsets[q]..self.offsets[q + 1];
+        (&self.docids[r.clone()], &self.scores[r])
+    }
+
+    /// Assemble from per-query rankings (in first-appearance order), ordering
+    /// each by `order` and rejecting a doc id repeated within a query.
+    /// `what(origin)` names an entry's source in error messages.
+    pub fn from_queries(
+        queries: Vec<(String, QueryRanking)>,
+        order: Order,
+        what: &dyn Fn(usize) -> String,
+    ) -> Result<Run> {
+        let mut run = Run { offsets: vec![0], ..Default::default() };
+        for (qid, mut q) in queries {
+            let mut idx: Vec<usize> = (0..q.docids.len()).collect();
+            match order {
+                Order::Score => idx.sort_by(|&a, &b| {
+                    q.scores[b]
+                        .partial_cmp(&q.scores[a])
+                        .unwrap_or(std::cmp::Ordering::Equal)
+                        .then_with(|| q.docids[b].cmp(&q.docids[a]))
+                }),
+                Order::Rank => idx.sort_by_key(|&a| q.ranks[a]),
+                Order::Given => {}
+            }
+            let mut seen: FxHashMap<&str, usize> = FxHashMap::default();
+            seen.reserve(q.docids.len());
+            for (k, d) in q.docids.iter().enumerate() {
+                if let Some(&first) = seen.get(d.as_str()) {
+                    return Err(Error::invalid(
+                        "run",
+                        format!(
+                            "query {qid:?} lists document {d:?} twice ({} and {})",
+                            what(q.origin[first]),
+                            what(q.origin[k])
+                        ),
+                    ));
+                }
+                seen.insert(d, k);
+            }
+            drop(seen);
+            for &k in &idx {
+                run.docids.push(std::mem::take(&mut q.docids[k]));
+                run.scores.push(q.scores[k]);
+            }
+            run.qids.push(qid);
+            run.offsets.push(run.docids.len());
+        }
+        Ok(run)
+    }
+
+    /// Parse a TREC run: `qid Q0 docid rank score tag` per line.
+    pub fn parse(text: &str, source: &str, order: Order) -> Result<Run> {
+        let mut index: FxHashMap<&str, usize> = FxHashMap::default();
+        let mut queries: Vec<(String, QueryRanking)> = Vec::new();
+        for (lineno, line) in text.lines().enumerate() {
+            let lineno = lineno + 1;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            if cols.len() != 6 {
+                return Err(Error::invalid(
+                    "run",
+                    format!("{source}, line {lineno}: expected 6 columns (qid Q0 docid rank score tag), found {}", cols.len()),
+                ));
+            }
+            let rank: i64 = cols[3].parse().map_err(|_| {
+                Error::invalid("run", format!("{source}, line {lineno}: rank {:?} is not an integer", cols[3]))
+            })?;
+            let score: f64 = cols[4].parse().map_err(|_| {
+                Error::invalid("run", format!("{source}, line {lineno}: score {:?} is not a number", cols[4]))
+            })?;
+            if score.is_nan() {
+                return Err(Error::invalid("run", format!("{source}, line {lineno}: score is NaN")));
+            }
+            let q = *index.entry(cols[0]).or_insert_with(|| {
+                queries.push((cols[0].to_string(), QueryRanking::default()));
+                queries.len() - 1
+            });
+            let qr = &mut queries[q].1;
+            qr.docids.push(cols[2].to_string());
+            qr.scores.push(score);
+            qr.ranks.push(rank);
+            qr.origin.push(lineno);
+        }
+        if queries.is_empty() {
+            return Err(Error::invalid("run", format!("{source}: no run lines (empty file)")));
+        }
+        Run::from_queries(queries, order, &|l| format!("{source}, line {l}"))
+    }
+
+    /// The run in TREC format, ranks from 1, with `tag` in the last column.
+    pub fn to_trec(&self, tag: &str) -> String {
+        let mut out = String::with_capacity(self.docids.len() * 40);
+        for q in 0..self.len() {
+            let (docs, scores) = self.query(q);
+            for (r, (d, s)) in docs.iter().zip(scores).enumerate() {
+                out.push_str(&format!("{} Q0 {} {} {} {}\n", self.qids[q], d, r + 1, fmt_score(*s), tag));
+            }
+        }
+        out
+    }
+}
+
+/// Shortest text that parses back to the same f64.
+fn fmt_score(s: f64) -> String {
+    format!("{s:?}")
+}
+
+/// Relevance judgments: per query, doc id -> integer grade.
+#[derive(Debug, Clone, Default)]
+pub struct Qrels {
+    pub qids: Vec<String>,
+    pub judgments: Vec<FxHashMap<String, i32>>,
+    index: FxHashMap<String, usize>,
+}
+
+impl Qrels {
+    pub fn len(&self) -> usize {
+        self.qids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.qids.is_empty()
+    }
+
+    pub fn position(&self, qid: &str) -> Option<usize> {
+        self.index.get(qid).copied()
+    }
+
+    /// Add one judgment; a second judgment of the same (query, document) is
+    /// an error naming both origins.
+    pub fn insert(&mut self, qid: &str, docid: &str, grade: i32, origin: &dyn Fn() -> String) -> Result<()> {
+        let q = match self.index.get(qid) {
+            Some(&q) => q,
+            None => {
+                self.qids.push(qid.to_string());
+                self.judgments.push(FxHashMap::default());
+                self.index.insert(qid.to_string(), self.qids.len() - 1);
+                self.qids.len() - 1
+            }
+        };
+        if self.judgments[q].insert(docid.to_string(), grade).is_some() {
+            return Err(Error::invalid(
+                "qrels",
+                format!("{}: query {qid:?} judges document {docid:?} more than once", origin()),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Parse TREC qrels: `qid iteration docid grade` per line.
+    pub fn parse(text: &str, source: &str) -> Result<Qrels> {
+        let mut qrels = Qrels::default();
+        for (lineno, line) in text.lines().enumerate() {
+            let lineno = lineno + 1;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            if cols.len() != 4 {
+                return Err(Error::invalid(
+                    "qrels",
+                    format!("{source}, line {lineno}: expected 4 columns (qid iteration docid grade), found {}", cols.len()),
+                ));
+            }
+            let grade: i32 = cols[3].parse().map_err(|_| {
+                Error::invalid("qrels", format!("{source}, line {lineno}: grade {:?} is not an integer", cols[3]))
+            })?;
+            qrels.insert(cols[0], cols[2], grade, &|| format!("{source}, line {lineno}"))?;
+        }
+        if qrels.is_empty() {
+            return Err(Error::invalid("qrels", format!("{source}: no judgments (empty file)")));
+        }
+        Ok(qrels)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_orders_like_trec_eval() {
+        let text = "1 Q0 a 1 2.0 t\n1 Q0 b 2 3.0 t\n2 Q0 x 1 1 t\n1 Q0 c 3 3.0 t\n";
+        let run = Run::parse(text, "run.trec", Order::Score).unwrap();
+        assert_eq!(run.qids, vec!["1", "2"]);
+        // score desc, ties by doc id desc
+        assert_eq!(run.query(0).0, &["c", "b", "a"]);
+        let run = Run::parse(text, "run.trec", Order::Rank).unwrap();
+        assert_eq!(run.query(0).0, &["a", "b", "c"]);
+        let back = Run::parse(&run.to_trec("x"), "again", Order::Given).unwrap();
+        assert_eq!(back, run);
+    }
+
+    #[test]
+    fn run_errors_name_file_and_line() {
+        let e = Run::parse("1 Q0 a 1 2.0\n", "r.trec", Order::Score).unwrap_err().to_string();
+        assert!(e.contains("r.trec, line 1") && e.contains("6 columns"), "{e}");
+        let e = Run::parse("1 Q0 a 1 x t\n", "r.trec", Order::Score).unwrap_err().to_string();
+        assert!(e.contains("line 1") && e.contains("not a number"), "{e}");
+        let e = Run::parse("1 Q0 a 1 1 t\n\n1 Q0 a 2 0 t\n", "r.trec", Order::Score).unwrap_err().to_string();
+        assert!(e.contains("twice") && e.contains("line 1") && e.contains("line 3"), "{e}");
+        assert!(Run::parse("\n\n", "r.trec", Order::Score).unwrap_err().to_string().contains("empty"));
+    }
+
+    #[test]
+    fn qrels_parse_and_errors() {
+        let q = Qrels::parse("1 0 a 2\n1 0 b 0\n2 0 a 1\n", "q.txt").unwrap();
+        assert_eq!(q.qids, vec!["1", "2"]);
+        assert_eq!(q.judgments[0]["a"], 2);
+        let e = Qrels::parse("1 0 a two\n", "q.txt").unwrap_err().to_string();
+        assert!(e.contains("q.txt, line 1") && e.contains("not an integer"), "{e}");
+        let e = Qrels::parse("1 0 a 1\n1 0 a 2\n", "q.txt").unwrap_err().to_string();
+        assert!(e.contains("line 2") && e.contains("more than once"), "{e}");
+        let e = Qrels::parse("1 0 a\n", "q.txt").unwrap_err().to_string();
+        assert!(e.contains("4 columns"), "{e}");
+    }
+}
