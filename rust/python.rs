@@ -115,7 +115,7 @@ fn plackett_luce<'py>(
     tol: f64,
     max_iter: usize,
 ) -> PyResult<(Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<i64>>, usize, bool)> {
-    let method: Method = method.parse().map_err(to_py)?;
+    let method = agg::plackett_luce::parse_method(method).map_err(to_py)?;
     let stop = Stopping { tol, max_iter };
     let e = with_rankings(py, &items, &lengths, n_items, &weights, |r| {
         agg::plackett_luce::plackett_luce(r, method, prior, stop)

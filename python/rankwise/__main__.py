@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -42,7 +42,7 @@ def demo(n_items: int = 100, block: int = 20, replicas: int = 4, temperature: fl
     print(f"from a SIMULATED listwise judge (Plackett-Luce noise, temperature {temperature}, seed {seed});")
     print(f"{winners.size} pairwise comparisons derived from the blocks.\n")
     print(f"{'aggregator':<26}{'Kendall tau vs truth':>22}{'time (ms)':>12}")
-    runs = [
+    runs: List[Tuple[str, Callable[[], aggregate.AggregationResult]]] = [
         ("plackett_luce", lambda: aggregate.plackett_luce(rankings, n_items)),
         ("bradley_terry (newman)", lambda: aggregate.bradley_terry(winners, losers, n_items)),
         ("bradley_terry (zermelo)", lambda: aggregate.bradley_terry(winners, losers, n_items, method="zermelo")),

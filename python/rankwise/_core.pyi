@@ -1,11 +1,31 @@
 # Typed stubs for the Rust extension module. The public, documented API is in
 # rankwise.aggregate; these functions take already-validated numpy arrays.
-from typing import Optional, Tuple
+from typing import List, Optional, Sequence, Tuple, final
 
 import numpy as np
 import numpy.typing as npt
 
 __version__: str
+__all__ = [
+    "QrelsData",
+    "RunData",
+    "__version__",
+    "borda",
+    "bradley_terry",
+    "comparisons_from_rankings",
+    "copeland",
+    "elo",
+    "evaluate",
+    "fuse",
+    "kendall_tau",
+    "pagerank",
+    "plackett_luce",
+    "qrels_from_lists",
+    "qrels_from_trec",
+    "run_from_lists",
+    "run_from_trec",
+    "win_rate",
+]
 
 _Ids = npt.NDArray[np.int64]
 _Floats = npt.NDArray[np.float64]
@@ -36,3 +56,33 @@ def elo(
     initial: float, k: float, scale: float, base: float,
 ) -> Tuple[_Floats, _Ids]: ...
 def comparisons_from_rankings(items: _Ids, lengths: _Ids) -> Tuple[_Ids, _Ids]: ...
+
+@final
+class RunData:
+    def __len__(self) -> int: ...
+    def qids(self) -> List[str]: ...
+    def n_entries(self) -> int: ...
+    def query(self, i: int) -> Tuple[str, List[str], _Floats]: ...
+    def to_trec(self, tag: str) -> str: ...
+
+@final
+class QrelsData:
+    def __len__(self) -> int: ...
+    def qids(self) -> List[str]: ...
+    def query(self, i: int) -> Tuple[List[str], List[int]]: ...
+
+def run_from_trec(text: str, source: str, order: str) -> RunData: ...
+def run_from_lists(
+    qids: Sequence[str], docids: Sequence[Sequence[str]], scores: Sequence[_Floats], order: str
+) -> RunData: ...
+def qrels_from_trec(text: str, source: str) -> QrelsData: ...
+def qrels_from_lists(
+    qids: Sequence[str], docids: Sequence[Sequence[str]], grades: Sequence[Sequence[int]]
+) -> QrelsData: ...
+def evaluate(
+    run: RunData, qrels: QrelsData, metrics: Sequence[str], relevance_level: int, missing: str
+) -> Tuple[List[str], List[str], _Floats, int, int]: ...
+def fuse(
+    runs: Sequence[RunData], method: str, k: float, weights: Optional[Sequence[float]], norm: str
+) -> RunData: ...
+def kendall_tau(a: _Floats, b: _Floats) -> float: ...

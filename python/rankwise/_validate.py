@@ -19,6 +19,7 @@ FloatArray = npt.NDArray[np.float64]
 ArrayLike = Union[npt.ArrayLike, Sequence[int]]
 
 _INT64_MAX = np.iinfo(np.int64).max
+MAX_ITEMS = 2**32 - 1  # item ids are stored as u32 in the core
 
 
 def ids(name: str, values: Any) -> IdArray:
@@ -59,6 +60,8 @@ def n_items(value: Any) -> Optional[int]:
         raise InvalidInputError(f"n_items: must be an integer, got {type(value).__name__}") from None
     if n < 0:
         raise InvalidInputError(f"n_items: must be >= 0, got {n}")
+    if n > MAX_ITEMS:
+        raise InvalidInputError(f"n_items: {n} items is more than the supported {MAX_ITEMS}")
     return n
 
 
@@ -71,7 +74,7 @@ def positive_int(name: str, value: Any) -> int:
         raise InvalidInputError(f"{name}: must be an integer, got {type(value).__name__}") from None
     if n < 1:
         raise InvalidInputError(f"{name}: must be >= 1, got {n}")
-    return n
+    return min(n, _INT64_MAX)  # larger limits mean "no limit"
 
 
 def real(name: str, value: Any) -> float:

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Literal, Optional
 
+import numpy as np
+
 from ._errors import InvalidInputError
 from .runs import PathLike, Ranking, _read_text, read_run
 
@@ -50,7 +52,8 @@ class Request:
 
 def first_stage_ranking(request: Request) -> Ranking:
     """The request's candidates in first-stage order, as a :class:`Ranking`."""
-    return Ranking(request.qid, [c.docid for c in request.candidates], [c.score for c in request.candidates])
+    scores = np.array([c.score for c in request.candidates], dtype=np.float64)
+    return Ranking(request.qid, [c.docid for c in request.candidates], scores)
 
 
 def _doc_text(doc: Dict[str, Any], where: str) -> str:
@@ -70,10 +73,10 @@ def _read_dl_json(path: PathLike, depth: Optional[int]) -> List[Request]:
     if not isinstance(entries, list):
         raise InvalidInputError(f"path: {where}: expected a JSON list of {{query, hits}} objects")
     out = []
-    for i, e in enumerate(entries):
-        if not isinstance(e, dict) or "query" not in e or "hits" not in e:
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict) or "query" not in entry or "hits" not in entry:
             raise InvalidInputError(f"path: {where}, entry {i}: expected keys 'query' and 'hits'")
-        hits = sorted(e["hits"], key=lambda h: h.get("rank", 0))
+        hits = sorted(entry["hits"], key=lambda h: h.get("rank", 0))
         if not hits:
             raise InvalidInputError(f"path: {where}, entry {i}: no hits")
         try:
@@ -81,7 +84,7 @@ def _read_dl_json(path: PathLike, depth: Optional[int]) -> List[Request]:
             cands = [Candidate(str(h["docid"]), str(h["content"]), float(h.get("score", 0.0))) for h in hits]
         except KeyError as k:
             raise InvalidInputError(f"path: {where}, entry {i}: a hit lacks key {k}") from None
-        out.append(Request(qid, str(e["query"]), cands[:depth]))
+        out.append(Request(qid, str(entry["query"]), cands[:depth]))
     return out
 
 

@@ -3,8 +3,9 @@
 //! convention of JointRank and evalica). Items that never lost are dangling
 //! and spread their score uniformly. Scores sum to 1.
 //!
-//! Pull form, row by row: `x_j = pr_j / lost_j`, and
-//! `pr_i <- (1-d)/n + d * (dangling/n + sum_j won_ij * x_j)`.
+//! Pull form, row by row: `pr_i <- (1-d)/n + d * (dangling/n + sum_j t_ij pr_j)`
+//! with the transition share `t_ij = won_ij / lost_j` in [0, 1], computed
+//! once (so no sweep divides, and tiny weights cannot overflow).
 //! Stops when the L1 change between sweeps is below `tol`.
 
 use super::{Estimate, Stopping};
@@ -20,30 +21,33 @@ pub fn pagerank(c: &Comparisons, damping: f64, stop: Stopping) -> Result<Estimat
     let n = c.n_items();
     let offsets = c.offsets();
     let out = c.total_lost();
+    let mut share = vec![0.0f64; offsets[n]];
+    {
+        let out = &out;
+        crate::parallel::for_each_segment(&mut share, offsets, |i, seg| {
+            let (nbr, won, _) = c.row(i);
+            for k in 0..nbr.len() {
+                // an opponent that never lost passes nothing (and 0/0 is no share)
+                seg[k] = if won[k] > 0.0 { won[k] / out[nbr[k] as usize] } else { 0.0 };
+            }
+        });
+    }
     let mut pr = vec![1.0 / n as f64; n];
     let mut next = vec![0.0; n];
-    let mut x = vec![0.0; n];
     let mut iterations = 0;
     let mut converged = false;
     while iterations < stop.max_iter {
         iterations += 1;
-        let mut dangling = 0.0;
-        for j in 0..n {
-            if out[j] > 0.0 {
-                x[j] = pr[j] / out[j];
-            } else {
-                x[j] = 0.0;
-                dangling += pr[j];
-            }
-        }
+        let dangling: f64 = (0..n).filter(|&j| out[j] == 0.0).map(|j| pr[j]).sum();
         let base = (1.0 - damping) / n as f64 + damping * dangling / n as f64;
         {
-            let x = &x;
+            let (pr, share) = (&pr, &share);
             map_rows(&mut next, offsets, |i| {
-                let (nbr, won, _) = c.row(i);
+                let nbr = c.row(i).0;
+                let t = &share[offsets[i]..offsets[i] + nbr.len()];
                 let mut s = 0.0;
                 for k in 0..nbr.len() {
-                    s += won[k] * x[nbr[k] as usize];
+                    s += t[k] * pr[nbr[k] as usize];
                 }
                 base + damping * s
             });
@@ -107,6 +111,14 @@ mod tests {
         for (a, b) in e.scores.iter().zip(&pr) {
             assert!((a - b).abs() < 1e-12, "{:?} vs {:?}", e.scores, pr);
         }
+    }
+
+    #[test]
+    fn tiny_weights_stay_finite() {
+        let c = Comparisons::new(3, &[0i64, 1, 2], &[1i64, 2, 0], Some(&[5e-324, 1.0, 1.0])).unwrap();
+        let e = pagerank(&c, 0.85, stop()).unwrap();
+        assert!(e.scores.iter().all(|x| x.is_finite()), "{:?}", e.scores);
+        assert!((e.scores.iter().sum::<f64>() - 1.0).abs() < 1e-12);
     }
 
     #[test]
