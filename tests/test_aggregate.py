@@ -97,7 +97,7 @@ ATOL = 1e-7
 
 @pytest.mark.parametrize("method", ["newman", "zermelo"])
 @pytest.mark.parametrize("prior", [0.5, 1.0, 2.0])
-@settings(max_examples=40)
+@settings(max_examples=40, deadline=None)
 @given(data=comparison_sets())
 def test_bradley_terry_matches_reference(method, prior, data):
     n, w, l, wt = data
@@ -110,7 +110,7 @@ def test_bradley_terry_matches_reference(method, prior, data):
 
 
 @pytest.mark.parametrize("method", ["newman", "zermelo"])
-@settings(max_examples=25)
+@settings(max_examples=25, deadline=None)
 @given(data=st.data())
 def test_bradley_terry_prior_zero_matches_reference(method, data):
     seed = data.draw(st.integers(0, 2**32 - 1))
@@ -127,7 +127,7 @@ def test_bradley_terry_prior_zero_matches_reference(method, data):
 
 @pytest.mark.parametrize("method", ["newman", "mm"])
 @pytest.mark.parametrize("prior", [0.5, 1.0, 2.0])
-@settings(max_examples=20)
+@settings(max_examples=20, deadline=None)
 @given(data=ranking_sets())
 def test_plackett_luce_matches_reference(method, prior, data):
     n, rankings, wt = data
@@ -153,7 +153,7 @@ def test_plackett_luce_prior_zero_matches_reference(method):
     assert abs(res.scores.mean()) < 1e-9
 
 
-@settings(max_examples=60)
+@settings(max_examples=60, deadline=None)
 @given(data=comparison_sets(), damping=st.sampled_from([0.0, 0.5, 0.85, 0.95]))
 def test_pagerank_matches_reference(data, damping):
     n, w, l, wt = data
@@ -166,7 +166,7 @@ def test_pagerank_matches_reference(data, damping):
     assert_valid_result(res, n)
 
 
-@settings(max_examples=80)
+@settings(max_examples=80, deadline=None)
 @given(data=comparison_sets())
 def test_win_rate_matches_reference(data):
     n, w, l, wt = data
@@ -176,7 +176,7 @@ def test_win_rate_matches_reference(data):
     assert_valid_result(res, n)
 
 
-@settings(max_examples=80)
+@settings(max_examples=80, deadline=None)
 @given(data=comparison_sets())
 def test_copeland_matches_reference(data):
     n, w, l, wt = data
@@ -185,7 +185,7 @@ def test_copeland_matches_reference(data):
     assert_valid_result(res, n)
 
 
-@settings(max_examples=80)
+@settings(max_examples=80, deadline=None)
 @given(data=ranking_sets())
 def test_borda_matches_reference(data):
     n, rankings, wt = data
@@ -194,7 +194,7 @@ def test_borda_matches_reference(data):
     assert_valid_result(res, n)
 
 
-@settings(max_examples=60)
+@settings(max_examples=60, deadline=None)
 @given(
     data=comparison_sets(),
     k=st.sampled_from([4.0, 32.0, 0.0]),
@@ -227,7 +227,7 @@ def test_elo_defaults_and_order_dependence():
 # ---------------------------------------------------------------------------
 
 
-@settings(max_examples=30)
+@settings(max_examples=30, deadline=None)
 @given(data=comparison_sets(), perm_seed=st.integers(0, 2**32 - 1))
 def test_relabelling_permutes_comparison_scores(data, perm_seed):
     n, w, l, wt = data
@@ -247,7 +247,7 @@ def test_relabelling_permutes_comparison_scores(data, perm_seed):
         np.testing.assert_allclose(after[perm], before, rtol=0, atol=atol)
 
 
-@settings(max_examples=30)
+@settings(max_examples=30, deadline=None)
 @given(data=ranking_sets(), perm_seed=st.integers(0, 2**32 - 1))
 def test_relabelling_permutes_ranking_scores(data, perm_seed):
     n, rankings, wt = data
@@ -267,7 +267,7 @@ def test_relabelling_permutes_ranking_scores(data, perm_seed):
 # ---------------------------------------------------------------------------
 
 
-@settings(max_examples=30)
+@settings(max_examples=30, deadline=None)
 @given(data=comparison_sets(), prior=st.sampled_from([0.5, 1.0, 2.0]))
 def test_newman_and_zermelo_agree(data, prior):
     n, w, l, wt = data
@@ -396,7 +396,7 @@ def test_plackett_luce_prior_zero_without_estimate_raises(method, rankings):
 # ---------------------------------------------------------------------------
 
 
-@settings(max_examples=40)
+@settings(max_examples=40, deadline=None)
 @given(data=comparison_sets())
 def test_every_aggregator_returns_a_consistent_ranking(data):
     n, w, l, wt = data
@@ -411,7 +411,7 @@ def test_every_aggregator_returns_a_consistent_ranking(data):
         assert_valid_result(res, n)
 
 
-@settings(max_examples=40)
+@settings(max_examples=40, deadline=None)
 @given(data=ranking_sets())
 def test_every_ranking_aggregator_returns_a_consistent_ranking(data):
     n, rankings, wt = data
@@ -445,7 +445,7 @@ def test_borda_points_with_weights():
     assert list(res.ranking) == [0, 2, 1, 3]
 
 
-@settings(max_examples=40)
+@settings(max_examples=40, deadline=None)
 @given(data=comparison_sets(), damping=st.floats(0.0, 0.99))
 def test_pagerank_sums_to_one(data, damping):
     n, w, l, wt = data
@@ -528,7 +528,7 @@ def test_comparisons_from_rankings_example():
     assert list(l) == [0, 1, 1, 3]
 
 
-@settings(max_examples=50)
+@settings(max_examples=50, deadline=None)
 @given(data=ranking_sets())
 def test_comparisons_from_rankings_all_ordered_pairs(data):
     _, rankings, _ = data

@@ -7,6 +7,7 @@ weights, repeated ids) happen in Rust, once, on the same pass that uses them.
 from __future__ import annotations
 
 import operator
+import os
 from typing import Any, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -20,6 +21,15 @@ ArrayLike = Union[npt.ArrayLike, Sequence[int]]
 
 _INT64_MAX = np.iinfo(np.int64).max
 MAX_ITEMS = 2**32 - 1  # item ids are stored as u32 in the core
+BYTES_PER_ITEM = 64  # per-item arrays of the aggregators (offsets, strengths, scratch), generously
+
+
+def _max_items_in_memory() -> int:
+    """Items whose per-item arrays fit in physical memory (no limit if unknown)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")) // BYTES_PER_ITEM
+    except (AttributeError, ValueError, OSError):
+        return MAX_ITEMS
 
 
 def ids(name: str, values: Any) -> IdArray:
@@ -62,6 +72,11 @@ def n_items(value: Any) -> Optional[int]:
         raise InvalidInputError(f"n_items: must be >= 0, got {n}")
     if n > MAX_ITEMS:
         raise InvalidInputError(f"n_items: {n} items is more than the supported {MAX_ITEMS}")
+    if n > _max_items_in_memory():
+        raise InvalidInputError(
+            f"n_items: {n} items would need about {n * BYTES_PER_ITEM / 2**30:.0f} GiB of working memory, "
+            "more than this machine has; is n_items right?"
+        )
     return n
 
 
@@ -83,10 +98,23 @@ def real(name: str, value: Any) -> float:
     return float(value)
 
 
+def _check_implied_items(name: str, arr: IdArray) -> None:
+    """The largest id sets n_items when it is not given: keep it in memory."""
+    if arr.size:
+        top = int(arr.max())
+        if top >= _max_items_in_memory():
+            raise InvalidInputError(
+                f"{name}: id {top} implies {top + 1} items, more than fit in this machine's memory; "
+                "are the ids dense integers from 0?"
+            )
+
+
 def pairs(winners: Any, losers: Any) -> Tuple[IdArray, IdArray]:
     w, l = ids("winners", winners), ids("losers", losers)
     if w.shape != l.shape:
         raise InvalidInputError(f"losers: has length {l.size} but winners has length {w.size}")
+    _check_implied_items("winners", w)
+    _check_implied_items("losers", l)
     return w, l
 
 
@@ -97,6 +125,7 @@ def rankings(values: Any, name: str = "rankings") -> Tuple[IdArray, IdArray]:
         if values.size and values.dtype.kind not in "iu":
             raise InvalidInputError(f"{name}: item ids must be integers, got dtype {values.dtype}")
         flat = np.ascontiguousarray(values.reshape(-1), dtype=np.int64)
+        _check_implied_items(name, flat)
         return flat, np.full(values.shape[0], values.shape[1], dtype=np.int64)
     if isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):
         raise InvalidInputError(f"{name}: must be a list of 1-D integer arrays, got {type(values).__name__}")
@@ -109,5 +138,6 @@ def rankings(values: Any, name: str = "rankings") -> Tuple[IdArray, IdArray]:
             raise InvalidInputError(f"{name}[{k}]: item ids must be integers, got dtype {arr.dtype}")
         parts.append(arr.astype(np.int64, copy=False))
     lengths = np.array([p.size for p in parts], dtype=np.int64)
-    flat = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-    return np.ascontiguousarray(flat, dtype=np.int64), lengths
+    flat = np.ascontiguousarray(np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64), dtype=np.int64)
+    _check_implied_items(name, flat)
+    return flat, lengths

@@ -18,10 +18,21 @@ pub fn win_rate(c: &Comparisons) -> Vec<f64> {
         if nbr.is_empty() {
             return NEVER_COMPARED;
         }
-        let s: f64 = won.iter().zip(lost).map(|(w, l)| w / (w + l)).sum();
+        let s: f64 = won.iter().zip(lost).map(|(&w, &l)| share(w, l)).sum();
         s / nbr.len() as f64
     });
     out
+}
+
+/// `w / (w + l)` without overflow for weights near f64::MAX.
+#[inline]
+fn share(w: f64, l: f64) -> f64 {
+    if w >= l {
+        1.0 / (1.0 + l / w)
+    } else {
+        let r = w / l;
+        r / (1.0 + r)
+    }
 }
 
 /// Copeland score: opponents beaten (more weight won than lost against them)
@@ -67,6 +78,12 @@ mod tests {
         assert!((s[1] - 1.0 / 3.0).abs() < 1e-15);
         assert_eq!(s[2], 0.0);
         assert_eq!(s[3], NEVER_COMPARED);
+    }
+
+    #[test]
+    fn win_rate_survives_huge_weights() {
+        let c = Comparisons::new(2, &[0i64, 1], &[1i64, 0], Some(&[1e308, 1e308])).unwrap();
+        assert_eq!(win_rate(&c), vec![0.5, 0.5]);
     }
 
     #[test]
