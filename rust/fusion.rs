@@ -92,6 +92,26 @@ impl Method {
     }
 }
 
+/// Per-thread buffers reused across queries (doc ids borrowed from the runs).
+#[derive(Default)]
+struct Scratch<'a> {
+    slot: FxHashMap<&'a str, usize>,
+    docs: Vec<&'a str>,
+    score: Vec<f64>,
+    hits: Vec<u32>,
+    seen: Vec<bool>,
+    order: Vec<(u64, u32)>,
+}
+
+/// An integer that sorts ascending as `x` sorts descending (total order on
+/// finite floats; -0.0 and 0.0 are made equal first).
+#[inline]
+fn descending_key(x: f64) -> u64 {
+    let b = (x + 0.0).to_bits();
+    let ascending = if b >> 63 == 1 { !b } else { b | (1 << 63) };
+    !ascending
+}
+
 fn normalise(scores: &[f64], norm: Norm) -> Vec<f64> {
     let n = scores.len();
     if n == 0 {
@@ -161,23 +181,28 @@ pub fn fuse(runs: &[&Run], method: Method, weights: Option<&[f64]>, norm: Norm) 
         let docs: usize = (0..runs.len()).filter_map(|r| at[q][r].map(|x| runs[r].offsets[x + 1] - runs[r].offsets[x])).sum();
         work[q + 1] = work[q] + docs;
     }
-    let mut fused: Vec<(Vec<String>, Vec<f64>)> = vec![(Vec::new(), Vec::new()); qids.len()];
-    crate::parallel::map_rows(&mut fused, &work, |q| {
-        let mut slot: FxHashMap<&str, usize> = FxHashMap::default();
-        let mut docs: Vec<&str> = Vec::new();
+    let mut fused: Vec<Run> = vec![Run::default(); qids.len()];
+    crate::parallel::map_rows_with(&mut fused, &work, Scratch::default, |sc, q| {
+        let total = work[q + 1] - work[q];
+        let Scratch { slot, docs, score, hits, seen, order } = sc;
+        slot.clear();
+        slot.reserve(total);
+        docs.clear();
         for (r, run) in runs.iter().enumerate() {
             if let Some(x) = at[q][r] {
-                for d in run.query(x).0 {
-                    slot.entry(d.as_str()).or_insert_with(|| {
-                        docs.push(d.as_str());
+                for d in run.query(x).0.iter() {
+                    slot.entry(d).or_insert_with(|| {
+                        docs.push(d);
                         docs.len() - 1
                     });
                 }
             }
         }
         let c = docs.len();
-        let mut score = vec![0.0f64; c];
-        let mut hits = vec![0u32; c];
+        score.clear();
+        score.resize(c, 0.0);
+        hits.clear();
+        hits.resize(c, 0);
         for (r, run) in runs.iter().enumerate() {
             let w = weight(r);
             let Some(x) = at[q][r] else {
@@ -190,9 +215,10 @@ pub fn fuse(runs: &[&Run], method: Method, weights: Option<&[f64]>, norm: Norm) 
             };
             let (rdocs, rscores) = run.query(x);
             let values = if method.uses_scores() { normalise(rscores, norm) } else { Vec::new() };
-            let mut seen = if method == Method::Borda { vec![false; c] } else { Vec::new() };
+            seen.clear();
+            seen.resize(if method == Method::Borda { c } else { 0 }, false);
             for (i, d) in rdocs.iter().enumerate() {
-                let j = slot[d.as_str()];
+                let j = slot[d];
                 hits[j] += 1;
                 let rank = (i + 1) as f64;
                 score[j] += w * match method {
@@ -219,18 +245,31 @@ pub fn fuse(runs: &[&Run], method: Method, weights: Option<&[f64]>, norm: Norm) 
                 score[j] *= hits[j] as f64;
             }
         }
-        let mut order: Vec<usize> = (0..c).collect();
-        order.sort_by(|&a, &b| {
-            score[b].partial_cmp(&score[a]).unwrap_or(std::cmp::Ordering::Equal).then_with(|| docs[b].cmp(docs[a]))
-        });
-        (order.iter().map(|&j| docs[j].to_string()).collect(), order.iter().map(|&j| score[j]).collect())
+        // score descending via integer keys, then equal scores by doc id descending
+        order.clear();
+        order.extend((0..c).map(|j| (descending_key(score[j]), j as u32)));
+        order.sort_unstable();
+        let mut i = 0;
+        while i < order.len() {
+            let mut e = i + 1;
+            while e < order.len() && order[e].0 == order[i].0 {
+                e += 1;
+            }
+            if e - i > 1 {
+                order[i..e].sort_unstable_by(|a, b| docs[b.1 as usize].cmp(docs[a.1 as usize]));
+            }
+            i = e;
+        }
+        let order = order.iter().map(|&(_, j)| j as usize);
+        let sorted: Vec<f64> = order.clone().map(|j| score[j]).collect();
+        let mut one = Run::default();
+        one.push_query(qids[q], order.map(|j| docs[j]), &sorted);
+        one
     });
-    let mut out = Run { offsets: vec![0], ..Default::default() };
-    for (q, (docs, scores)) in fused.into_iter().enumerate() {
-        out.qids.push(qids[q].to_string());
-        out.docids.extend(docs);
-        out.scores.extend(scores);
-        out.offsets.push(out.docids.len());
+    let mut out = Run::default();
+    for part in &fused {
+        let (docs, scores) = part.query(0);
+        out.push_query(&part.qids[0], docs.iter(), scores);
     }
     Ok(out)
 }
@@ -258,7 +297,7 @@ mod tests {
         assert_eq!(f.qids, vec!["1", "2"]);
         assert!((get(&f, 0, "b") - (1.0 / 62.0 + 1.0 / 61.0)).abs() < 1e-15);
         assert!((get(&f, 0, "a") - 1.0 / 61.0).abs() < 1e-15);
-        assert_eq!(f.query(0).0[0], "b");
+        assert_eq!(f.query(0).0.get(0), "b");
         let w = fuse(&[&a, &b], Method::Rrf { k: 60.0 }, Some(&[2.0, 0.0]), Norm::None).unwrap();
         assert!((get(&w, 0, "b") - 2.0 / 62.0).abs() < 1e-15);
     }
@@ -279,6 +318,17 @@ mod tests {
         assert_eq!(get(&bo, 0, "b"), 3.0 + 4.0);
         assert_eq!(get(&bo, 0, "a"), 4.0 + 1.5);
         assert_eq!(get(&bo, 0, "d"), 1.0 + 3.0);
+    }
+
+    #[test]
+    fn descending_keys_order_floats() {
+        let xs = [3.5, -1.0, 0.0, -0.0, 1e-300, -1e300, 2.0];
+        let mut by_key: Vec<f64> = xs.to_vec();
+        by_key.sort_by_key(|&x| descending_key(x));
+        let mut by_cmp = xs.to_vec();
+        by_cmp.sort_by(|a, b| b.partial_cmp(a).unwrap());
+        assert_eq!(by_key, by_cmp);
+        assert_eq!(descending_key(0.0), descending_key(-0.0));
     }
 
     #[test]

@@ -456,7 +456,7 @@ pub fn evaluate(
         let Some(r) = r else { return vec![0.0; metrics.len()] };
         let judged = &qrels.judgments[q];
         let ideal = Ideal::new(judged.values().copied(), relevance_level);
-        let ranked: Vec<i32> = run.query(r).0.iter().map(|d| judged.get(d.as_str()).copied().unwrap_or(0)).collect();
+        let ranked: Vec<i32> = run.query(r).0.iter().map(|d| judged.get(d).copied().unwrap_or(0)).collect();
         metrics.iter().map(|&m| score(m, &ranked, &ideal, relevance_level)).collect()
     });
     Ok(Evaluation {

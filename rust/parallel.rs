@@ -85,6 +85,41 @@ where
     });
 }
 
+/// Like [`map_rows`], with one scratch value per thread (made by `init`)
+/// that `f` may reuse across rows: for per-row work that would otherwise
+/// allocate. Results must not depend on the scratch's history.
+pub fn map_rows_with<T, S, I, F>(out: &mut [T], offsets: &[usize], init: I, f: F)
+where
+    T: Send,
+    I: Fn() -> S + Sync,
+    F: Fn(&mut S, usize) -> T + Sync,
+{
+    let n = out.len();
+    let work = offsets[n] - offsets[0] + n;
+    let threads = num_threads().min(work / PAR_MIN_WORK).max(1);
+    let bounds = split_rows(offsets, threads);
+    let (f, init) = (&f, &init);
+    let run = move |start: usize, chunk: &mut [T]| {
+        let mut scratch = init();
+        for (k, o) in chunk.iter_mut().enumerate() {
+            *o = f(&mut scratch, start + k);
+        }
+    };
+    if bounds.len() == 2 {
+        run(0, out);
+        return;
+    }
+    std::thread::scope(|s| {
+        let mut rest = out;
+        for w in bounds.windows(2) {
+            let (chunk, tail) = rest.split_at_mut(w[1] - w[0]);
+            rest = tail;
+            let start = w[0];
+            s.spawn(move || run(start, chunk));
+        }
+    });
+}
+
 /// `f(r, &mut data[offsets[r]..offsets[r+1]])` for every segment `r`, in
 /// parallel over balanced segment ranges when the work is large enough.
 pub fn for_each_segment<T, F>(data: &mut [T], offsets: &[usize], f: F)

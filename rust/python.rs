@@ -232,7 +232,7 @@ impl RunData {
     }
     /// Total number of (query, document) entries.
     fn n_entries(&self) -> usize {
-        self.0.docids.len()
+        self.0.n_entries()
     }
     /// Query `i`: (qid, doc ids best first, scores).
     fn query<'py>(&self, py: Python<'py>, i: usize) -> PyResult<(String, Vec<String>, Bound<'py, PyArray1<f64>>)> {
@@ -240,11 +240,11 @@ impl RunData {
             return Err(pyo3::exceptions::PyIndexError::new_err(format!("query index {i} out of range")));
         }
         let (d, s) = self.0.query(i);
-        Ok((self.0.qids[i].clone(), d.to_vec(), s.to_vec().into_pyarray(py)))
+        Ok((self.0.qids[i].clone(), d.iter().map(str::to_string).collect(), s.to_vec().into_pyarray(py)))
     }
     /// The run as TREC text.
-    fn to_trec(&self, py: Python<'_>, tag: &str) -> String {
-        py.detach(|| self.0.to_trec(tag))
+    fn to_trec(&self, py: Python<'_>, tag: &str) -> PyResult<String> {
+        py.detach(|| self.0.to_trec(tag)).map_err(to_py)
     }
 }
 
@@ -291,7 +291,7 @@ fn run_from_lists(
     }
     let mut queries = Vec::with_capacity(qids.len());
     let mut index = std::collections::HashSet::new();
-    for ((qid, d), s) in qids.into_iter().zip(docids).zip(scores) {
+    for ((qid, d), s) in qids.into_iter().zip(&docids).zip(scores) {
         let s = s.as_slice()?.to_vec();
         if s.len() != d.len() {
             return Err(to_py(Error::invalid("run", format!("query {qid:?}: {} doc ids but {} scores", d.len(), s.len()))));
@@ -303,6 +303,7 @@ fn run_from_lists(
             return Err(to_py(Error::invalid("run", format!("query {qid:?} appears more than once"))));
         }
         let n = d.len();
+        let d: Vec<&str> = d.iter().map(String::as_str).collect();
         queries.push((qid, QueryRanking { docids: d, scores: s, ranks: (1..=n as i64).collect(), origin: (0..n).collect() }));
     }
     py.detach(|| trec::Run::from_queries(queries, order, &|k| format!("position {k}")))

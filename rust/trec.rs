@@ -8,6 +8,8 @@ use rustc_hash::FxHashMap;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Order {
     /// trec_eval's order: score descending, ties by doc id descending.
+    /// Like trec_eval (which stores scores as C floats), scores are compared
+    /// at single precision: two scores equal as f32 are a tie.
     Score,
     /// The rank column ascending (for runs whose score column is not
     /// meaningful), ties by position in the file.
@@ -29,19 +31,51 @@ impl std::str::FromStr for Order {
 }
 
 /// Ranked documents for many queries: query `q` owns entries
-/// `offsets[q]..offsets[q+1]` of `docids` and `scores`, best first.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// `offsets[q]..offsets[q+1]`, best first. Doc ids are stored back to back
+/// in one buffer (no allocation per document).
+#[derive(Debug, Clone, PartialEq)]
 pub struct Run {
     pub qids: Vec<String>,
     pub offsets: Vec<usize>,
-    pub docids: Vec<String>,
     pub scores: Vec<f64>,
+    doc_buf: String,
+    /// Doc `k` is `doc_buf[doc_bounds[k]..doc_bounds[k+1]]`.
+    doc_bounds: Vec<usize>,
+}
+
+impl Default for Run {
+    fn default() -> Self {
+        Run { qids: Vec::new(), offsets: vec![0], scores: Vec::new(), doc_buf: String::new(), doc_bounds: vec![0] }
+    }
+}
+
+/// The doc ids of one query, best first.
+#[derive(Debug, Clone, Copy)]
+pub struct Docs<'a> {
+    buf: &'a str,
+    bounds: &'a [usize],
+}
+
+impl<'a> Docs<'a> {
+    pub fn len(&self) -> usize {
+        self.bounds.len() - 1
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    pub fn get(&self, i: usize) -> &'a str {
+        &self.buf[self.bounds[i]..self.bounds[i + 1]]
+    }
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &'a str> + 'a {
+        let (buf, bounds) = (self.buf, self.bounds);
+        bounds.windows(2).map(move |w| &buf[w[0]..w[1]])
+    }
 }
 
 /// One query's ranking while a run is assembled.
 #[derive(Debug, Clone, Default)]
-pub struct QueryRanking {
-    pub docids: Vec<String>,
+pub struct QueryRanking<'a> {
+    pub docids: Vec<&'a str>,
     pub scores: Vec<f64>,
     pub ranks: Vec<i64>,
     /// Where each entry came from, for error messages ("line 12").
@@ -57,37 +91,51 @@ impl Run {
         self.qids.is_empty()
     }
 
+    /// Number of (query, document) entries.
+    pub fn n_entries(&self) -> usize {
+        self.scores.len()
+    }
+
     /// Query `q`: (doc ids, scores), best first.
-    pub fn query(&self, q: usize) -> (&[String], &[f64]) {
+    pub fn query(&self, q: usize) -> (Docs<'_>, &[f64]) {
         let r = self.offsets[q]..self.offsets[q + 1];
-        (&self.docids[r.clone()], &self.scores[r])
+        (Docs { buf: &self.doc_buf, bounds: &self.doc_bounds[r.start..=r.end] }, &self.scores[r])
+    }
+
+    /// Append one query, documents already in order.
+    pub fn push_query<'d>(&mut self, qid: &str, docs: impl IntoIterator<Item = &'d str>, scores: &[f64]) {
+        for d in docs {
+            self.doc_buf.push_str(d);
+            self.doc_bounds.push(self.doc_buf.len());
+        }
+        self.scores.extend_from_slice(scores);
+        debug_assert_eq!(self.scores.len() + 1, self.doc_bounds.len());
+        self.qids.push(qid.to_string());
+        self.offsets.push(self.scores.len());
     }
 
     /// Assemble from per-query rankings (in first-appearance order), ordering
     /// each by `order` and rejecting a doc id repeated within a query.
     /// `what(origin)` names an entry's source in error messages.
-    pub fn from_queries(
-        queries: Vec<(String, QueryRanking)>,
-        order: Order,
-        what: &dyn Fn(usize) -> String,
-    ) -> Result<Run> {
-        let mut run = Run { offsets: vec![0], ..Default::default() };
-        for (qid, mut q) in queries {
+    pub fn from_queries(queries: Vec<(String, QueryRanking<'_>)>, order: Order, what: &dyn Fn(usize) -> String) -> Result<Run> {
+        let mut run = Run::default();
+        let mut seen: FxHashMap<&str, usize> = FxHashMap::default();
+        for (qid, q) in queries {
             let mut idx: Vec<usize> = (0..q.docids.len()).collect();
             match order {
-                Order::Score => idx.sort_by(|&a, &b| {
-                    q.scores[b]
-                        .partial_cmp(&q.scores[a])
+                Order::Score => idx.sort_unstable_by(|&a, &b| {
+                    (q.scores[b] as f32)
+                        .partial_cmp(&(q.scores[a] as f32))
                         .unwrap_or(std::cmp::Ordering::Equal)
-                        .then_with(|| q.docids[b].cmp(&q.docids[a]))
+                        .then_with(|| q.docids[b].cmp(q.docids[a]))
                 }),
                 Order::Rank => idx.sort_by_key(|&a| q.ranks[a]),
                 Order::Given => {}
             }
-            let mut seen: FxHashMap<&str, usize> = FxHashMap::default();
+            seen.clear();
             seen.reserve(q.docids.len());
-            for (k, d) in q.docids.iter().enumerate() {
-                if let Some(&first) = seen.get(d.as_str()) {
+            for (k, &d) in q.docids.iter().enumerate() {
+                if let Some(first) = seen.insert(d, k) {
                     return Err(Error::invalid(
                         "run",
                         format!(
@@ -97,15 +145,9 @@ impl Run {
                         ),
                     ));
                 }
-                seen.insert(d, k);
             }
-            drop(seen);
-            for &k in &idx {
-                run.docids.push(std::mem::take(&mut q.docids[k]));
-                run.scores.push(q.scores[k]);
-            }
-            run.qids.push(qid);
-            run.offsets.push(run.docids.len());
+            let scores: Vec<f64> = idx.iter().map(|&k| q.scores[k]).collect();
+            run.push_query(&qid, idx.iter().map(|&k| q.docids[k]), &scores);
         }
         Ok(run)
     }
@@ -140,7 +182,7 @@ impl Run {
                 queries.len() - 1
             });
             let qr = &mut queries[q].1;
-            qr.docids.push(cols[2].to_string());
+            qr.docids.push(cols[2]);
             qr.scores.push(score);
             qr.ranks.push(rank);
             qr.origin.push(lineno);
@@ -152,15 +194,30 @@ impl Run {
     }
 
     /// The run in TREC format, ranks from 1, with `tag` in the last column.
-    pub fn to_trec(&self, tag: &str) -> String {
-        let mut out = String::with_capacity(self.docids.len() * 40);
+    /// Ids that the format cannot hold (empty, or containing white space)
+    /// are an error rather than a file that cannot be read back.
+    pub fn to_trec(&self, tag: &str) -> Result<String> {
+        use std::fmt::Write;
+        let column = |what: &str, v: &str| -> Result<()> {
+            if v.is_empty() || v.chars().any(char::is_whitespace) {
+                return Err(Error::invalid(
+                    what,
+                    format!("{v:?} cannot be written to a TREC file (empty, or contains white space)"),
+                ));
+            }
+            Ok(())
+        };
+        column("tag", tag)?;
+        let mut out = String::with_capacity(self.n_entries() * 40);
         for q in 0..self.len() {
+            column("qid", &self.qids[q])?;
             let (docs, scores) = self.query(q);
             for (r, (d, s)) in docs.iter().zip(scores).enumerate() {
-                out.push_str(&format!("{} Q0 {} {} {} {}\n", self.qids[q], d, r + 1, fmt_score(*s), tag));
+                column("docid", d)?;
+                let _ = writeln!(out, "{} Q0 {} {} {} {}", self.qids[q], d, r + 1, fmt_score(*s), tag);
             }
         }
-        out
+        Ok(out)
     }
 }
 
@@ -248,11 +305,21 @@ mod tests {
         let run = Run::parse(text, "run.trec", Order::Score).unwrap();
         assert_eq!(run.qids, vec!["1", "2"]);
         // score desc, ties by doc id desc
-        assert_eq!(run.query(0).0, &["c", "b", "a"]);
+        assert_eq!(run.query(0).0.iter().collect::<Vec<_>>(), ["c", "b", "a"]);
         let run = Run::parse(text, "run.trec", Order::Rank).unwrap();
-        assert_eq!(run.query(0).0, &["a", "b", "c"]);
-        let back = Run::parse(&run.to_trec("x"), "again", Order::Given).unwrap();
+        assert_eq!(run.query(0).0.iter().collect::<Vec<_>>(), ["a", "b", "c"]);
+        let back = Run::parse(&run.to_trec("x").unwrap(), "again", Order::Given).unwrap();
         assert_eq!(back, run);
+        let mut bad = Run::default();
+        bad.push_query("1", ["a b"], &[1.0]);
+        assert!(bad.to_trec("x").unwrap_err().to_string().contains("white space"));
+    }
+
+    #[test]
+    fn scores_equal_in_single_precision_tie_like_trec_eval() {
+        // 1.0 and 1.0 + 1e-12 are one f32: the tie goes to the larger doc id
+        let run = Run::parse("1 Q0 a 1 1.000000000001 t\n1 Q0 b 2 1.0 t\n", "r", Order::Score).unwrap();
+        assert_eq!(run.query(0).0.iter().collect::<Vec<_>>(), ["b", "a"]);
     }
 
     #[test]

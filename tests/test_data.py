@@ -420,6 +420,22 @@ def test_write_run_bad_tag(tmp_path, tag):
     assert os.listdir(tmp_path) == []
 
 
+@pytest.mark.parametrize("qid, docid", [("q", "a b"), ("q", "a\tb"), ("q", ""), ("q 1", "a"), ("", "a"), ("q", "a\nb")])
+def test_write_run_ids_that_trec_cannot_hold(tmp_path, qid, docid):
+    """An id with whitespace (or an empty id) cannot be written as a TREC
+    column. write_run must refuse it (as it refuses such a tag) instead of
+    writing a file that read_run then rejects or misreads."""
+    p = tmp_path / "r.trec"
+    run = [Ranking.from_order(qid, [docid, "z"])]
+    try:
+        rw.write_run(run, p)
+    except InvalidInputError:
+        assert not p.exists()
+        return
+    back = rw.read_run(p, order="given")
+    assert back.to_dict() == rw.Run.from_rankings(run).to_dict()
+
+
 def test_write_run_failure_leaves_no_temp_file(tmp_path):
     """When the final rename fails (the target is a directory), the temporary
     file must not be left behind."""
@@ -511,3 +527,22 @@ def test_qrels_mapping_behaviour(tmp_path):
     assert rw.Qrels.from_dict(d)["2"] == d["2"]
     assert list(rw.Qrels.from_dict(d)) == ["2", "1"]
     assert rw.Qrels.from_dict({1: {"a": np.int64(2)}})["1"] == {"a": 2}
+
+
+@pytest.mark.parametrize("grade", [1.5, 2.7, float("nan"), 2**40, None, "high"])
+def test_qrels_from_dict_rejects_non_integer_grades(grade):
+    """read_qrels rejects a grade "1.5"; from_dict must not truncate 1.5 to 1
+    silently, and out-of-range or non-numeric grades are input errors too
+    (rankwise's contract: every bad-input error is a RankwiseError)."""
+    with pytest.raises(InvalidInputError, match="grade"):
+        rw.Qrels.from_dict({"q": {"a": grade}})
+
+
+def test_qrels_from_dict_accepts_integer_types():
+    assert rw.Qrels.from_dict({"q": {"a": 2, "b": np.int32(1), "c": 0, "d": -1}})["q"] == {"a": 2, "b": 1, "c": 0, "d": -1}
+
+
+@pytest.mark.parametrize("score", ["abc", None, [1.0]])
+def test_run_from_dict_bad_scores_are_input_errors(score):
+    with pytest.raises(InvalidInputError):
+        rw.Run.from_dict({"q": {"a": score}})

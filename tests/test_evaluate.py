@@ -57,9 +57,10 @@ def quiet_evaluate(*args, **kwargs):
 # ---------------------------------------------------------------------------
 
 DOC_POOL = [f"d{i}" for i in range(12)]
-# Few distinct values, so ties are frequent. pytrec_eval keeps scores in
-# single precision (scores 1.0 and 1.0 + 1e-8 tie there), rankwise in double:
-# generate float32-representable scores so that both see the same order.
+# Few distinct values, so ties are frequent. pytrec_eval compares scores in
+# single precision (1.0 and 1.0 + 1e-8 tie there); the generated scores are
+# float32-representable so that the comparison does not hinge on rounding
+# (near-ties are tested separately below).
 SCORES = st.one_of(
     st.sampled_from([0.0, 0.5, 1.0, 1.5, 2.0, -1.0]),
     st.floats(min_value=-10, max_value=10, width=32, allow_subnormal=False),
@@ -133,6 +134,68 @@ def test_means_and_run_types_agree(data, level):
     as_list = list(as_run.values())
     for other in (as_run, as_list):
         assert quiet_evaluate(other, rw.Qrels.from_dict(qrels), names, per_query=True, relevance_level=level, missing="skip") == per_q
+
+
+@settings(max_examples=40)
+@given(data=run_and_qrels(), level=st.sampled_from([1, 2, 3]), neg=st.data())
+def test_negative_grades_agree_with_pytrec_eval(data, level, neg):
+    """Negative grades: judged non-relevant, zero gain. (Uncut "ndcg" is left
+    out here: pytrec_eval's uncut ndcg can hang on negative grades.)"""
+    run, qrels = data
+    for q in qrels:
+        for d in list(qrels[q]):
+            if neg.draw(st.integers(0, 3)) == 0:
+                qrels[q][d] = -1
+    expected = pytrec(run, qrels, level, {"ndcg_cut.5,10", "map", "P.5", "recall.5"})
+    got = quiet_evaluate(run, qrels, ["ndcg@5", "ndcg@10", "map", "p@5", "recall@5"], per_query=True,
+                         relevance_level=level, missing="skip")
+    for qid, row in expected.items():
+        assert got[qid]["ndcg@5"] == pytest.approx(row["ndcg_cut_5"], abs=1e-9)
+        assert got[qid]["ndcg@10"] == pytest.approx(row["ndcg_cut_10"], abs=1e-9)
+        assert got[qid]["map"] == pytest.approx(row["map"], abs=1e-9)
+        assert got[qid]["precision@5"] == pytest.approx(row["P_5"], abs=1e-9)
+        assert got[qid]["recall@5"] == pytest.approx(row["recall_5"], abs=1e-9)
+    # and a negative grade behaves exactly like grade 0 in rankwise
+    zeroed = {q: {d: max(g, 0) for d, g in j.items()} for q, j in qrels.items()}
+    names = ["ndcg", "ndcg@5", "map", "mrr", "rprec"]
+    assert quiet_evaluate(run, qrels, names, per_query=True, relevance_level=level, missing="skip") == \
+        quiet_evaluate(run, zeroed, names, per_query=True, relevance_level=level, missing="skip")
+
+
+@settings(max_examples=40)
+@given(data=run_and_qrels(), level=st.sampled_from([1, 2]))
+def test_uncut_ndcg_agrees_with_pytrec_eval(data, level):
+    run, qrels = data
+    expected = pytrec(run, qrels, level, {"ndcg"})
+    got = quiet_evaluate(run, qrels, "ndcg", per_query=True, relevance_level=level, missing="skip")
+    for qid, row in expected.items():
+        assert got[qid]["ndcg"] == pytest.approx(row["ndcg"], abs=1e-9)
+
+
+def test_empty_ranking_scores_zero_like_pytrec_eval():
+    qrels = {"q": {"a": 1}, "p": {"a": 1}}
+    pt = pytrec({"q": {}, "p": {"a": 1.0}}, qrels, 1, {"map", "recip_rank"})
+    got = rw.evaluate([rw.Ranking.from_order("q", []), rw.Ranking.from_order("p", ["a"])], qrels, ["map", "mrr"],
+                      per_query=True, missing="skip")
+    assert got["q"] == {"map": pt["q"]["map"], "mrr": pt["q"]["recip_rank"]} == {"map": 0.0, "mrr": 0.0}
+
+
+@pytest.mark.parametrize(
+    "scores",
+    [
+        {"a": 1.0 + 1e-12, "b": 1.0},  # equal as float32: tie, doc id descending puts b first
+        {"a": 100.0 + 1e-6, "b": 100.0},
+        {"a": 1e-300, "b": 0.0},
+        {"a": 1.0 + 1e-3, "b": 1.0},  # distinct as float32: a first
+    ],
+)
+def test_near_tie_scores_order_like_pytrec_eval(scores):
+    qrels = {"q": {"a": 1, "b": 0}}
+    run = {"q": scores}
+    expected = pytrec(run, qrels, 1, {"recip_rank"})["q"]["recip_rank"]
+    assert rw.evaluate(run, qrels, "mrr")["mrr"] == expected
+    p_run = rw.Run.from_dict(run)
+    assert p_run["q"].docids[0] == ("a" if expected == 1.0 else "b")
 
 
 def test_missing_zero_convention_and_warnings():
@@ -360,7 +423,7 @@ def test_malformed_qrels(tmp_path, text, line, fragment):
 
 
 def test_qrels_from_dict_bad_grade():
-    with pytest.raises(InvalidInputError, match="grades must be integers"):
+    with pytest.raises(InvalidInputError, match="grade 'high' .* is not a 32-bit integer"):
         rw.Qrels.from_dict({"1": {"a": "high"}})
 
 
@@ -394,6 +457,23 @@ def test_no_overlap_between_run_and_qrels():
 def test_relevance_level_not_int(level):
     with pytest.raises(InvalidInputError, match="relevance_level"):
         rw.evaluate(RUN, QRELS, "map", relevance_level=level)
+
+
+@pytest.mark.parametrize("level", [0, -1])
+def test_relevance_level_below_one(level):
+    """Unjudged documents are never relevant (trec_eval); pytrec_eval refuses
+    relevance_level <= 0. rankwise must either refuse it too or keep every
+    binary metric within [0, 1], never counting the unjudged document "x"."""
+    qrels = {"q": {"a": 1, "b": 0, "c": -1, "e": 2}}
+    run = {"q": {"x": 5.0, "a": 4.0, "b": 3.0, "c": 2.0, "e": 1.0}}
+    try:
+        got = rw.evaluate(run, qrels, ["map", "mrr", "recall@5", "precision@5", "rprec"], relevance_level=level)
+    except InvalidInputError as e:
+        assert "relevance_level" in str(e)
+        return
+    for m, v in got.items():
+        assert 0.0 <= v <= 1.0, (m, v, got)
+    assert got["mrr"] < 1.0, got  # rank 1 is the unjudged "x"
 
 
 def test_relevance_level_numpy_int_ok():

@@ -172,6 +172,9 @@ def test_fuse_accepts_runs_rankings_and_dicts():
     assert rw.fuse([d, d], "rrf").to_dict() == ref
     assert rw.fuse([rankings, rankings], "rrf").to_dict() == ref
     assert rw.fuse((r, d), "rrf").to_dict() == ref
+    # {qid: (doc ids, scores)} with numpy arrays, ordered by score
+    arrays = {"q": (np.array(["c", "a", "b"]), np.array([1.0, 3.0, 2.0]))}
+    assert rw.fuse([arrays, d], "rrf").to_dict() == ref
 
 
 def test_weights_scale_rrf():

@@ -13,7 +13,7 @@ from typing import Any, Dict, Iterable, List, Literal, Optional
 import numpy as np
 
 from ._errors import InvalidInputError
-from .runs import PathLike, Ranking, _read_text, read_run
+from .runs import Order, PathLike, Ranking, _read_text, read_run
 
 __all__ = ["Candidate", "Request", "load_requests", "load_topics", "load_documents", "first_stage_ranking"]
 
@@ -168,10 +168,12 @@ def load_documents(path: PathLike, wanted: Optional[Iterable[str]] = None) -> Di
     return docs
 
 
-def _read_trec(path: PathLike, topics: Optional[PathLike], docs: Optional[PathLike], depth: Optional[int]) -> List[Request]:
+def _read_trec(
+    path: PathLike, topics: Optional[PathLike], docs: Optional[PathLike], depth: Optional[int], order: Order
+) -> List[Request]:
     if topics is None or docs is None:
         raise InvalidInputError("path: a TREC run needs topics= (qid<TAB>query) and docs= (JSONL or TSV of docid, text)")
-    run = read_run(path)
+    run = read_run(path, order=order)
     queries = load_topics(topics)
     wanted = {d for r in run.values() for d in r.docids[:depth]}
     texts = load_documents(docs, wanted)
@@ -189,7 +191,8 @@ def _read_trec(path: PathLike, topics: Optional[PathLike], docs: Optional[PathLi
 
 
 def _sniff(path: PathLike) -> Format:
-    head = Path(path).open("r", encoding="utf-8", errors="replace").read(4096) if Path(path).is_file() else ""
+    with open(path, "r", encoding="utf-8", errors="replace") as f:
+        head = f.read(4096)
     stripped = head.lstrip()
     if stripped.startswith("["):
         return "dl-json"
@@ -210,6 +213,7 @@ def load_requests(
     topics: Optional[PathLike] = None,
     docs: Optional[PathLike] = None,
     depth: Optional[int] = None,
+    order: Order = "score",
 ) -> List[Request]:
     """Load rerank requests from a file.
 
@@ -226,6 +230,8 @@ def load_requests(
 
     Args:
         depth: keep only the first ``depth`` candidates of each query.
+        order: for ``"trec"``, how candidates are ordered: ``"score"``
+            (default, trec_eval's order) or ``"rank"`` (the rank column).
 
     Raises:
         InvalidInputError: naming the file and line (or entry) of what is
@@ -241,7 +247,7 @@ def load_requests(
     if fmt == "rank-llm":
         return _read_rank_llm(path, depth)
     if fmt == "trec":
-        return _read_trec(path, topics, docs, depth)
+        return _read_trec(path, topics, docs, depth, order)
     raise InvalidInputError(f"format: unknown format {fmt!r}; expected 'dl-json', 'rank-llm' or 'trec'")
 
 

@@ -57,6 +57,10 @@ def evaluate(
         raise InvalidInputError("metrics: no metrics given")
     if isinstance(relevance_level, bool) or not isinstance(relevance_level, (int, np.integer)):
         raise InvalidInputError(f"relevance_level: must be an integer, got {relevance_level!r}")
+    if not 1 <= relevance_level < 2**31:
+        raise InvalidInputError(
+            f"relevance_level: must be >= 1 (unjudged documents have grade 0), got {relevance_level}"
+        )
     r, q = as_run(run), as_qrels(qrels)
     qids, keys, values, unjudged, absent = _core.evaluate(r._data, q._data, names, int(relevance_level), missing)
     if unjudged:
@@ -69,17 +73,30 @@ def evaluate(
     return dict(zip(keys, table.mean(axis=0).tolist()))
 
 
-def kendall_tau(a: npt.ArrayLike, b: npt.ArrayLike) -> float:
-    """Kendall's tau-b between two rankings or score vectors, O(n log n).
+def kendall_tau(
+    a: npt.ArrayLike, b: npt.ArrayLike, *, kind: Literal["auto", "scores", "rankings"] = "auto"
+) -> float:
+    """Kendall's tau-b between two score vectors or two rankings, O(n log n).
 
-    ``a`` and ``b`` are either two score vectors over the same items
-    (higher is better), or two rankings: sequences of the same distinct ids
-    (ints or strings) best first. NaN when either side is constant.
+    Args:
+        a, b: with ``kind="scores"``, two score vectors over the same items
+            (higher is better; ties allowed, as in scipy's ``kendalltau``);
+            with ``kind="rankings"``, two sequences of the same distinct ids,
+            best first. ``"auto"`` (default) reads numbers as scores and
+            strings as rankings: pass ``kind="rankings"`` for integer ids.
+
+    Returns:
+        tau-b in [-1, 1]; NaN when either side is constant.
     """
+    if kind not in ("auto", "scores", "rankings"):
+        raise InvalidInputError(f"kind: expected 'auto', 'scores' or 'rankings', got {kind!r}")
     xa, xb = np.asarray(a), np.asarray(b)
     if xa.ndim != 1 or xb.ndim != 1:
         raise InvalidInputError(f"a, b: must be 1-D, got shapes {xa.shape} and {xb.shape}")
-    if xa.dtype.kind in "fc" or xb.dtype.kind in "fc":
+    numeric = xa.dtype.kind in "iufb" and xb.dtype.kind in "iufb"
+    if kind == "scores" and not numeric:
+        raise InvalidInputError("a, b: kind='scores' needs numeric arrays")
+    if kind == "scores" or (kind == "auto" and numeric):
         fa, fb = xa.astype(np.float64), xb.astype(np.float64)
     else:
         # two rankings of the same ids: compare positions
@@ -105,7 +122,8 @@ def fuse(
     """Fuse several runs into one, query by query (ranx's definitions).
 
     Args:
-        runs: :class:`Run` objects (or anything :func:`evaluate` accepts as a run).
+        runs: :class:`Run` objects, lists of :class:`Ranking`, ``{qid: (doc
+            ids, scores)}`` with numpy arrays, or ``{qid: {docid: score}}``.
         method: ``"rrf"`` (reciprocal rank fusion, ``sum 1/(k + rank)``),
             ``"isr"`` (``n(d) * sum 1/rank^2``), ``"borda"`` (BordaFuse),
             ``"combsum"``, ``"combmnz"`` (CombSum times the number of runs

@@ -94,7 +94,10 @@ class Run(Mapping[str, Ranking]):
         """A run from ``{qid: {docid: score}}`` (pytrec_eval's format)."""
         qids = [str(q) for q in run]
         docids = [[str(d) for d in run[q]] for q in run]
-        scores = [np.fromiter((float(s) for s in run[q].values()), dtype=np.float64) for q in run]
+        try:
+            scores = [np.fromiter((float(s) for s in run[q].values()), dtype=np.float64) for q in run]
+        except (TypeError, ValueError) as e:
+            raise InvalidInputError(f"run: scores must be numbers ({e})") from None
         return cls(_core.run_from_lists(qids, docids, scores, order))
 
     def to_dict(self) -> Dict[str, Dict[str, float]]:
@@ -148,10 +151,7 @@ class Qrels(Mapping[str, Dict[str, int]]):
         """Judgments from ``{qid: {docid: grade}}``."""
         qids = [str(q) for q in qrels]
         docids = [[str(d) for d in qrels[q]] for q in qrels]
-        try:
-            grades = [[int(g) for g in qrels[q].values()] for q in qrels]
-        except (TypeError, ValueError) as e:
-            raise InvalidInputError(f"qrels: grades must be integers ({e})") from None
+        grades = [[_grade(q, d, g) for d, g in qrels[q].items()] for q in qrels]
         return cls(_core.qrels_from_lists(qids, docids, grades))
 
     def __getitem__(self, qid: str) -> Dict[str, int]:
@@ -171,6 +171,16 @@ class Qrels(Mapping[str, Dict[str, int]]):
 
     def __repr__(self) -> str:
         return f"Qrels({len(self)} queries)"
+
+
+def _grade(qid: Any, docid: Any, g: Any) -> int:
+    """An integer grade that fits in 32 bits (integral floats accepted)."""
+    ok = isinstance(g, (int, np.integer)) and not isinstance(g, bool)
+    if not ok and isinstance(g, (float, np.floating)) and float(g).is_integer():
+        g, ok = int(g), True
+    if not ok or not -(2**31) <= int(g) < 2**31:
+        raise InvalidInputError(f"qrels: grade {g!r} of document {docid!r} for query {qid!r} is not a 32-bit integer")
+    return int(g)
 
 
 def _read_text(path: PathLike, what: str) -> str:
@@ -207,7 +217,9 @@ def read_qrels(path: PathLike) -> Qrels:
 
 
 def as_run(run: Any, what: str = "run") -> Run:
-    """A :class:`Run` from a Run, a Ranking sequence, or ``{qid: {docid: score}}``."""
+    """A :class:`Run` from a Run, a sequence of :class:`Ranking`, ``{qid:
+    Ranking}``, ``{qid: (doc ids, scores)}`` (numpy arrays welcome; ordered by
+    score) or ``{qid: {docid: score}}``."""
     if isinstance(run, Run):
         return run
     if isinstance(run, Ranking):
@@ -216,6 +228,12 @@ def as_run(run: Any, what: str = "run") -> Run:
         values = list(run.values())
         if all(isinstance(v, Ranking) for v in values):
             return Run.from_rankings(values)
+        if all(isinstance(v, tuple) and len(v) == 2 for v in values):
+            # {qid: (doc ids, scores)} with arrays: kept in the given order
+            return Run.from_rankings(
+                [Ranking(str(q), [str(d) for d in np.asarray(ids).tolist()], np.asarray(sc, dtype=np.float64)) for q, (ids, sc) in run.items()],
+                order="score",
+            )
         return Run.from_dict(run)
     if isinstance(run, (list, tuple)):
         return Run.from_rankings(run)
@@ -239,9 +257,17 @@ def write_run(rankings: Union[Run, Iterable[Ranking], Mapping[str, Any]], path: 
     run = as_run(rankings if not isinstance(rankings, (Iterator,)) else list(rankings))
     text = run._data.to_trec(tag)
     target = Path(path)
+    if target.is_dir():
+        raise InvalidInputError(f"path: {os.fspath(path)} is a directory")
     tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, target)
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except OSError as e:
+        raise InvalidInputError(f"path: cannot write {os.fspath(path)}: {e}") from None
+    finally:
+        if tmp.exists():
+            tmp.unlink()
