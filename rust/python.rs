@@ -17,6 +17,12 @@ use crate::rankings::Rankings;
 use crate::trec::{self, Order, QueryRanking};
 use crate::fusion;
 
+/// mimalloc keeps freed pages mapped and reuses them, so large per-call
+/// buffers (the comparison store, run buffers) do not pay page faults again
+/// on every call; glibc returns them to the OS. Rust allocations only.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Raise a core error as `rankwise.InvalidInputError` or
 /// `rankwise.EstimationError` (both subclasses of `ValueError`).
 fn to_py(e: Error) -> PyErr {
