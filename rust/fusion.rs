@@ -12,6 +12,7 @@
 //! Score-based methods apply a normalisation per run and query first:
 //! * `CombSum`: `sum_r w_r * s_r(d)`; `CombMnz`: `n(d) * CombSum`;
 //!   `WSum`: the same weighted sum, for explicit weights.
+//!
 //! Documents absent from a run contribute nothing to it.
 
 use crate::error::{Error, Result};

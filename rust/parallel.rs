@@ -58,31 +58,7 @@ where
     T: Send,
     F: Fn(usize) -> T + Sync,
 {
-    debug_assert_eq!(out.len() + 1, offsets.len());
-    let n = out.len();
-    let work = offsets[n] - offsets[0] + n;
-    let threads = num_threads().min(work / PAR_MIN_WORK).max(1);
-    if threads == 1 {
-        for (i, o) in out.iter_mut().enumerate() {
-            *o = f(i);
-        }
-        return;
-    }
-    let bounds = split_rows(offsets, threads);
-    let f = &f;
-    std::thread::scope(|s| {
-        let mut rest = out;
-        for w in bounds.windows(2) {
-            let (chunk, tail) = rest.split_at_mut(w[1] - w[0]);
-            rest = tail;
-            let start = w[0];
-            s.spawn(move || {
-                for (k, o) in chunk.iter_mut().enumerate() {
-                    *o = f(start + k);
-                }
-            });
-        }
-    });
+    map_rows_with(out, offsets, || (), |_, i| f(i));
 }
 
 /// Like [`map_rows`], with one scratch value per thread (made by `init`)

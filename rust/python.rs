@@ -41,13 +41,17 @@ fn to_py(e: Error) -> PyErr {
 type Ids<'py> = PyReadonlyArray1<'py, i64>;
 type Floats<'py> = PyReadonlyArray1<'py, f64>;
 type Scored<'py> = (Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<i64>>);
+/// (winners, losers)
+type Pairs<'py> = (Bound<'py, PyArray1<i64>>, Bound<'py, PyArray1<i64>>);
+/// (scores, ranking, iterations, converged)
+type Estimated<'py> = (Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<i64>>, usize, bool);
 
 fn scored<'py>(py: Python<'py>, scores: Vec<f64>) -> Scored<'py> {
     let ranking: Vec<i64> = ranking_from_scores(&scores).into_iter().map(i64::from).collect();
     (scores.into_pyarray(py), ranking.into_pyarray(py))
 }
 
-fn estimated<'py>(py: Python<'py>, e: Estimate) -> (Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<i64>>, usize, bool) {
+fn estimated<'py>(py: Python<'py>, e: Estimate) -> Estimated<'py> {
     let (s, r) = scored(py, e.scores);
     (s, r, e.iterations, e.converged)
 }
@@ -98,7 +102,7 @@ fn bradley_terry<'py>(
     prior: f64,
     tol: f64,
     max_iter: usize,
-) -> PyResult<(Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<i64>>, usize, bool)> {
+) -> PyResult<Estimated<'py>> {
     let method: Method = method.parse().map_err(to_py)?;
     let stop = Stopping { tol, max_iter };
     let e = with_comparisons(py, &winners, &losers, n_items, &weights, |c| {
@@ -120,7 +124,7 @@ fn plackett_luce<'py>(
     prior: f64,
     tol: f64,
     max_iter: usize,
-) -> PyResult<(Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<i64>>, usize, bool)> {
+) -> PyResult<Estimated<'py>> {
     let method = agg::plackett_luce::parse_method(method).map_err(to_py)?;
     let stop = Stopping { tol, max_iter };
     let e = with_rankings(py, &items, &lengths, n_items, &weights, |r| {
@@ -141,7 +145,7 @@ fn pagerank<'py>(
     damping: f64,
     tol: f64,
     max_iter: usize,
-) -> PyResult<(Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<i64>>, usize, bool)> {
+) -> PyResult<Estimated<'py>> {
     let stop = Stopping { tol, max_iter };
     let e = with_comparisons(py, &winners, &losers, n_items, &weights, |c| agg::pagerank::pagerank(c, damping, stop))?;
     Ok(estimated(py, e))
@@ -215,7 +219,7 @@ fn comparisons_from_rankings<'py>(
     py: Python<'py>,
     items: Ids<'py>,
     lengths: Ids<'py>,
-) -> PyResult<(Bound<'py, PyArray1<i64>>, Bound<'py, PyArray1<i64>>)> {
+) -> PyResult<Pairs<'py>> {
     let (w, l) = with_rankings(py, &items, &lengths, None, &None, |r| {
         let (w, l) = pairs_from_rankings(r.offsets(), r.items());
         Ok((w.into_iter().map(i64::from).collect::<Vec<_>>(), l.into_iter().map(i64::from).collect::<Vec<_>>()))

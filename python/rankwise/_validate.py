@@ -58,16 +58,20 @@ def weights(values: Any, name: str = "weights") -> Optional[FloatArray]:
     return np.ascontiguousarray(arr, dtype=np.float64)
 
 
+def _integer(name: str, value: Any) -> int:
+    if isinstance(value, bool):
+        raise InvalidInputError(f"{name}: must be an integer, got a bool")
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise InvalidInputError(f"{name}: must be an integer, got {type(value).__name__}") from None
+
+
 def n_items(value: Any) -> Optional[int]:
     """None or a non-negative int."""
     if value is None:
         return None
-    if isinstance(value, bool):
-        raise InvalidInputError("n_items: must be an integer, got a bool")
-    try:
-        n = operator.index(value)
-    except TypeError:
-        raise InvalidInputError(f"n_items: must be an integer, got {type(value).__name__}") from None
+    n = _integer("n_items", value)
     if n < 0:
         raise InvalidInputError(f"n_items: must be >= 0, got {n}")
     if n > MAX_ITEMS:
@@ -81,12 +85,7 @@ def n_items(value: Any) -> Optional[int]:
 
 
 def positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool):
-        raise InvalidInputError(f"{name}: must be an integer, got a bool")
-    try:
-        n = operator.index(value)
-    except TypeError:
-        raise InvalidInputError(f"{name}: must be an integer, got {type(value).__name__}") from None
+    n = _integer(name, value)
     if n < 1:
         raise InvalidInputError(f"{name}: must be >= 1, got {n}")
     return min(n, _INT64_MAX)  # larger limits mean "no limit"

@@ -24,7 +24,7 @@
 //! Scores are log-strengths; the stopping rule is the largest change of any
 //! log-strength between sweeps being below `tol`.
 
-use super::{check_prior, damp_overshoot, max_log_change, normalise_geometric, Estimate, ScaleFix, Stopping};
+use super::{check_prior, strengths_fixed_point, Estimate, ScaleFix, Stopping};
 use crate::comparisons::Comparisons;
 use crate::error::{Error, Result};
 use crate::parallel::map_rows;
@@ -61,42 +61,12 @@ pub fn bradley_terry(c: &Comparisons, method: Method, prior: f64, stop: Stopping
         Method::Newman => Vec::new(),
     };
     let scale = (prior > 0.0).then(|| ScaleFix::new(c));
-    let mut p = vec![1.0f64; n];
-    let mut next = vec![0.0f64; n];
-    let mut step = vec![0.0f64; n];
-    let mut iterations = 0;
-    let mut converged = false;
-    while iterations < stop.max_iter {
-        iterations += 1;
-        {
-            let p = &p;
-            let wins = &wins;
-            match method {
-                Method::Newman => map_rows(&mut next, offsets, |i| newman_row(c, p, i, prior)),
-                Method::Zermelo => map_rows(&mut next, offsets, |i| zermelo_row(c, p, i, wins[i], prior)),
-            }
+    strengths_fixed_point(n, stop, method == Method::Newman, prior, scale.as_ref(), "Bradley–Terry", |p, next| {
+        match method {
+            Method::Newman => map_rows(next, offsets, |i| newman_row(c, p, i, prior)),
+            Method::Zermelo => map_rows(next, offsets, |i| zermelo_row(c, p, i, wins[i], prior)),
         }
-        if method == Method::Newman {
-            damp_overshoot(&mut step, &p, &mut next);
-        }
-        if let Some(s) = &scale {
-            s.apply(&mut next);
-        } else if prior == 0.0 {
-            normalise_geometric(&mut next);
-        }
-        let change = max_log_change(&p, &next);
-        std::mem::swap(&mut p, &mut next);
-        if !change.is_finite() {
-            return Err(Error::NotEstimable(
-                "Bradley–Terry iteration diverged (strengths overflowed); use prior > 0".into(),
-            ));
-        }
-        if change < stop.tol {
-            converged = true;
-            break;
-        }
-    }
-    Ok(Estimate { scores: p.iter().map(|x| x.ln()).collect(), iterations, converged })
+    })
 }
 
 #[inline]

@@ -59,7 +59,7 @@ pub fn ranking_from_scores(scores: &[f64]) -> Vec<u32> {
 }
 
 /// Largest absolute change of log-strength between two strength vectors.
-pub(crate) fn max_log_change(old: &[f64], new: &[f64]) -> f64 {
+fn max_log_change(old: &[f64], new: &[f64]) -> f64 {
     let (mut lo, mut hi) = (1.0f64, 1.0f64);
     for (&a, &b) in old.iter().zip(new) {
         let r = b / a;
@@ -69,13 +69,58 @@ pub(crate) fn max_log_change(old: &[f64], new: &[f64]) -> f64 {
     hi.ln().max(-lo.ln())
 }
 
+/// The loop shared by the strength estimators (Bradley–Terry, Plackett–Luce):
+/// `sweep(p, next)` computes one Jacobi sweep; then, for Newman's iteration,
+/// overshoot damping; then the exact scale step (`scale`, with a prior) or
+/// the geometric-mean normalisation (without); stop when no log-strength
+/// moved by `tol`. Returns log-strengths.
+pub(crate) fn strengths_fixed_point(
+    n: usize,
+    stop: Stopping,
+    newman: bool,
+    prior: f64,
+    scale: Option<&ScaleFix>,
+    model: &str,
+    mut sweep: impl FnMut(&[f64], &mut [f64]),
+) -> Result<Estimate> {
+    let mut p = vec![1.0f64; n];
+    let mut next = vec![0.0f64; n];
+    let mut step = vec![0.0f64; n];
+    let mut iterations = 0;
+    let mut converged = false;
+    while iterations < stop.max_iter {
+        iterations += 1;
+        sweep(&p, &mut next);
+        if newman {
+            damp_overshoot(&mut step, &p, &mut next);
+        }
+        if let Some(s) = scale {
+            s.apply(&mut next);
+        } else if prior == 0.0 {
+            normalise_geometric(&mut next);
+        }
+        let change = max_log_change(&p, &next);
+        std::mem::swap(&mut p, &mut next);
+        if !change.is_finite() {
+            return Err(Error::NotEstimable(format!(
+                "{model} iteration diverged (strengths overflowed); use prior > 0"
+            )));
+        }
+        if change < stop.tol {
+            converged = true;
+            break;
+        }
+    }
+    Ok(Estimate { scores: p.iter().map(|x| x.ln()).collect(), iterations, converged })
+}
+
 /// Jacobi sweeps of Newman's iteration can overshoot: with two items the
 /// update of each strength ignores its own value and the pair swaps for ever.
 /// When the log-step of this sweep points against the previous one
 /// (negative inner product), take the geometric midpoint instead: the
 /// fixed point is unchanged, the oscillating mode is halved away, and a
 /// monotone iteration is never touched. `prev` keeps the last log-step.
-pub(crate) fn damp_overshoot(prev: &mut [f64], p: &[f64], next: &mut [f64]) {
+fn damp_overshoot(prev: &mut [f64], p: &[f64], next: &mut [f64]) {
     let mut dot = 0.0;
     for i in 0..p.len() {
         let s = (next[i] / p[i]).ln();
@@ -188,7 +233,7 @@ fn solve_scale(p: &[f64]) -> f64 {
 
 /// Rescale strengths so their geometric mean is 1 (used without a prior,
 /// where the likelihood fixes strengths only up to a common factor).
-pub(crate) fn normalise_geometric(p: &mut [f64]) {
+fn normalise_geometric(p: &mut [f64]) {
     let mean_log = p.iter().map(|x| x.ln()).sum::<f64>() / p.len() as f64;
     let f = (-mean_log).exp();
     p.iter_mut().for_each(|x| *x *= f);

@@ -18,7 +18,7 @@
 //! where each item occurs), so results do not depend on the thread count.
 
 use super::bradley_terry::Method;
-use super::{check_prior, damp_overshoot, max_log_change, normalise_geometric, Estimate, ScaleFix, Stopping};
+use super::{check_prior, strengths_fixed_point, Estimate, ScaleFix, Stopping};
 use crate::comparisons::Comparisons;
 use crate::error::{Error, Result};
 use crate::parallel::{for_each_segment, map_rows};
@@ -89,18 +89,12 @@ pub fn plackett_luce(r: &Rankings, method: Method, prior: f64, stop: Stopping) -
         })
         .collect();
 
-    let mut p = vec![1.0f64; n];
-    let mut next = vec![0.0f64; n];
     // per ranked position: (D_t, P_t) with P_t = sum_{u<t} 1/D_u
     let mut stage = vec![(0.0f64, 0.0f64); items.len()];
-    let mut step = vec![0.0f64; n];
-    let mut iterations = 0;
-    let mut converged = false;
-    while iterations < stop.max_iter {
-        iterations += 1;
+    let stage = &mut stage;
+    strengths_fixed_point(n, stop, method == Method::Newman, prior, scale.as_ref(), "Plackett–Luce", |p, next| {
         {
-            let p = &p;
-            for_each_segment(&mut stage, offsets, |k, seg| {
+            for_each_segment(stage, offsets, |k, seg| {
                 let its = &items[offsets[k]..offsets[k + 1]];
                 let mut d = 0.0;
                 for t in (0..its.len()).rev() {
@@ -115,9 +109,9 @@ pub fn plackett_luce(r: &Rankings, method: Method, prior: f64, stop: Stopping) -
             });
         }
         {
-            let (p, stage, wins) = (&p, &stage, &wins);
+            let (stage, wins) = (&*stage, &wins);
             let (occ, ranking_of) = (&occ, &ranking_of);
-            map_rows(&mut next, &occ_offsets, |i| {
+            map_rows(next, &occ_offsets, |i| {
                 let pi = p[i];
                 let (mut num, mut den) = (0.0, 0.0);
                 for &pos in &occ[occ_offsets[i]..occ_offsets[i + 1]] {
@@ -146,27 +140,7 @@ pub fn plackett_luce(r: &Rankings, method: Method, prior: f64, stop: Stopping) -
                 }
             });
         }
-        if method == Method::Newman {
-            damp_overshoot(&mut step, &p, &mut next);
-        }
-        if let Some(s) = &scale {
-            s.apply(&mut next);
-        } else if prior == 0.0 {
-            normalise_geometric(&mut next);
-        }
-        let change = max_log_change(&p, &next);
-        std::mem::swap(&mut p, &mut next);
-        if !change.is_finite() {
-            return Err(Error::NotEstimable(
-                "Plackett–Luce iteration diverged (strengths overflowed); use prior > 0".into(),
-            ));
-        }
-        if change < stop.tol {
-            converged = true;
-            break;
-        }
-    }
-    Ok(Estimate { scores: p.iter().map(|x| x.ln()).collect(), iterations, converged })
+    })
 }
 
 /// The graph "ranked directly above": consecutive pairs give the same
