@@ -39,6 +39,7 @@ import numpy as np
 from scipy.stats import kendalltau
 
 import rankwise
+from _common import try_import, version
 
 TOL = 1e-6  # every method's own convergence criterion, see CRITERIA
 SEED = 20231
@@ -49,27 +50,16 @@ TAU_SAMPLE = 20_000  # Kendall tau on at most this many items (fixed subsample)
 # optional peers
 
 
-def _try_import(name: str) -> Any:
-    try:
-        return __import__(name)
-    except Exception as e:  # noqa: BLE001 - report any import failure, keep going
-        print(f"note: {name} unavailable ({type(e).__name__}: {e}); its rows are skipped", file=sys.stderr)
-        return None
 
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
-    evalica = _try_import("evalica")
-    pd = _try_import("pandas")
-choix = _try_import("choix")
-nx = _try_import("networkx")
+    evalica = try_import("evalica")
+    pd = try_import("pandas")
+choix = try_import("choix")
+nx = try_import("networkx")
 
 
-def _version(dist: str) -> str:
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return "not installed"
 
 
 # ----------------------------------------------------------------------------
@@ -708,10 +698,10 @@ def machine() -> str:
         "",
         f"- machine: {platform.platform()}; CPU: {cpu}; cpu_count={os.cpu_count()}, usable={usable}; "
         f"memory available {mem_available() / 1e9:.1f} GB" + (f"; env {threads}" if threads else ""),
-        f"- python {platform.python_version()}; numpy {np.__version__}; scipy {_version('scipy')}; "
-        f"pandas {_version('pandas')}",
-        f"- rankwise {rankwise.__version__}; evalica {_version('evalica')}; choix {_version('choix')}; "
-        f"networkx {_version('networkx')}",
+        f"- python {platform.python_version()}; numpy {np.__version__}; scipy {version('scipy')}; "
+        f"pandas {version('pandas')}",
+        f"- rankwise {rankwise.__version__}; evalica {version('evalica')}; choix {version('choix')}; "
+        f"networkx {version('networkx')}",
         f"- tolerance {TOL:g} for every iterative method (criteria differ, see notes); seed {SEED}",
     ]
     return "\n".join(lines)

@@ -48,6 +48,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 import rankwise
+from _common import try_import, version
 
 SEED = 20240611
 METRICS = ["ndcg@10", "map", "recall@100"]
@@ -61,28 +62,15 @@ GRADE_P = [0.4, 0.3, 0.2, 0.1]  # qrels grades 0..3
 # optional peers
 
 
-def _try_import(name: str) -> Any:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return __import__(name)
-    except Exception as e:  # noqa: BLE001 - report any import failure, keep going
-        print(f"note: {name} unavailable ({type(e).__name__}: {e}); its rows are skipped", file=sys.stderr)
-        return None
 
 
 _t0 = time.perf_counter()
-ranx = _try_import("ranx")
+ranx = try_import("ranx")
 RANX_IMPORT_S = time.perf_counter() - _t0
-pytrec_eval = _try_import("pytrec_eval")
-rankops = _try_import("rankops")
+pytrec_eval = try_import("pytrec_eval")
+rankops = try_import("rankops")
 
 
-def _version(dist: str) -> str:
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return "not installed"
 
 
 # ----------------------------------------------------------------------------
@@ -282,9 +270,9 @@ def machine(data: Data, judged: int, repeats: int) -> str:
         f"- machine: {platform.platform()}; CPU: {cpu}; cpu_count={os.cpu_count()}, usable={usable}"
         + numba_threads + (f"; env {env}" if env else ""),
         f"- python {platform.python_version()}; numpy {np.__version__}",
-        f"- rankwise {rankwise.__version__} ({os.path.dirname(rankwise.__file__)}); ranx {_version('ranx')} "
-        f"(numba {_version('numba')}); pytrec-eval-terrier {_version('pytrec-eval-terrier')}; "
-        f"rankops {_version('rankops')}",
+        f"- rankwise {rankwise.__version__} ({os.path.dirname(rankwise.__file__)}); ranx {version('ranx')} "
+        f"(numba {version('numba')}); pytrec-eval-terrier {version('pytrec-eval-terrier')}; "
+        f"rankops {version('rankops')}",
         f"- data: Q={data.q} queries x D={data.d} docs per run, 2 runs sharing {100 * data.overlap:.1f}% of docs, "
         f"{judged} judged docs/query (grades 0..3); seed {SEED}; median of {repeats} timed calls after 1 warm-up",
     ]

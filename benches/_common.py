@@ -1,0 +1,26 @@
+"""Helpers shared by the benchmark scripts (run them as `python benches/X.py`)."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import sys
+import warnings
+from typing import Any
+
+
+def try_import(name: str) -> Any:
+    """Import an optional peer quietly; None (and a note) when unavailable."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return __import__(name)
+    except Exception as e:  # noqa: BLE001 - report any import failure, keep going
+        print(f"note: {name} unavailable ({type(e).__name__}: {e}); its rows are skipped", file=sys.stderr)
+        return None
+
+
+def version(dist: str) -> str:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
