@@ -18,3 +18,4 @@ pub use error::{Error, Result};
 pub mod metrics;
 pub mod trec;
 pub mod fusion;
+pub mod parse;

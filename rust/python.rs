@@ -380,8 +380,20 @@ fn kendall_tau(py: Python<'_>, a: Floats<'_>, b: Floats<'_>) -> PyResult<f64> {
     py.detach(|| metrics::kendall_tau(a, b)).map_err(to_py)
 }
 
+/// (order, parsed, duplicates, out_of_range, missing, letters)
+type ParsedOut<'py> = (Bound<'py, PyArray1<i64>>, usize, Vec<u32>, Vec<u64>, Vec<u32>, bool);
+
+#[pyfunction]
+#[pyo3(signature = (text, n))]
+fn parse_permutation<'py>(py: Python<'py>, text: &str, n: usize) -> ParsedOut<'py> {
+    let p = crate::parse::parse_permutation(text, n);
+    let order: Vec<i64> = p.order.iter().map(|&x| i64::from(x)).collect();
+    (order.into_pyarray(py), p.parsed, p.duplicates, p.out_of_range, p.missing, p.letters)
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(parse_permutation, m)?)?;
     m.add_class::<RunData>()?;
     m.add_class::<QrelsData>()?;
     m.add_function(wrap_pyfunction!(run_from_trec, m)?)?;

@@ -9,6 +9,7 @@ from ._core import __version__
 from ._errors import ConvergenceWarning, EstimationError, InvalidInputError, RankwiseError
 from .data import Candidate, Request, first_stage_ranking, load_documents, load_requests, load_topics
 from .evaluation import evaluate, fuse, kendall_tau
+from .parsing import ParsedPermutation, parse_permutation
 from .runs import Qrels, Ranking, Run, read_qrels, read_run, write_run
 from .aggregate import (
     AggregationResult,
@@ -26,6 +27,7 @@ __all__ = [
     "__version__",
     "AggregationResult",
     "Candidate",
+    "ParsedPermutation",
     "Qrels",
     "Ranking",
     "Request",
@@ -37,6 +39,7 @@ __all__ = [
     "load_documents",
     "load_requests",
     "load_topics",
+    "parse_permutation",
     "read_qrels",
     "read_run",
     "write_run",

@@ -19,6 +19,7 @@ __all__ = [
     "fuse",
     "kendall_tau",
     "pagerank",
+    "parse_permutation",
     "plackett_luce",
     "qrels_from_lists",
     "qrels_from_trec",
@@ -86,3 +87,4 @@ def fuse(
     runs: Sequence[RunData], method: str, k: float, weights: Optional[Sequence[float]], norm: str
 ) -> RunData: ...
 def kendall_tau(a: _Floats, b: _Floats) -> float: ...
+def parse_permutation(text: str, n: int) -> Tuple[_Ids, int, List[int], List[int], List[int], bool]: ...
