@@ -39,7 +39,7 @@ import numpy as np
 from scipy.stats import kendalltau
 
 import rankwise
-from _common import try_import, version
+from _common import cpu_info, try_import, version
 
 TOL = 1e-6  # every method's own convergence criterion, see CRITERIA
 SEED = 20231
@@ -679,19 +679,7 @@ def summary(results: Dict[Tuple[int, int], List[Row]]) -> str:
 
 
 def machine() -> str:
-    cpu = platform.processor() or ""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count()
+    cpu, usable = cpu_info()
     threads = {k: os.environ[k] for k in ("RANKWISE_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS") if k in os.environ}
     lines = [
         "## rankwise aggregation benchmark",

@@ -48,7 +48,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 import rankwise
-from _common import try_import, version
+from _common import cpu_info, try_import, version
 
 SEED = 20240611
 METRICS = ["ndcg@10", "map", "recall@100"]
@@ -243,19 +243,7 @@ def exact_agreement(a: Dict[str, List[str]], b: Dict[str, List[str]]) -> float:
 
 
 def machine(data: Data, judged: int, repeats: int) -> str:
-    cpu = platform.processor() or ""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count()
+    cpu, usable = cpu_info()
     env = {k: os.environ[k] for k in ("RANKWISE_NUM_THREADS", "NUMBA_NUM_THREADS", "OMP_NUM_THREADS") if k in os.environ}
     numba_threads = ""
     try:

@@ -146,11 +146,9 @@ pub fn parse_permutation(text: &str, n: usize) -> Parsed {
         }
     }
     out.parsed = out.order.len();
-    for i in 0..n {
-        if !seen[i] {
-            out.missing.push(i as u32);
-            out.order.push(i as u32);
-        }
+    for (i, _) in seen.iter().enumerate().filter(|(_, &s)| !s) {
+        out.missing.push(i as u32);
+        out.order.push(i as u32);
     }
     out
 }

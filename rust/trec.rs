@@ -156,18 +156,8 @@ impl Run {
     pub fn parse(text: &str, source: &str, order: Order) -> Result<Run> {
         let mut index: FxHashMap<&str, usize> = FxHashMap::default();
         let mut queries: Vec<(String, QueryRanking)> = Vec::new();
-        for (lineno, line) in text.lines().enumerate() {
-            let lineno = lineno + 1;
-            if line.trim().is_empty() {
-                continue;
-            }
-            let cols: Vec<&str> = line.split_whitespace().collect();
-            if cols.len() != 6 {
-                return Err(Error::invalid(
-                    "run",
-                    format!("{source}, line {lineno}: expected 6 columns (qid Q0 docid rank score tag), found {}", cols.len()),
-                ));
-            }
+        for row in columns(text, source, "run", "qid Q0 docid rank score tag") {
+            let (lineno, cols) = row?;
             let rank: i64 = cols[3].parse().map_err(|_| {
                 Error::invalid("run", format!("{source}, line {lineno}: rank {:?} is not an integer", cols[3]))
             })?;
@@ -221,6 +211,28 @@ impl Run {
     }
 }
 
+/// The non-empty lines of a whitespace-separated TREC file, each split into
+/// exactly the columns `layout` names, with 1-based line numbers; a line with
+/// another column count is an error naming `source` and the line.
+fn columns<'a>(
+    text: &'a str,
+    source: &'a str,
+    arg: &'a str,
+    layout: &'a str,
+) -> impl Iterator<Item = Result<(usize, Vec<&'a str>)>> + 'a {
+    let want = layout.split_whitespace().count();
+    text.lines().enumerate().filter(|(_, line)| !line.trim().is_empty()).map(move |(i, line)| {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        if cols.len() != want {
+            return Err(Error::invalid(
+                arg,
+                format!("{source}, line {}: expected {want} columns ({layout}), found {}", i + 1, cols.len()),
+            ));
+        }
+        Ok((i + 1, cols))
+    })
+}
+
 /// Shortest text that parses back to the same f64.
 fn fmt_score(s: f64) -> String {
     format!("{s:?}")
@@ -271,18 +283,8 @@ impl Qrels {
     /// Parse TREC qrels: `qid iteration docid grade` per line.
     pub fn parse(text: &str, source: &str) -> Result<Qrels> {
         let mut qrels = Qrels::default();
-        for (lineno, line) in text.lines().enumerate() {
-            let lineno = lineno + 1;
-            if line.trim().is_empty() {
-                continue;
-            }
-            let cols: Vec<&str> = line.split_whitespace().collect();
-            if cols.len() != 4 {
-                return Err(Error::invalid(
-                    "qrels",
-                    format!("{source}, line {lineno}: expected 4 columns (qid iteration docid grade), found {}", cols.len()),
-                ));
-            }
+        for row in columns(text, source, "qrels", "qid iteration docid grade") {
+            let (lineno, cols) = row?;
             let grade: i32 = cols[3].parse().map_err(|_| {
                 Error::invalid("qrels", format!("{source}, line {lineno}: grade {:?} is not an integer", cols[3]))
             })?;
