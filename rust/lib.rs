@@ -19,3 +19,4 @@ pub mod metrics;
 pub mod trec;
 pub mod fusion;
 pub mod parse;
+pub mod plan;

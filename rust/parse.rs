@@ -130,8 +130,23 @@ pub fn parse_permutation(text: &str, n: usize) -> Parsed {
         None => text,
     };
     let (ids, letters) = tokens(answer);
+    let mut out = complete(ids, n);
+    out.letters = letters;
+    if !letters {
+        // numbers are reported as written, 1-based
+        out.out_of_range.iter_mut().for_each(|x| *x = x.wrapping_add(1));
+    }
+    out
+}
+
+/// Complete a partial answer (0-based positions, best first) to a
+/// permutation of `0..n`: the first occurrence of a position wins, repeats
+/// and positions `>= n` are dropped (and reported), and positions never
+/// named are appended in prompt order. The one repair rule of rankwise,
+/// shared by the text parser and the planners.
+pub fn complete(ids: impl IntoIterator<Item = u64>, n: usize) -> Parsed {
     let mut seen = vec![false; n];
-    let mut out = Parsed { letters, ..Default::default() };
+    let mut out = Parsed::default();
     for id in ids {
         if id < n as u64 {
             if seen[id as usize] {
@@ -141,8 +156,7 @@ pub fn parse_permutation(text: &str, n: usize) -> Parsed {
                 out.order.push(id as u32);
             }
         } else {
-            // report as written: numbers 1-based, letters as their index
-            out.out_of_range.push(if letters { id } else { id.wrapping_add(1) });
+            out.out_of_range.push(id);
         }
     }
     out.parsed = out.order.len();

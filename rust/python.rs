@@ -16,6 +16,13 @@ use crate::metrics::{self, Metric, Missing};
 use crate::rankings::Rankings;
 use crate::trec::{self, Order, QueryRanking};
 use crate::fusion;
+use crate::plan::blocks::{Design, JointRank};
+use crate::plan::pairs::{Pairwise, Sampling};
+use crate::plan::pointwise::Pointwise;
+use crate::plan::setwise::Setwise;
+use crate::plan::tournament::Tournament;
+use crate::plan::window::SlidingWindow;
+use crate::plan::{Plan, Planner};
 
 /// mimalloc keeps freed pages mapped and reuses them, so large per-call
 /// buffers (the comparison store, run buffers) do not pay page faults again
@@ -391,10 +398,108 @@ fn parse_permutation<'py>(py: Python<'py>, text: &str, n: usize) -> ParsedOut<'p
     (order.into_pyarray(py), p.parsed, p.duplicates, p.out_of_range, p.missing, p.letters)
 }
 
+/// One query's planner (see `rust/plan`): `requests()` gives the calls to
+/// answer now as flat (offsets, items) arrays, `submit_*` takes their
+/// answers, `result()` the ranking once `done`.
+#[pyclass(module = "rankwise._core", name = "Plan")]
+struct PyPlan(Plan);
+
+fn plan_of(p: Result<impl Planner + 'static, Error>, n: usize) -> PyResult<PyPlan> {
+    Ok(PyPlan(Plan::new(Box::new(p.map_err(to_py)?), n)))
+}
+
+fn usizes(arg: &str, a: &[i64]) -> PyResult<Vec<usize>> {
+    a.iter()
+        .map(|&x| usize::try_from(x).map_err(|_| to_py(Error::invalid(arg, format!("must be non-negative, got {x}")))))
+        .collect()
+}
+
+fn i64s(v: &[u32]) -> Vec<i64> {
+    v.iter().map(|&x| i64::from(x)).collect()
+}
+
+#[pymethods]
+impl PyPlan {
+    #[staticmethod]
+    fn sliding_window(n: usize, window: usize, step: usize, passes: usize) -> PyResult<Self> {
+        plan_of(SlidingWindow::new(n, window, step, passes), n)
+    }
+    #[staticmethod]
+    fn tournament(n: usize, group_size: usize, advance: usize, top_k: usize) -> PyResult<Self> {
+        plan_of(Tournament::new(n, group_size, advance, top_k), n)
+    }
+    #[staticmethod]
+    #[allow(clippy::too_many_arguments)]
+    fn joint_rank(n: usize, block_size: usize, replicas: usize, design: &str, aggregator: &str, seed: u64) -> PyResult<Self> {
+        let design = design.parse().map_err(to_py)?;
+        let aggregator = aggregator.parse().map_err(to_py)?;
+        plan_of(JointRank::new(n, block_size, replicas, design, aggregator, seed), n)
+    }
+    #[staticmethod]
+    #[pyo3(signature = (n, sampler, window, skip, budget, aggregator, seed))]
+    #[allow(clippy::too_many_arguments)]
+    fn pairwise(
+        n: usize, sampler: &str, window: usize, skip: usize, budget: Option<usize>, aggregator: &str, seed: u64,
+    ) -> PyResult<Self> {
+        let sampling = Sampling { sampler: sampler.parse().map_err(to_py)?, window, skip, budget };
+        let aggregator = aggregator.parse().map_err(to_py)?;
+        plan_of(Pairwise::new(n, sampling, aggregator, seed), n)
+    }
+    #[staticmethod]
+    fn setwise(n: usize, set_size: usize, method: &str, top_k: usize) -> PyResult<Self> {
+        let method = method.parse().map_err(to_py)?;
+        plan_of(Setwise::new(n, set_size, method, top_k), n)
+    }
+    #[staticmethod]
+    fn pointwise(n: usize) -> PyResult<Self> {
+        plan_of(Ok(Pointwise::new(n)), n)
+    }
+    /// The design JointRank uses for `n` items ("auto" resolved).
+    #[staticmethod]
+    fn block_design(n: usize, block_size: usize, replicas: usize, design: &str) -> PyResult<&'static str> {
+        let d: Design = design.parse().map_err(to_py)?;
+        Ok(d.resolve(n, block_size, replicas).name())
+    }
+    #[getter]
+    fn kind(&self) -> &'static str {
+        self.0.kind().name()
+    }
+    #[getter]
+    fn n(&self) -> usize {
+        self.0.n()
+    }
+    #[getter]
+    fn done(&self) -> bool {
+        self.0.is_done()
+    }
+    fn requests<'py>(&mut self, py: Python<'py>) -> (Bound<'py, PyArray1<i64>>, Bound<'py, PyArray1<i64>>) {
+        let calls = self.0.requests();
+        let offsets: Vec<i64> = calls.offsets.iter().map(|&o| o as i64).collect();
+        (offsets.into_pyarray(py), i64s(&calls.items).into_pyarray(py))
+    }
+    fn submit_orders(&mut self, offsets: Ids<'_>, ids: Ids<'_>) -> PyResult<()> {
+        let offsets = usizes("offsets", offsets.as_slice()?)?;
+        self.0.submit_orders(&offsets, ids.as_slice()?).map_err(to_py)
+    }
+    fn submit_values(&mut self, values: Floats<'_>) -> PyResult<()> {
+        self.0.submit_values(values.as_slice()?).map_err(to_py)
+    }
+    fn result<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyArray1<i64>>> {
+        let r = py.detach(|| self.0.result()).map_err(to_py)?;
+        Ok(i64s(&r).into_pyarray(py))
+    }
+    /// (calls, docs_shown, rounds, repaired)
+    fn spend(&self) -> (usize, usize, usize, usize) {
+        let s = self.0.spend;
+        (s.calls, s.docs_shown, s.rounds, s.repaired)
+    }
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(parse_permutation, m)?)?;
     m.add_class::<RunData>()?;
+    m.add_class::<PyPlan>()?;
     m.add_class::<QrelsData>()?;
     m.add_function(wrap_pyfunction!(run_from_trec, m)?)?;
     m.add_function(wrap_pyfunction!(run_from_lists, m)?)?;

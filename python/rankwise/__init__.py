@@ -6,11 +6,14 @@ Aggregation, evaluation and fusion run in Rust (``rankwise._core``).
 from __future__ import annotations
 
 from ._core import __version__
-from ._errors import ConvergenceWarning, EstimationError, InvalidInputError, RankwiseError
+from ._errors import ConvergenceWarning, EstimationError, InvalidInputError, RankwiseError, ScorerError, ScorerWarning
 from .data import Candidate, Request, first_stage_ranking, load_documents, load_requests, load_topics
 from .evaluation import evaluate, fuse, kendall_tau
 from .parsing import ParsedPermutation, parse_permutation
 from .runs import Qrels, Ranking, Run, read_qrels, read_run, write_run
+from .strategies import AllPairs, JointRank, Pointwise, Setwise, SlidingWindow, SparsePairwise, Strategy, Tournament
+from .rerank import RerankStats, rerank, rerank_iter
+from . import scorers
 from .aggregate import (
     AggregationResult,
     borda,
@@ -25,6 +28,20 @@ from .aggregate import (
 
 __all__ = [
     "__version__",
+    "AllPairs",
+    "JointRank",
+    "Pointwise",
+    "RerankStats",
+    "Setwise",
+    "SlidingWindow",
+    "SparsePairwise",
+    "Strategy",
+    "Tournament",
+    "rerank",
+    "rerank_iter",
+    "scorers",
+    "ScorerError",
+    "ScorerWarning",
     "AggregationResult",
     "Candidate",
     "ParsedPermutation",

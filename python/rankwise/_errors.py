@@ -7,7 +7,7 @@ working for callers that do not know rankwise.
 
 from __future__ import annotations
 
-__all__ = ["RankwiseError", "InvalidInputError", "EstimationError", "ConvergenceWarning"]
+__all__ = ["RankwiseError", "InvalidInputError", "EstimationError", "ScorerError", "ConvergenceWarning", "ScorerWarning"]
 
 
 class RankwiseError(Exception):
@@ -27,6 +27,20 @@ class EstimationError(RankwiseError, ValueError):
     Example: a maximum-likelihood Bradley–Terry fit (``prior=0``) where some
     item never loses. The message says which item and how to fix it.
     """
+
+
+class ScorerError(RankwiseError, RuntimeError):
+    """A scorer raised, returned the wrong number of answers, or returned an
+    answer that is not one (NaN, a probability outside [0, 1], no ranking).
+
+    The message names the queries concerned. ``rerank(on_error="fallback")``
+    (the default) turns it into a fallback to the first-stage order for the
+    affected queries instead, and warns with :class:`ScorerWarning`.
+    """
+
+
+class ScorerWarning(UserWarning):
+    """Some queries kept their first-stage order because their scorer calls failed."""
 
 
 class ConvergenceWarning(UserWarning):

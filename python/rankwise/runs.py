@@ -33,12 +33,15 @@ class Ranking:
             only an order).
         spend: what producing it cost (e.g. ``{"calls": 9, "docs_shown": 180}``),
             filled in by rerankers; empty otherwise.
+        error: why a reranker fell back to the first-stage order for this
+            query (``spend["failed"] == 1``); None otherwise.
     """
 
     qid: str
     docids: List[str]
     scores: npt.NDArray[np.float64]
     spend: Dict[str, float] = field(default_factory=dict)
+    error: Optional[str] = None
 
     def __post_init__(self) -> None:
         scores = np.asarray(self.scores, dtype=np.float64)
@@ -50,10 +53,12 @@ class Ranking:
             )
 
     @classmethod
-    def from_order(cls, qid: str, docids: Sequence[str], spend: Optional[Dict[str, float]] = None) -> "Ranking":
+    def from_order(
+        cls, qid: str, docids: Sequence[str], spend: Optional[Dict[str, float]] = None, error: Optional[str] = None
+    ) -> "Ranking":
         """A ranking with synthetic scores ``n, n-1, ..., 1`` that keep the given order."""
         n = len(docids)
-        return cls(qid, list(docids), np.arange(n, 0, -1, dtype=np.float64), dict(spend or {}))
+        return cls(qid, list(docids), np.arange(n, 0, -1, dtype=np.float64), dict(spend or {}), error)
 
     def __len__(self) -> int:
         return len(self.docids)

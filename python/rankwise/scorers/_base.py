@@ -1,0 +1,112 @@
+"""The scorer protocol: what the driver sends a scorer and what it expects back.
+
+A scorer is any callable that takes a *batch* (a list) of calls, possibly
+from many queries, and returns one answer per call, in order:
+
+* listwise, ``ListwiseCall(qid, query, docs)`` -> a ranking of ``docs``,
+  best first: 0-based positions into ``docs`` (or their doc ids, or a
+  :class:`~rankwise.ParsedPermutation`); partial or repeated answers are
+  repaired as :func:`~rankwise.parse_permutation` does;
+* pointwise, ``PointwiseCall(qid, query, doc)`` -> a finite relevance score;
+* pairwise, ``PairwiseCall(qid, query, doc_a, doc_b)`` -> the probability
+  that ``doc_a`` is more relevant than ``doc_b``, in [0, 1].
+
+A scorer says which kind it is with a ``kind`` attribute; a plain function
+without one is taken to be the kind the strategy asks for. Wrap a plain
+function with :func:`as_scorer` to state its kind explicitly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, List, Literal, Optional, Protocol, Sequence, Tuple, Union, runtime_checkable
+
+from .._errors import InvalidInputError
+from ..data import Candidate
+
+__all__ = [
+    "Kind",
+    "ListwiseCall",
+    "PointwiseCall",
+    "PairwiseCall",
+    "Call",
+    "Scorer",
+    "as_scorer",
+    "scorer_kind",
+]
+
+Kind = Literal["listwise", "pointwise", "pairwise"]
+KINDS: Tuple[str, ...] = ("listwise", "pointwise", "pairwise")
+
+
+@dataclass(frozen=True, slots=True)
+class ListwiseCall:
+    """Rank ``docs`` (in prompt order) for ``query``."""
+
+    qid: str
+    query: str
+    docs: Tuple[Candidate, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PointwiseCall:
+    """Score one document for ``query``."""
+
+    qid: str
+    query: str
+    doc: Candidate
+
+
+@dataclass(frozen=True, slots=True)
+class PairwiseCall:
+    """Is ``doc_a`` more relevant to ``query`` than ``doc_b``?"""
+
+    qid: str
+    query: str
+    doc_a: Candidate
+    doc_b: Candidate
+
+
+Call = Union[ListwiseCall, PointwiseCall, PairwiseCall]
+
+
+@runtime_checkable
+class Scorer(Protocol):
+    """A batch scorer: ``scorer(calls) -> answers``, one answer per call."""
+
+    def __call__(self, calls: List[Any]) -> Sequence[Any]: ...
+
+
+class _Wrapped:
+    """A plain callable with a stated kind."""
+
+    def __init__(self, fn: Callable[[List[Any]], Sequence[Any]], kind: str) -> None:
+        self.fn = fn
+        self.kind = kind
+
+    def __call__(self, calls: List[Any]) -> Sequence[Any]:
+        return self.fn(calls)
+
+    def __repr__(self) -> str:
+        return f"as_scorer({self.fn!r}, kind={self.kind!r})"
+
+
+def as_scorer(fn: Callable[[List[Any]], Sequence[Any]], kind: Kind) -> Scorer:
+    """State the kind of a plain batch function: ``as_scorer(fn, "pointwise")``."""
+    if kind not in KINDS:
+        raise InvalidInputError(f"kind: must be one of {', '.join(KINDS)}, got {kind!r}")
+    if not callable(fn):
+        raise InvalidInputError(f"fn: must be callable, got {type(fn).__name__}")
+    return _Wrapped(fn, kind)
+
+
+def scorer_kind(scorer: Any, default: str) -> str:
+    """The scorer's ``kind`` attribute, or ``default`` when it has none."""
+    if not callable(scorer):
+        raise InvalidInputError(f"scorer: must be callable (a batch of calls -> answers), got {type(scorer).__name__}")
+    kind: Optional[str] = getattr(scorer, "kind", None)
+    if kind is None:
+        return default
+    if kind not in KINDS:
+        raise InvalidInputError(f"scorer: kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    return kind

@@ -1,0 +1,404 @@
+//! Planners: small state machines that decide which scorer calls to make.
+//!
+//! A planner works on the items `0..n` of one query (its candidates in
+//! first-stage order, best first). Each round it lists the calls that can run
+//! now ([`Calls`]: for every call the items it shows, in prompt order); the
+//! driver answers them (in batches that span many queries) and submits the
+//! answers; when a round comes back empty the planner is done and gives its
+//! ranking, a permutation of `0..n`.
+//!
+//! [`Plan`] wraps any [`Planner`] with what is common to all of them: the
+//! pending round, validation and repair of answers, and the spend (calls,
+//! documents shown, sequential rounds, repaired answers).
+
+pub mod blocks;
+pub mod pairs;
+pub mod pointwise;
+pub mod setwise;
+pub mod tournament;
+pub mod window;
+
+use crate::error::{Error, Result};
+use crate::parse::complete;
+
+/// What a call asks the scorer for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallKind {
+    /// Rank the shown items; the answer is an order of their positions.
+    List,
+    /// Score one item; the answer is a finite number.
+    Point,
+    /// Compare two items; the answer is P(first beats second) in [0, 1].
+    Pair,
+}
+
+impl CallKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            CallKind::List => "listwise",
+            CallKind::Point => "pointwise",
+            CallKind::Pair => "pairwise",
+        }
+    }
+}
+
+/// The calls of one round, flat: call `c` shows `items[offsets[c]..offsets[c + 1]]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Calls {
+    pub offsets: Vec<usize>,
+    pub items: Vec<u32>,
+}
+
+impl Default for Calls {
+    fn default() -> Self {
+        Calls { offsets: vec![0], items: Vec::new() }
+    }
+}
+
+impl Calls {
+    pub fn push(&mut self, items: &[u32]) {
+        self.items.extend_from_slice(items);
+        self.offsets.push(self.items.len());
+    }
+    pub fn len(&self) -> usize {
+        self.offsets.len() - 1
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    pub fn get(&self, c: usize) -> &[u32] {
+        &self.items[self.offsets[c]..self.offsets[c + 1]]
+    }
+    fn clear(&mut self) {
+        self.offsets.truncate(1);
+        self.items.clear();
+    }
+}
+
+/// Answers to a round, in call order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answers {
+    /// Listwise: for each call a full permutation of its positions, best first.
+    Orders(Vec<Vec<u32>>),
+    /// Pointwise scores or pairwise probabilities, one per call.
+    Values(Vec<f64>),
+}
+
+/// One strategy's state machine over the items `0..n`.
+pub trait Planner: Send + Sync {
+    fn kind(&self) -> CallKind;
+    /// Append the calls that can run now; appending none means done.
+    /// Called again only after the previous round's answers were submitted.
+    fn next_round(&mut self, out: &mut Calls);
+    /// Take the answers (already validated: permutations, finite values,
+    /// probabilities in [0, 1]) to the round `next_round` produced.
+    fn submit(&mut self, calls: &Calls, answers: Answers) -> Result<()>;
+    /// The final ranking, a permutation of `0..n`, best first.
+    fn ranking(&mut self) -> Result<Vec<u32>>;
+}
+
+/// What a plan spent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Spend {
+    pub calls: usize,
+    pub docs_shown: usize,
+    pub rounds: usize,
+    /// Listwise answers that omitted, repeated or invented positions.
+    pub repaired: usize,
+}
+
+/// A planner with its pending round and its spend.
+pub struct Plan {
+    planner: Box<dyn Planner>,
+    n: usize,
+    pending: Calls,
+    has_pending: bool,
+    done: bool,
+    pub spend: Spend,
+}
+
+impl Plan {
+    pub fn new(planner: Box<dyn Planner>, n: usize) -> Self {
+        Plan { planner, n, pending: Calls::default(), has_pending: false, done: false, spend: Spend::default() }
+    }
+
+    pub fn kind(&self) -> CallKind {
+        self.planner.kind()
+    }
+
+    pub fn n(&self) -> usize {
+        self.n
+    }
+
+    /// The calls to answer now (the same ones until they are submitted);
+    /// none when the plan is done.
+    pub fn requests(&mut self) -> &Calls {
+        if !self.has_pending && !self.done {
+            self.pending.clear();
+            self.planner.next_round(&mut self.pending);
+            if self.pending.is_empty() {
+                self.done = true;
+            } else {
+                self.has_pending = true;
+                self.spend.rounds += 1;
+            }
+        }
+        &self.pending
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
+    fn take_pending(&mut self, answers: Answers) -> Result<()> {
+        let calls = std::mem::take(&mut self.pending);
+        self.has_pending = false;
+        self.spend.calls += calls.len();
+        self.spend.docs_shown += calls.items.len();
+        let out = self.planner.submit(&calls, answers);
+        self.pending = calls;
+        self.pending.clear();
+        out
+    }
+
+    fn check_pending(&self, got: usize) -> Result<()> {
+        if !self.has_pending {
+            return Err(Error::invalid("answers", "no calls are pending: call requests() first"));
+        }
+        if got != self.pending.len() {
+            return Err(Error::invalid(
+                "answers",
+                format!("{got} answers for {} pending calls", self.pending.len()),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Listwise answers, flat: call `c`'s answer is `ids[offsets[c]..offsets[c+1]]`,
+    /// positions (0-based) into the call's items, best first. Partial answers
+    /// are repaired (first occurrence wins; out-of-range positions dropped;
+    /// positions never named appended in prompt order) and counted.
+    pub fn submit_orders(&mut self, offsets: &[usize], ids: &[i64]) -> Result<()> {
+        if self.kind() != CallKind::List {
+            return Err(Error::invalid("answers", format!("this plan makes {} calls, not listwise ones", self.kind().name())));
+        }
+        if offsets.is_empty() || offsets[0] != 0 || offsets.windows(2).any(|w| w[0] > w[1]) || offsets[offsets.len() - 1] != ids.len() {
+            return Err(Error::invalid("offsets", "must start at 0, not decrease, and end at the number of ids"));
+        }
+        self.check_pending(offsets.len() - 1)?;
+        let mut orders = Vec::with_capacity(offsets.len() - 1);
+        for (c, w) in offsets.windows(2).enumerate() {
+            let k = self.pending.offsets[c + 1] - self.pending.offsets[c];
+            let p = complete(ids[w[0]..w[1]].iter().map(|&x| u64::try_from(x).unwrap_or(u64::MAX)), k);
+            if !p.is_clean() {
+                self.spend.repaired += 1;
+            }
+            orders.push(p.order);
+        }
+        self.take_pending(Answers::Orders(orders))
+    }
+
+    /// Pointwise scores (finite) or pairwise probabilities (in [0, 1]).
+    pub fn submit_values(&mut self, values: &[f64]) -> Result<()> {
+        let kind = self.kind();
+        if kind == CallKind::List {
+            return Err(Error::invalid("answers", "this plan makes listwise calls: submit orders"));
+        }
+        self.check_pending(values.len())?;
+        for (c, &v) in values.iter().enumerate() {
+            let bad = match kind {
+                CallKind::Pair => !(0.0..=1.0).contains(&v),
+                _ => !v.is_finite(),
+            };
+            if bad {
+                let want = if kind == CallKind::Pair { "a probability in [0, 1]" } else { "a finite score" };
+                return Err(Error::invalid("answers", format!("answer {c} is {v}, not {want}")));
+            }
+        }
+        self.take_pending(Answers::Values(values.to_vec()))
+    }
+
+    /// The ranking of `0..n`, best first; an error before the plan is done.
+    pub fn result(&mut self) -> Result<Vec<u32>> {
+        if !self.done {
+            return Err(Error::invalid("plan", "not done: answer its requests until none are left"));
+        }
+        let r = self.planner.ranking()?;
+        debug_assert!(is_permutation(&r, self.n));
+        Ok(r)
+    }
+}
+
+pub(crate) fn is_permutation(r: &[u32], n: usize) -> bool {
+    let mut seen = vec![false; n];
+    r.len() == n && r.iter().all(|&x| (x as usize) < n && !std::mem::replace(&mut seen[x as usize], true))
+}
+
+/// Check a size parameter: an integer at least `min`.
+pub(crate) fn check_at_least(arg: &str, value: usize, min: usize) -> Result<()> {
+    if value < min {
+        return Err(Error::invalid(arg, format!("must be at least {min}, got {value}")));
+    }
+    Ok(())
+}
+
+/// SplitMix64: a small, fast, seedable generator; planners draw their
+/// random designs and pivots from it, so a seed fixes every plan.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in `0..n` (n > 0), by Lemire's multiply-shift with rejection.
+    pub fn below(&mut self, n: usize) -> usize {
+        let n = n as u64;
+        let threshold = n.wrapping_neg() % n;
+        loop {
+            let m = (self.next_u64() as u128) * (n as u128);
+            if (m as u64) >= threshold {
+                return (m >> 64) as usize;
+            }
+        }
+    }
+    pub fn shuffle<T>(&mut self, v: &mut [T]) {
+        for i in (1..v.len()).rev() {
+            let j = self.below(i + 1);
+            v.swap(i, j);
+        }
+    }
+}
+
+/// Reorder `slots` by a permutation of its positions (best first).
+pub(crate) fn apply_order(slots: &mut [u32], order: &[u32]) {
+    let old = slots.to_vec();
+    for (dst, &p) in slots.iter_mut().zip(order) {
+        *dst = old[p as usize];
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! A deterministic judge for planner tests: item `i` has utility `u[i]`.
+    use super::*;
+
+    pub fn answer(calls: &Calls, kind: CallKind, u: &[f64]) -> (Vec<usize>, Vec<i64>, Vec<f64>) {
+        let mut offsets = vec![0];
+        let mut ids = vec![];
+        let mut values = vec![];
+        for c in 0..calls.len() {
+            let items = calls.get(c);
+            match kind {
+                CallKind::List => {
+                    let mut pos: Vec<usize> = (0..items.len()).collect();
+                    pos.sort_by(|&a, &b| u[items[b] as usize].total_cmp(&u[items[a] as usize]));
+                    ids.extend(pos.iter().map(|&p| p as i64));
+                    offsets.push(ids.len());
+                }
+                CallKind::Point => values.push(u[items[0] as usize]),
+                CallKind::Pair => {
+                    let d = u[items[0] as usize] - u[items[1] as usize];
+                    values.push(1.0 / (1.0 + (-d).exp()));
+                }
+            }
+        }
+        (offsets, ids, values)
+    }
+
+    /// Run a plan to the end against utilities `u`; returns the ranking.
+    pub fn run(plan: &mut Plan, u: &[f64]) -> Vec<u32> {
+        let kind = plan.kind();
+        loop {
+            let calls = plan.requests().clone();
+            if calls.is_empty() {
+                break;
+            }
+            let (offsets, ids, values) = answer(&calls, kind, u);
+            match kind {
+                CallKind::List => plan.submit_orders(&offsets, &ids).unwrap(),
+                _ => plan.submit_values(&values).unwrap(),
+            }
+        }
+        let r = plan.result().unwrap();
+        assert!(is_permutation(&r, plan.n()));
+        r
+    }
+
+    /// Utilities that make item `i`'s true rank `truth[i]` (0 = best).
+    pub fn utilities(truth: &[usize]) -> Vec<f64> {
+        truth.iter().map(|&r| (truth.len() - r) as f64).collect()
+    }
+
+    /// A shuffled truth: the best items are not simply the first ones.
+    pub fn shuffled_truth(n: usize, seed: u64) -> Vec<usize> {
+        let mut t: Vec<usize> = (0..n).collect();
+        Rng::new(seed).shuffle(&mut t);
+        t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rng_is_uniform_enough_and_seeded() {
+        let mut a = Rng::new(7);
+        let mut b = Rng::new(7);
+        let xs: Vec<usize> = (0..1000).map(|_| a.below(10)).collect();
+        let ys: Vec<usize> = (0..1000).map(|_| b.below(10)).collect();
+        assert_eq!(xs, ys);
+        for d in 0..10 {
+            let c = xs.iter().filter(|&&x| x == d).count();
+            assert!((60..140).contains(&c), "digit {d} drawn {c} times");
+        }
+    }
+
+    #[test]
+    fn plan_repairs_and_counts_partial_answers() {
+        let mut plan = Plan::new(Box::new(window::SlidingWindow::new(3, 3, 1, 1).unwrap()), 3);
+        assert_eq!(plan.requests().get(0), &[0, 1, 2]);
+        // "2, 2, 7" -> 2 first, the repeat and the out-of-range dropped, 0 and 1 appended
+        plan.submit_orders(&[0, 3], &[2, 2, 7]).unwrap();
+        assert!(plan.requests().is_empty());
+        assert_eq!(plan.result().unwrap(), vec![2, 0, 1]);
+        assert_eq!(plan.spend, Spend { calls: 1, docs_shown: 3, rounds: 1, repaired: 1 });
+    }
+
+    #[test]
+    fn plan_rejects_wrong_answers() {
+        let mut plan = Plan::new(Box::new(pointwise::Pointwise::new(3)), 3);
+        assert!(plan.submit_values(&[1.0, 2.0, 3.0]).is_err(), "nothing pending yet");
+        plan.requests();
+        assert!(plan.submit_values(&[1.0, 2.0]).is_err(), "wrong count");
+        assert!(plan.submit_values(&[1.0, f64::NAN, 3.0]).is_err(), "NaN");
+        assert!(plan.submit_orders(&[0, 1], &[0]).is_err(), "wrong kind");
+        assert!(plan.result().is_err(), "not done");
+        plan.submit_values(&[1.0, 3.0, 2.0]).unwrap();
+        plan.requests();
+        assert_eq!(plan.result().unwrap(), vec![1, 2, 0]);
+
+        let s = pairs::Sampling { sampler: pairs::Sampler::All, window: 1, skip: 1, budget: None };
+        let mut plan = Plan::new(Box::new(pairs::Pairwise::new(2, s, pairs::PairAggregator::Additive, 0).unwrap()), 2);
+        plan.requests();
+        assert!(plan.submit_values(&[0.5, 1.5]).is_err(), "probability above 1");
+        let mut plan = Plan::new(Box::new(window::SlidingWindow::new(3, 3, 1, 1).unwrap()), 3);
+        plan.requests();
+        assert!(plan.submit_orders(&[0, 2, 1], &[0, 1]).is_err(), "decreasing offsets");
+    }
+
+    #[test]
+    fn apply_order_reorders() {
+        let mut s = vec![10, 11, 12];
+        apply_order(&mut s, &[2, 0, 1]);
+        assert_eq!(s, vec![12, 10, 11]);
+    }
+}
