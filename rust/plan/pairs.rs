@@ -191,6 +191,9 @@ impl Planner for Pairwise {
         Ok(())
     }
     fn ranking(&mut self) -> Result<Vec<u32>> {
+        if self.pairs.is_empty() {
+            return Ok((0..self.n as u32).collect());
+        }
         let prefs = Preferences::new(self.n, &self.pairs, &self.probs);
         Ok(match self.aggregator {
             PairAggregator::Additive => ranking_from_scores(&prefs.won),
