@@ -4,10 +4,10 @@
 //!
 //! Samplers over the first-stage order (pairs are shown earlier item first):
 //! * `all`: every ordered pair, both orders (`n (n - 1)` calls);
-//! * `window`: each item against the next `window` items;
+//! * `window` (alias `neighbourhood`): each item against the next `window` items;
 //! * `skip`: each item against the items `skip, 2 skip, ..., window skip`
 //!   places below it (a skip window reaches further with the same budget);
-//! * `random`: `budget` distinct pairs drawn uniformly (without `budget`:
+//! * `random` (alias `global`): `budget` distinct pairs drawn uniformly (without `budget`:
 //!   as many as the `window` sampler would make, so the two compare at equal cost).
 //!
 //! `budget` caps the window and skip samplers too (nearest pairs first).
@@ -42,9 +42,9 @@ impl FromStr for Sampler {
     fn from_str(s: &str) -> Result<Self> {
         match s {
             "all" => Ok(Sampler::All),
-            "window" => Ok(Sampler::Window),
+            "window" | "neighbourhood" | "neighborhood" => Ok(Sampler::Window),
             "skip" => Ok(Sampler::Skip),
-            "random" => Ok(Sampler::Random),
+            "random" | "global" => Ok(Sampler::Random),
             _ => Err(Error::invalid("sampler", format!("unknown sampler {s:?}; expected all, window, skip or random"))),
         }
     }
