@@ -2,9 +2,13 @@
 
 The protocol (:mod:`rankwise.scorers._base`): a scorer takes a batch of
 calls from many queries and returns one answer per call. This package holds
-the protocol types and two scorers that need no model: :class:`Replay`
-(recorded LLM calls) and :class:`Oracle` (a simulated judge).
+the protocol types, two scorers that need no model, :class:`Replay`
+(recorded LLM calls) and :class:`Oracle` (a simulated judge), and the model
+scorers :class:`HFScorer` and :class:`EmbeddingScorer` (torch and
+transformers, ``pip install 'rankwise[hf]'``; imported on first use).
 """
+
+from typing import Any
 
 from ._base import Call, Kind, ListwiseCall, PairwiseCall, PointwiseCall, Scorer, as_scorer
 from .oracle import Oracle
@@ -20,4 +24,17 @@ __all__ = [
     "as_scorer",
     "Oracle",
     "Replay",
+    "HFScorer",
+    "EmbeddingScorer",
 ]
+
+# torch-backed scorers load on first use, so `import rankwise` never imports torch
+_LAZY = {"HFScorer": ".hf", "EmbeddingScorer": ".embedding"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
