@@ -337,7 +337,7 @@ def rerank_iter(
                 q.docs_shown += shown
                 st.calls += 1
                 st.docs_shown += shown
-                if not ok:
+                if not ok or isinstance(value, BaseException):
                     fail(q, f"the scorer failed on its call: {value!r}")
                     continue
                 try:

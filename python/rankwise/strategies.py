@@ -74,16 +74,19 @@ class SlidingWindow(Strategy):
 
     Args:
         window: candidates per call, default 20.
-        step: how far the window moves, ``1 <= step <= window``, default 10.
+        step: how far the window moves, ``1 <= step <= window``; default
+            ``window // 2`` (10 for the default window, as RankGPT).
         passes: sweeps over the list, default 1.
     """
 
     window: int = 20
-    step: int = 10
+    step: Optional[int] = None
     passes: int = 1
 
     def plan(self, n: int, qid: str) -> "_core.Plan":
-        return _core.Plan.sliding_window(n, _positive("window", self.window, 2), _positive("step", self.step), _positive("passes", self.passes))
+        window = _positive("window", self.window, 2)
+        step = window // 2 if self.step is None else _positive("step", self.step)
+        return _core.Plan.sliding_window(n, window, step, _positive("passes", self.passes))
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ transformers, ``pip install 'rankwise[hf]'``; imported on first use).
 from typing import Any
 
 from ._base import Call, Kind, ListwiseCall, PairwiseCall, PointwiseCall, Scorer, as_scorer
+from .openai import OpenAIScorer
 from .oracle import Oracle
 from .replay import Replay
 
@@ -22,6 +23,7 @@ __all__ = [
     "PointwiseCall",
     "Scorer",
     "as_scorer",
+    "OpenAIScorer",
     "Oracle",
     "Replay",
     "HFScorer",

@@ -11,6 +11,10 @@ from many queries, and returns one answer per call, in order:
 * pairwise, ``PairwiseCall(qid, query, doc_a, doc_b)`` -> the probability
   that ``doc_a`` is more relevant than ``doc_b``, in [0, 1].
 
+An answer may also be an exception instance: that call failed and the rest
+of the batch stands (a server scorer uses this so that one bad request does
+not make the driver send the whole batch again).
+
 A scorer says which kind it is with a ``kind`` attribute; a plain function
 without one is taken to be the kind the strategy asks for. Wrap a plain
 function with :func:`as_scorer` to state its kind explicitly.
