@@ -12,7 +12,7 @@ from .evaluation import evaluate, fuse, kendall_tau
 from .parsing import ParsedPermutation, parse_permutation
 from .runs import Qrels, Ranking, Run, read_qrels, read_run, write_run
 from .strategies import AllPairs, JointRank, Pointwise, Setwise, SlidingWindow, SparsePairwise, Strategy, Tournament
-from .rerank import RerankStats, rerank, rerank_iter
+from .rerank import RerankStats, rank_function, rerank, rerank_iter
 from . import scorers
 from .aggregate import (
     AggregationResult,
@@ -37,6 +37,7 @@ __all__ = [
     "SparsePairwise",
     "Strategy",
     "Tournament",
+    "rank_function",
     "rerank",
     "rerank_iter",
     "scorers",

@@ -27,7 +27,7 @@ import time
 import warnings
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Callable, Deque, Dict, Iterable, Iterator, List, Literal, Optional, Sequence, Tuple
+from typing import Any, Callable, Deque, Dict, Iterable, Iterator, List, Literal, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -40,7 +40,7 @@ from .runs import Ranking
 from .scorers._base import ListwiseCall, PairwiseCall, PointwiseCall, scorer_kind
 from .strategies import Strategy
 
-__all__ = ["rerank", "rerank_iter", "RerankStats"]
+__all__ = ["rerank", "rerank_iter", "rank_function", "RerankStats"]
 
 OnError = Literal["fallback", "raise"]
 
@@ -408,3 +408,25 @@ def rerank(
     done = {r.qid: r for r in rerank_iter(reqs, strategy, scorer, batch_size=batch_size, progress=progress,
                                            on_error=on_error, retries=retries, stats=stats)}
     return [done[r.qid] for r in reqs]
+
+
+def rank_function(
+    strategy: Strategy, scorer: Callable[[List[Any]], Sequence[Any]], **options: Any
+) -> Callable[[str, Sequence[Union[str, Tuple[str, str]]]], List[int]]:
+    """A rankwise strategy as a plain function ``(query, docs) -> order``,
+    for code that reranks one query at a time (e.g. another reranker library).
+
+    ``docs`` are texts or ``(doc_id, text)`` pairs; the result lists their
+    indices, best first. ``options`` go to :func:`rerank` (``batch_size``,
+    ``on_error``, ...); a scorer failure raises unless ``on_error="fallback"``.
+    """
+    options.setdefault("on_error", "raise")
+    options.setdefault("progress", False)
+
+    def rank(query: str, docs: Sequence[Union[str, Tuple[str, str]]]) -> List[int]:
+        cands = [Candidate(*d) if isinstance(d, tuple) else Candidate(str(i), d) for i, d in enumerate(docs)]
+        index = {c.docid: i for i, c in enumerate(cands)}
+        (ranking,) = rerank([Request("q", query, cands)], strategy, scorer, **options)
+        return [index[d] for d in ranking.docids]
+
+    return rank

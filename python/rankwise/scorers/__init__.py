@@ -11,6 +11,7 @@ transformers, ``pip install 'rankwise[hf]'``; imported on first use).
 from typing import Any
 
 from ._base import Call, Kind, ListwiseCall, PairwiseCall, PointwiseCall, Scorer, as_scorer
+from .adapters import RerankersScorer
 from .openai import OpenAIScorer
 from .oracle import Oracle
 from .replay import Replay
@@ -26,6 +27,7 @@ __all__ = [
     "OpenAIScorer",
     "Oracle",
     "Replay",
+    "RerankersScorer",
     "HFScorer",
     "EmbeddingScorer",
 ]
