@@ -1,0 +1,167 @@
+"""The rankwise command line: rerank with resume after SIGKILL, eval, plot,
+demo data, and one-line errors with exit status 2."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import rankwise as rw
+from rankwise import cli
+
+HERE = Path(__file__).resolve().parent
+EX = cli.EXAMPLES
+INPUT, QRELS = EX / "dl19_top30.json", EX / "dl19_qrels.txt"
+
+
+def env(**extra):
+    e = dict(os.environ, RANKWISE_TEST_QRELS=str(QRELS), PYTHONPATH=os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]))
+    e.update({k: str(v) for k, v in extra.items()})
+    return e
+
+
+def run_cli(*args, **extra):
+    return subprocess.run([sys.executable, "-m", "rankwise", *map(str, args)], capture_output=True, text=True, env=env(**extra), timeout=300)
+
+
+RERANK = ["rerank", INPUT, "--strategy", "pointwise", "--scorer", "py:slow_scorer:scorer", "--batch-size", "30", "--no-progress"]
+
+
+def test_examples_are_a_real_dl19_subset():
+    reqs = rw.load_requests(INPUT)
+    assert len(reqs) == 10 and all(len(r) == 30 for r in reqs)
+    bm25 = rw.evaluate([rw.first_stage_ranking(r) for r in reqs], rw.read_qrels(QRELS), ["ndcg@10"])["ndcg@10"]
+    assert round(bm25, 4) == 0.5267
+
+
+def test_rerank_writes_a_run_in_input_order_with_side_files(tmp_path):
+    out = tmp_path / "run.trec"
+    r = run_cli(*RERANK, "-o", out)
+    assert r.returncode == 0, r.stderr
+    assert "10 queries reranked" in r.stderr and "outside the scorer" in r.stderr
+    run = rw.read_run(out)
+    assert list(run) == [q.qid for q in rw.load_requests(INPUT)]
+    ndcg = rw.evaluate(run, rw.read_qrels(QRELS), ["ndcg@10"])["ndcg@10"]
+    assert ndcg > 0.75  # a SIMULATED (qrels) judge: the perfect reordering of the top 30 (0.7536)
+    spend = [json.loads(line) for line in (tmp_path / "run.trec.spend.jsonl").read_text().splitlines()]
+    assert len(spend) == 10 and all(s["calls"] == 30 for s in spend)
+    assert not (tmp_path / "run.trec.failed.jsonl").exists()
+
+
+def test_sigkill_then_resume_gives_exactly_the_uninterrupted_run(tmp_path):
+    whole = tmp_path / "whole.trec"
+    assert run_cli(*RERANK, "-o", whole).returncode == 0
+    out = tmp_path / "killed.trec"
+    proc = subprocess.Popen([sys.executable, "-m", "rankwise", *map(str, RERANK), "-o", str(out)], env=env(RANKWISE_TEST_DELAY=0.4),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if out.exists() and out.read_text().count("\n") >= 90:  # three queries written
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    lines = out.read_text().count("\n")
+    assert 90 <= lines < 300, "killed mid-run"
+    # also tear the file as a crash inside a write would
+    with open(out, "a") as f:
+        f.write("19335 Q0 1017759 1 30 rank")
+    assert run_cli(*RERANK, "-o", out).returncode == 2  # exists: needs --resume or --overwrite
+    r = run_cli(*RERANK, "-o", out, "--resume")
+    assert r.returncode == 0, r.stderr
+    assert "resuming:" in r.stderr
+    assert out.read_bytes() == whole.read_bytes()
+
+
+def test_ctrl_c_stops_cleanly_with_finished_queries_kept(tmp_path):
+    out = tmp_path / "int.trec"
+    proc = subprocess.Popen([sys.executable, "-m", "rankwise", *map(str, RERANK), "-o", str(out)], env=env(RANKWISE_TEST_DELAY=0.4),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not (out.exists() and out.read_text().count("\n") >= 60):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "--resume" in err and "Traceback" not in err
+    assert out.read_text().count("\n") % 30 == 0
+
+
+def test_a_failing_query_is_written_in_first_stage_order_and_reported(tmp_path):
+    out = tmp_path / "f.trec"
+    r = run_cli(*RERANK, "-o", out, RANKWISE_TEST_FAIL_QID="1129237")
+    assert r.returncode == 0, r.stderr
+    assert "1 fell back to first-stage order" in r.stderr
+    failed = [json.loads(line) for line in (tmp_path / "f.trec.failed.jsonl").read_text().splitlines()]
+    assert [f["qid"] for f in failed] == ["1129237"] and "simulated scorer failure" in failed[0]["error"]
+    req = next(q for q in rw.load_requests(INPUT) if q.qid == "1129237")
+    assert rw.read_run(out)["1129237"].docids == [c.docid for c in req.candidates]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["rerank", "missing.json", "-o", "x.trec"], "does not exist"),
+        (["rerank", INPUT, "-o", "x.trec", "--strategy", "quicksort"], "unknown strategy 'quicksort'"),
+        (["rerank", INPUT, "-o", "x.trec", "--scorer", "gpt-17"], "unknown scorer 'gpt-17'"),
+        (["rerank", INPUT, "-o", "x.trec", "--strategy", "jointrank", "--group-size", "5"], "--group-size does not apply to jointrank"),
+        (["rerank", INPUT, "-o", "x.trec", "--strategy", "sliding-window", "--step", "30"], "step"),
+        (["rerank", INPUT, "-o", "x.trec", "--scorer", "http://localhost:1/v1"], "--model"),
+        (["eval", "missing.trec", QRELS], "does not exist"),
+    ],
+)
+def test_bad_input_is_one_line_and_status_2(tmp_path, args, message):
+    r = subprocess.run([sys.executable, "-m", "rankwise", *map(str, args)], capture_output=True, text=True, env=env(), cwd=tmp_path, timeout=120)
+    assert r.returncode == 2
+    assert message in r.stderr and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_eval_table_per_query_and_compare(tmp_path, capsys):
+    bm25 = tmp_path / "bm25.trec"
+    rw.write_run([rw.first_stage_ranking(r) for r in rw.load_requests(INPUT)], bm25)
+    assert cli.main([*map(str, RERANK[:1]), str(INPUT), "-o", str(tmp_path / "o.trec"), "--strategy", "pointwise",
+                     "--scorer", f"oracle:{QRELS}", "--no-progress"]) == 0
+    capsys.readouterr()
+    assert cli.main(["eval", str(bm25), str(QRELS), "-m", "ndcg@10"]) == 0
+    out = capsys.readouterr().out
+    assert "0.5267" in out and "10 queries" in out
+    assert cli.main(["eval", str(bm25), str(QRELS), "-m", "ndcg@10", "--per-query"]) == 0
+    assert len(capsys.readouterr().out.strip().splitlines()) == 11
+    assert cli.main(["eval", str(bm25), str(QRELS), "--compare", str(tmp_path / "o.trec"), "-m", "ndcg@10", "-m", "map"]) == 0
+    table = capsys.readouterr().out
+    p = float(table.splitlines()[1].split()[-1])
+    assert 0 < p < 0.01  # a perfect (simulated) reordering beats BM25 on all 10 queries
+    other = tmp_path / "other_qrels.txt"
+    other.write_text("999 0 d1 1\n")
+    assert cli.main(["eval", str(bm25), str(other)]) == 2
+    assert "no query of" in capsys.readouterr().err
+
+
+def test_plot_per_query_and_against_calls(tmp_path):
+    pytest.importorskip("matplotlib")
+    o = tmp_path / "o.trec"
+    assert cli.main(["rerank", str(INPUT), "-o", str(o), "--strategy", "jointrank", "--scorer", f"oracle:{QRELS}", "--no-progress"]) == 0
+    for against in ("query", "calls"):
+        png = tmp_path / f"{against}.png"
+        assert cli.main(["plot", str(o), "--qrels", str(QRELS), "-o", str(png), "--against", against]) == 0
+        assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_help_is_complete_and_shows_defaults(capsys):
+    for cmd in ("rerank", "eval", "plot", "demo"):
+        with pytest.raises(SystemExit):
+            cli.main([cmd, "--help"])
+        text = capsys.readouterr().out
+        assert "usage: rankwise" in text
+    with pytest.raises(SystemExit):
+        cli.main(["rerank", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for needle in ("--resume", "--block-size", "JointRank 20", "default: jointrank", "default: minilm", "--setwise-method"):
+        assert needle in text
