@@ -67,3 +67,4 @@ def test_rank_function_is_a_plain_function():
     assert sorted(order) == list(range(12)) and order[0] in (4, 9)
     pairs = [(str(i), t) for i, t in enumerate(texts)]
     assert rank("a query", pairs) == order
+    assert rank("a query", [(i, t) for i, t in enumerate(texts)]) == order  # int ids work too

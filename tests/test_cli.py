@@ -96,12 +96,33 @@ def test_ctrl_c_stops_cleanly_with_finished_queries_kept(tmp_path):
 def test_a_failing_query_is_written_in_first_stage_order_and_reported(tmp_path):
     out = tmp_path / "f.trec"
     r = run_cli(*RERANK, "-o", out, RANKWISE_TEST_FAIL_QID="1129237")
-    assert r.returncode == 0, r.stderr
+    assert r.returncode == 1, r.stderr  # finished, but not everything was reranked
     assert "1 fell back to first-stage order" in r.stderr
     failed = [json.loads(line) for line in (tmp_path / "f.trec.failed.jsonl").read_text().splitlines()]
     assert [f["qid"] for f in failed] == ["1129237"] and "simulated scorer failure" in failed[0]["error"]
     req = next(q for q in rw.load_requests(INPUT) if q.qid == "1129237")
     assert rw.read_run(out)["1129237"].docids == [c.docid for c in req.candidates]
+    # --resume retries the query that fell back; then the run is the complete one
+    whole = tmp_path / "whole.trec"
+    assert run_cli(*RERANK, "-o", whole).returncode == 0
+    r = run_cli(*RERANK, "-o", out, "--resume")
+    assert r.returncode == 0 and "resuming: 9 of 10" in r.stderr, r.stderr
+    assert out.read_bytes() == whole.read_bytes()
+    assert (tmp_path / "f.trec.failed.jsonl").read_text() == ""
+    spend = [json.loads(line)["qid"] for line in (tmp_path / "f.trec.spend.jsonl").read_text().splitlines()]
+    assert sorted(spend) == sorted(q.qid for q in rw.load_requests(INPUT))
+
+
+def test_resume_of_a_finished_run_and_a_scorer_that_cannot_start(tmp_path):
+    out = tmp_path / "done.trec"
+    assert run_cli(*RERANK, "-o", out).returncode == 0
+    before = out.read_bytes()
+    r = run_cli(*RERANK, "-o", out, "--resume")
+    assert r.returncode == 0 and out.read_bytes() == before, r.stderr
+    # a scorer that cannot be built leaves no output behind
+    fresh = tmp_path / "fresh.trec"
+    r = run_cli("rerank", INPUT, "-o", fresh, "--scorer", "py:no_such_module:scorer")
+    assert r.returncode == 2 and not fresh.exists()
 
 
 @pytest.mark.parametrize(
@@ -114,6 +135,7 @@ def test_a_failing_query_is_written_in_first_stage_order_and_reported(tmp_path):
         (["rerank", INPUT, "-o", "x.trec", "--strategy", "sliding-window", "--step", "30"], "step"),
         (["rerank", INPUT, "-o", "x.trec", "--scorer", "http://localhost:1/v1"], "--model"),
         (["eval", "missing.trec", QRELS], "does not exist"),
+        (["rerank", INPUT, "-o", "x.trec", "--tag", "my run"], "--tag"),
     ],
 )
 def test_bad_input_is_one_line_and_status_2(tmp_path, args, message):

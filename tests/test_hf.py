@@ -179,6 +179,15 @@ def test_embedding_scorer_is_a_real_encoder():
     assert s(calls) == a
 
 
+def test_embedding_cache_eviction_keeps_answers_right():
+    s = EmbeddingScorer(cache_size=2)
+    reqs = requests(1, 5)
+    q = reqs[0]
+    calls = [rw.scorers.PointwiseCall(q.qid, q.query, d) for d in q.candidates]
+    first = s(calls[:3])
+    assert s(calls[:1] + calls[3:]) == [first[0]] + EmbeddingScorer()(calls[3:])
+
+
 def test_embedding_scorer_bad_model(tmp_path):
     with pytest.raises(rw.InvalidInputError, match="does not exist"):
         EmbeddingScorer(str(tmp_path / "missing"))

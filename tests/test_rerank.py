@@ -208,6 +208,29 @@ def test_listwise_answers_as_doc_ids_text_or_parsed():
         assert [r.docids for r in rw.rerank(reqs, rw.SlidingWindow(5, 2), as_scorer(fn, "listwise"))] == ref
 
 
+def test_absurd_positions_are_dropped_not_fatal():
+    reqs, utility = synthetic_requests(1, 5)
+
+    def huge(calls):
+        return [[2**70, -3, 1] for _ in calls]
+
+    r = rw.rerank(reqs, rw.SlidingWindow(window=5), as_scorer(huge, "listwise"), on_error="raise")[0]
+    assert r.docids[0] == "q0d1" and r.spend["repaired"] == 1
+
+
+def test_a_misconfigured_scorer_raises_at_once():
+    reqs, utility = synthetic_requests(2, 5)
+    calls = {"n": 0}
+
+    def wrong(batch):
+        calls["n"] += 1
+        raise rw.InvalidInputError("window: too many passages for this scorer")
+
+    with pytest.raises(rw.InvalidInputError, match="too many passages"):
+        rw.rerank(reqs, rw.SlidingWindow(window=5), as_scorer(wrong, "listwise"))
+    assert calls["n"] == 1  # no retries, no fallback
+
+
 def test_partial_answers_are_repaired_and_counted():
     reqs, utility = synthetic_requests(2, 40, seed=8)
     out = rw.rerank(reqs, rw.JointRank(), Oracle(utility, drop=0.5, seed=1))

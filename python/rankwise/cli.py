@@ -131,43 +131,68 @@ def build_scorer(spec: str, args: argparse.Namespace, strategy: Strategy) -> Any
 class RunWriter:
     """Appends each finished query to the run in one write, so a kill never
     tears a query; on ``resume`` keeps only complete queries of an existing
-    file. Side files: ``OUTPUT.spend.jsonl`` (per-query spend) and
-    ``OUTPUT.failed.jsonl`` (queries that fell back, with the reason)."""
+    file (queries that fell back are done again). Side files, written after
+    the run's lines: ``OUTPUT.spend.jsonl`` (per-query spend) and
+    ``OUTPUT.failed.jsonl`` (queries that fell back, with the reason).
+
+    Nothing is created or deleted until :meth:`open`, so a job that fails to
+    start (a bad scorer, say) leaves the output as it was."""
 
     def __init__(self, path: Path, requests: Sequence[Request], tag: str, resume: bool, overwrite: bool) -> None:
-        self.path, self.tag = path, tag
+        self.path, self.tag, self.overwrite = path, tag, overwrite
         self.expected = {r.qid: len(r.candidates) for r in requests}
         self.spend_path = path.with_name(path.name + ".spend.jsonl")
         self.failed_path = path.with_name(path.name + ".failed.jsonl")
+        self.fd = -1
         if path.is_dir():
             raise UsageError(f"output {path} is a directory")
         self.done: Dict[str, List[str]] = {}
-        if path.exists():
-            if resume:
-                self.done = self._recover()
-            elif overwrite:
-                for p in (path, self.spend_path, self.failed_path):
-                    p.unlink(missing_ok=True)
-            else:
-                raise UsageError(f"output {path} exists: pass --resume to finish it or --overwrite to start over")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        if path.exists() and not (resume or overwrite):
+            raise UsageError(f"output {path} exists: pass --resume to finish it or --overwrite to start over")
+        if path.exists() and resume:
+            self.done = self._recover()
+
+    @staticmethod
+    def _jsonl(path: Path) -> List[Dict[str, Any]]:
+        if not path.is_file():
+            return []
+        out = []
+        for line in path.read_text(encoding="utf-8").split("\n")[:-1]:  # a torn last line is dropped
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                continue
+        return out
+
+    @staticmethod
+    def _replace(path: Path, text: str) -> None:
+        tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
 
     def _recover(self) -> Dict[str, List[str]]:
         text = self.path.read_text(encoding="utf-8")
-        lines = text.split("\n")
-        lines = lines[:-1]  # after the last newline: empty, or a torn line
+        lines = text.split("\n")[:-1]  # after the last newline: empty, or a torn line
         groups: Dict[str, List[str]] = {}
         for line in lines:
-            qid = line.split(" ", 1)[0]
-            groups.setdefault(qid, []).append(line + "\n")
-        done = {q: ls for q, ls in groups.items() if len(ls) == self.expected.get(q)}
+            groups.setdefault(line.split(" ", 1)[0], []).append(line + "\n")
+        failed = {str(f.get("qid")) for f in self._jsonl(self.failed_path)}
+        done = {q: ls for q, ls in groups.items() if len(ls) == self.expected.get(q) and q not in failed}
         kept = "".join("".join(ls) for ls in done.values())
-        if kept != text:  # drop torn or unknown queries, atomically
-            tmp = self.path.with_name(f".{self.path.name}.tmp{os.getpid()}")
-            tmp.write_text(kept, encoding="utf-8")
-            os.replace(tmp, self.path)
+        if kept != text:  # drop torn, unknown and fallen-back queries, atomically
+            self._replace(self.path, kept)
+        for side in (self.spend_path, self.failed_path):  # keep the side files in step with the run
+            if side.exists():
+                entries = [e for e in self._jsonl(side) if str(e.get("qid")) in done]
+                self._replace(side, "".join(json.dumps(e) + "\n" for e in entries))
         return done
+
+    def open(self) -> None:
+        if self.overwrite:
+            for p in (self.path, self.spend_path, self.failed_path):
+                p.unlink(missing_ok=True)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
 
     @staticmethod
     def _append(path: Path, data: str) -> None:
@@ -178,14 +203,14 @@ class RunWriter:
             os.close(fd)
 
     def write(self, r: Ranking) -> None:
-        self._append(self.spend_path, json.dumps({"qid": r.qid, **r.spend}) + "\n")
-        if r.error is not None:
-            self._append(self.failed_path, json.dumps({"qid": r.qid, "error": r.error}) + "\n")
         data = Run.from_rankings([r])._data.to_trec(self.tag).encode("utf-8")
         view = memoryview(data)
         while view:
             n = os.write(self.fd, view)
             view = view[n:]
+        self._append(self.spend_path, json.dumps({"qid": r.qid, **r.spend}) + "\n")
+        if r.error is not None:
+            self._append(self.failed_path, json.dumps({"qid": r.qid, "error": r.error}) + "\n")
 
     def finish(self, order: Sequence[str]) -> None:
         """Rewrite the finished run in input order (atomically)."""
@@ -199,7 +224,14 @@ class RunWriter:
             self.fd = -1
 
 
-# --- commands --------------------------------------------------------------------------------
+def _check_ids(requests: Sequence[Request], tag: str) -> None:
+    """TREC columns are split on whitespace: refuse ids that would break them, before any work."""
+    if not tag or any(c.isspace() for c in tag):
+        raise UsageError(f"--tag must be one word without spaces, got {tag!r}")
+    for r in requests:
+        bad = next((x for x in [r.qid] + [c.docid for c in r.candidates] if not x or any(ch.isspace() for ch in x)), None)
+        if bad is not None:
+            raise UsageError(f"query {r.qid!r}: id {bad!r} is empty or holds whitespace, which a TREC run cannot hold")
 
 
 def cmd_rerank(args: argparse.Namespace) -> int:
@@ -209,18 +241,21 @@ def cmd_rerank(args: argparse.Namespace) -> int:
     requests = load_requests(args.input, format=args.format, topics=args.topics, docs=args.docs)
     if not requests:
         raise UsageError(f"input {args.input} holds no queries")
+    _check_ids(requests, args.tag)
     writer = RunWriter(Path(args.output), requests, args.tag, args.resume, args.overwrite)
     todo = [r for r in requests if r.qid not in writer.done]
     if writer.done:
         print(f"resuming: {len(writer.done)} of {len(requests)} queries already in {args.output}", file=sys.stderr)
     scorer = build_scorer(args.scorer, args, strategy) if todo else None
+    writer.open()
     stats = RerankStats()
     t0 = time.perf_counter()
     interrupted = False
     try:
-        for ranking in rerank_iter(todo, strategy, scorer, batch_size=args.batch_size,  # type: ignore[arg-type]
-                                   progress=None if args.progress is None else args.progress, stats=stats, retries=args.retries):
-            writer.write(ranking)
+        if todo:
+            for ranking in rerank_iter(todo, strategy, scorer, batch_size=args.batch_size,  # type: ignore[arg-type]
+                                       progress=args.progress, stats=stats, retries=args.retries):
+                writer.write(ranking)
     except KeyboardInterrupt:
         interrupted = True
     finally:
@@ -230,14 +265,14 @@ def cmd_rerank(args: argparse.Namespace) -> int:
     print(
         f"{stats.queries} queries reranked ({len(writer.done)} resumed), {stats.calls} calls, {stats.docs_shown} documents shown, "
         f"{wall:.1f} s wall, {outside:.1f} s outside the scorer" + (f", {len(stats.failed)} fell back to first-stage order "
-        f"(see {writer.failed_path.name})" if stats.failed else ""),
+        f"(see {writer.failed_path.name}; --resume retries them)" if stats.failed else ""),
         file=sys.stderr,
     )
     if interrupted:
         print(f"interrupted: finished queries are in {args.output}; run again with --resume to finish", file=sys.stderr)
         return 130
     writer.finish([r.qid for r in requests])
-    return 0
+    return 1 if stats.failed else 0
 
 
 def _paired_randomization(a: np.ndarray, b: np.ndarray, trials: int = 10_000, seed: int = 0) -> float:
@@ -297,14 +332,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
     print(header)
     common = sorted(set(per[names[0]]) & set(per[names[-1]]))
     for m in metrics:
-        means = [float(np.mean([v[m] for v in per[n].values()])) for n in names]
+        # side by side: both means over the queries both runs hold, so that diff = their difference
+        means = [float(np.mean([per[n][q][m] for q in common])) if len(names) == 2 else float(np.mean([v[m] for v in per[n].values()]))
+                 for n in names]
         line = f"{m:<{width}}" + "".join(f"{x:>20.4f}" for x in means)
         if len(names) == 2:
             a = np.array([per[names[0]][q][m] for q in common])
             b = np.array([per[names[1]][q][m] for q in common])
             line += f"{float(np.mean(b - a)):>+10.4f}{_paired_randomization(a, b):>18.4f}"
         print(line)
-    print(f"({len(per[names[0]])} queries" + (f"; test over the {len(common)} queries in both runs)" if len(names) == 2 else ")"))
+    print(f"({len(common)} queries in both runs; means, diff and test over those)" if len(names) == 2 else f"({len(per[names[0]])} queries)")
     return 0
 
 

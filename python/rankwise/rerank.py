@@ -9,7 +9,9 @@ started lazily (enough to keep two batches queued), which bounds memory and
 lets :func:`rerank_iter` hand back finished queries early.
 
 Failure policy (``on_error="fallback"``, the default): a batch whose scorer
-call raises or returns the wrong number of answers is retried ``retries``
+call raises (anything but :class:`~rankwise.InvalidInputError`, which means
+the scorer is misconfigured and is raised at once) or returns the wrong
+number of answers is retried ``retries``
 times; if it still fails, each of its calls is tried alone, so one bad call
 cannot sink the others. A query with a call that fails alone, or with an
 answer that is not one (NaN, a probability outside [0, 1], no ranking),
@@ -110,7 +112,7 @@ def _as_positions(answer: Any, docs: Sequence[Candidate]) -> List[int]:
     for a in answer:
         if isinstance(a, (bool, np.bool_)) or not isinstance(a, (int, np.integer)):
             raise TypeError(f"ranking entries must be int positions or doc ids, got {a!r}")
-        out.append(int(a))
+        out.append(int(a) if 0 <= a < k else k)  # out of range: dropped (and counted) by the repair
     return out
 
 
@@ -270,6 +272,8 @@ def rerank_iter(
         for _ in range(retries + 1):
             try:
                 return [(True, a) for a in call_scorer(calls)]
+            except InvalidInputError:
+                raise  # a misconfigured scorer (wrong kind, window too large): no retry, no fallback
             except Exception as e:  # a scorer may raise anything; KeyboardInterrupt passes
                 last = e
         if on_error == "raise":
@@ -281,6 +285,8 @@ def rerank_iter(
         for c in calls:
             try:
                 out.append((True, call_scorer([c])[0]))
+            except InvalidInputError:
+                raise
             except Exception as e:
                 out.append((False, e))
         return out
@@ -424,7 +430,7 @@ def rank_function(
     options.setdefault("progress", False)
 
     def rank(query: str, docs: Sequence[Union[str, Tuple[str, str]]]) -> List[int]:
-        cands = [Candidate(*d) if isinstance(d, tuple) else Candidate(str(i), d) for i, d in enumerate(docs)]
+        cands = [Candidate(str(d[0]), str(d[1])) if isinstance(d, tuple) else Candidate(str(i), d) for i, d in enumerate(docs)]
         index = {c.docid: i for i, c in enumerate(cands)}
         (ranking,) = rerank([Request("q", query, cands)], strategy, scorer, **options)
         return [index[d] for d in ranking.docids]

@@ -6,8 +6,9 @@
 //! `(n - window - step, n - step)`, ... and always end with one that starts
 //! at the top: when `n - window` is not a multiple of `step` the last window
 //! is shorter (`(0, end)`, as rank_llm does), never skipped (the original
-//! RankGPT code skips it). A one-item window is no call. `passes` repeats
-//! the sweep.
+//! RankGPT code skips it). Were that last window a single item (possible
+//! when `step == window`), a full window at the top is ranked instead.
+//! `passes` repeats the sweep.
 
 use super::{apply_order, check_at_least, Answers, CallKind, Calls, Planner};
 use crate::error::{Error, Result};
@@ -21,9 +22,13 @@ pub fn windows(n: usize, window: usize, step: usize) -> Vec<(usize, usize)> {
     let mut end = n;
     loop {
         let start = end.saturating_sub(window);
-        if end - start >= 2 {
-            out.push((start, end));
+        if start == 0 && end < 2 {
+            // the top window would hold the first item alone (step == window):
+            // rank a full window at the top instead, so item 0 is compared
+            out.push((0, window.min(n)));
+            return out;
         }
+        out.push((start, end));
         if start == 0 {
             return out;
         }
@@ -91,7 +96,8 @@ mod tests {
         assert_eq!(*windows(95, 20, 10).last().unwrap(), (0, 15));
         assert_eq!(windows(15, 20, 10), vec![(0, 15)]);
         assert!(windows(1, 20, 10).is_empty());
-        assert_eq!(windows(5, 2, 2), vec![(3, 5), (1, 3)]);
+        assert_eq!(windows(5, 2, 2), vec![(3, 5), (1, 3), (0, 2)]);
+        assert_eq!(windows(21, 20, 20), vec![(1, 21), (0, 20)]);
     }
 
     #[test]

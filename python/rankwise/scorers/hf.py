@@ -239,14 +239,21 @@ class HFScorer:
             share = max(1, int(share * 0.9) - 1)
         raise InvalidInputError(f"max_length: could not fit the prompt into {budget} tokens")
 
-    def _budget(self, generating: int = 0) -> int:
-        return self.max_length - generating
+    def _budget(self, reserved: int = 0) -> int:
+        """Prompt tokens allowed, leaving ``reserved`` for a prefill or generation (and one for a BOS)."""
+        return self.max_length - reserved - 1
+
+    def _prefill_tokens(self, prefill: str) -> int:
+        return len(self.tokenizer.encode(prefill, add_special_tokens=False))
 
     # --- model calls -----------------------------------------------------------------
 
     def _encode_left(self, texts: Sequence[str]) -> Tuple[Any, Any, Any]:
         torch = self._torch
         enc = [self.tokenizer.encode(t, add_special_tokens=self.seq2seq) for t in texts]
+        bos = getattr(self.tokenizer, "bos_token_id", None)
+        if not self.seq2seq and bos is not None:  # chat templates usually hold it already
+            enc = [e if e[:1] == [bos] else [bos] + e for e in enc]
         width = max(len(e) for e in enc)
         ids = torch.full((len(enc), width), self.pad_id, dtype=torch.long)
         mask = torch.zeros((len(enc), width), dtype=torch.long)
@@ -340,22 +347,23 @@ class HFScorer:
         if self.kind == "pointwise":
             if self.method == "cross_encoder":
                 return [float(x) for x in self.cross_scores([(c.query, c.doc.text) for c in calls])]
-            logits = self.next_token_logits([self._fitted(c, [c.doc.text], self._budget()) for c in calls])
+            logits = self.next_token_logits([self._fitted(c, [c.doc.text], self._budget()) for c in calls])  # no prefill
             if self.method == "yes_no":
                 return [float(x) for x in yes_probability(logits, self.yes, self.no)]
             return [float(x) for x in expected_label(logits, self.label_ids)]
         if self.kind == "pairwise":
             texts = []
+            budget = self._budget(self._prefill_tokens("Passage"))
             for c in calls:
-                texts.append(self._fitted(c, [c.doc_a.text, c.doc_b.text], self._budget()))
-                texts.append(self._fitted(c, [c.doc_b.text, c.doc_a.text], self._budget()))
+                texts.append(self._fitted(c, [c.doc_a.text, c.doc_b.text], budget))
+                texts.append(self._fitted(c, [c.doc_b.text, c.doc_a.text], budget))
             logits = self.next_token_logits(texts, prefill="Passage")
             return [pair_probability(logits[2 * k], logits[2 * k + 1], self.a, self.b) for k in range(len(calls))]
         letters = self.method == "first"
         if letters and any(len(c.docs) > len(prompts.LETTERS) for c in calls):
             raise InvalidInputError(f"window: FIRST identifies passages by the letters A..W, so at most {len(prompts.LETTERS)} per call")
         new_tokens = self.max_new_tokens or 6 * max((len(c.docs) for c in calls), default=1) + 8
-        budget = self._budget(0 if letters else new_tokens)
+        budget = self._budget(self._prefill_tokens("[") if letters else new_tokens)
         texts = [self._fitted(c, [d.text for d in c.docs], budget) for c in calls]
         if letters:
             logits = self.next_token_logits(texts, prefill="[")

@@ -158,8 +158,8 @@ class OpenAIScorer:
                     lp[word] = float(t["logprob"])
             if not lp:
                 raise ScorerError("neither 'yes' nor 'no' is among the top logprobs of the answer")
-            y, n = math.exp(lp.get("yes", -math.inf)), math.exp(lp.get("no", -math.inf))
-            return y / (y + n)
+            d = lp.get("no", -math.inf) - lp.get("yes", -math.inf)  # P(yes) = 1 / (1 + e^d), safe for any logprobs
+            return 0.0 if d == math.inf else 1.0 / (1.0 + math.exp(min(d, 700.0)))
         letters = self.method == "first"
         k = len(call.docs)
         if letters and k > len(prompts.LETTERS):
@@ -196,11 +196,16 @@ class OpenAIScorer:
                 return self._one(c)
             except ScorerError as e:  # this call failed; the rest of the batch stands
                 return e
+            except Exception as e:  # a torn response, an odd logprob entry, ...
+                return ScorerError(f"{self.url}: unusable response ({type(e).__name__}: {e})")
 
         if len(calls) == 1 or self.concurrency == 1:
             return [safe(c) for c in calls]
-        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(calls))) as pool:
+        pool = ThreadPoolExecutor(max_workers=min(self.concurrency, len(calls)))
+        try:
             return list(pool.map(safe, calls))
+        finally:  # on Ctrl-C, do not wait for the queued requests
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def __repr__(self) -> str:
         return f"OpenAIScorer({self.url!r}, model={self.model!r}, kind={self.kind!r}, method={self.method!r})"

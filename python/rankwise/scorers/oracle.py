@@ -9,7 +9,7 @@ from typing import Any, Dict, List, Mapping, Sequence, Union
 import numpy as np
 import numpy.typing as npt
 
-from .._errors import InvalidInputError
+from .._errors import InvalidInputError, ScorerError
 from .._validate import real
 from ..runs import Qrels, Run
 from ._base import KINDS, Call, Kind, ListwiseCall, PairwiseCall, PointwiseCall
@@ -98,7 +98,7 @@ class Oracle:
     def _utilities(self, qid: str, docids: Sequence[str]) -> npt.NDArray[np.float64]:
         ref = self._utility.get(qid)
         if ref is None:
-            raise KeyError(f"Oracle: query {qid!r} is not in the reference")
+            raise ScorerError(f"Oracle: query {qid!r} is not in the reference")
         return np.array([ref.get(d, 0.0) for d in docids], dtype=np.float64)
 
     def _noise(self, qid: str, docids: Sequence[str]) -> npt.NDArray[np.float64]:
@@ -124,6 +124,9 @@ class Oracle:
     def __call__(self, calls: List[Call]) -> List[Any]:
         out: List[Any] = []
         for c in calls:
+            if c.qid not in self._utility:  # that call fails, the rest of the batch stands
+                out.append(ScorerError(f"Oracle: query {c.qid!r} is not in the reference"))
+                continue
             if isinstance(c, ListwiseCall) and self.kind == "listwise":
                 ids = [d.docid for d in c.docs]
                 v = self._perturbed(c.qid, ids)

@@ -69,18 +69,23 @@ class Replay:
     def __len__(self) -> int:
         return len(self._records)
 
-    def __call__(self, calls: List[ListwiseCall]) -> List[List[int]]:
-        out = []
+    def __call__(self, calls: List[ListwiseCall]) -> List[Any]:
+        """The recorded answers; an unrecorded call's answer is a ScorerError
+        (that call fails, the rest of the batch stands)."""
+        out: List[Any] = []
         for c in calls:
+            if not isinstance(c, ListwiseCall):
+                raise InvalidInputError(f"Replay answers listwise calls only, got a {type(c).__name__}")
             key = (c.qid, tuple(d.docid for d in c.docs))
             answer = self._records.get(key)
             if answer is None:
-                raise ScorerError(
+                out.append(ScorerError(
                     f"Replay: no recorded call for query {c.qid!r} with these {len(c.docs)} documents in this order "
                     f"(first {key[1][:3]}); the strategy differs from the recorded one"
-                )
-            out.append(answer)
-        self.hits += len(calls)
+                ))
+            else:
+                self.hits += 1
+                out.append(answer)
         return out
 
     def __repr__(self) -> str:
