@@ -89,7 +89,7 @@ def test_single_token_and_bad_label_tokens(models):
 
 KINDS = [("causal", "pointwise", "yes_no"), ("causal", "pointwise", "labels"), ("causal", "listwise", "generate"),
          ("causal", "listwise", "first"), ("causal", "pairwise", "prp"), ("seq2seq", "pointwise", "yes_no"),
-         ("seq2seq", "listwise", "first"), ("seq2seq", "pairwise", "prp"), ("classifier", "pointwise", None)]
+         ("seq2seq", "listwise", "first"), ("seq2seq", "listwise", "generate"), ("seq2seq", "pairwise", "prp"), ("classifier", "pointwise", None)]
 
 
 @pytest.fixture(scope="module")
