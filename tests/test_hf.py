@@ -170,22 +170,25 @@ def test_embedding_scorer_is_a_real_encoder():
     assert e.shape == (3, 384)
     np.testing.assert_allclose(np.linalg.norm(e, axis=1), 1.0, rtol=1e-5)
     assert e[0] @ e[1] > e[0] @ e[2] + 0.3
-    # batching and caching do not change scores
+    # batching and caching do not change scores (fp32); bf16 stays close
     reqs = requests(2, 6)
     calls = [rw.scorers.PointwiseCall(r.qid, r.query, d) for r in reqs for d in r.candidates]
-    a = s(calls)
-    b = EmbeddingScorer(batch_size=1)(calls)
-    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
-    assert s(calls) == a
+    s32 = EmbeddingScorer(dtype="float32")
+    a = s32(calls)
+    np.testing.assert_allclose(a, EmbeddingScorer(dtype="float32", batch_size=1)(calls), rtol=1e-4, atol=1e-5)
+    assert s32(calls) == a
+    np.testing.assert_allclose(EmbeddingScorer(dtype="bfloat16")(calls), a, atol=0.02)
+    with pytest.raises(rw.InvalidInputError, match="dtype"):
+        EmbeddingScorer(dtype="int4")
 
 
 def test_embedding_cache_eviction_keeps_answers_right():
-    s = EmbeddingScorer(cache_size=2)
+    s = EmbeddingScorer(cache_size=2, dtype="float32")
     reqs = requests(1, 5)
     q = reqs[0]
     calls = [rw.scorers.PointwiseCall(q.qid, q.query, d) for d in q.candidates]
     first = s(calls[:3])
-    assert s(calls[:1] + calls[3:]) == [first[0]] + EmbeddingScorer()(calls[3:])
+    assert s(calls[:1] + calls[3:]) == [first[0]] + EmbeddingScorer(dtype="float32")(calls[3:])
 
 
 def test_embedding_scorer_bad_model(tmp_path):

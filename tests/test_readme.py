@@ -56,6 +56,7 @@ def test_readme_commands_run_in_order(tmp_path):
         if "vicuna.trec --per-query" in line:
             assert len(r.stdout.splitlines()) == 44
         if line.startswith("rankwise eval minilm.trec"):
-            assert "0.6424" in r.stdout  # the embedded MiniLM's DL19 nDCG@10
+            ndcg = float(r.stdout.splitlines()[1].split()[1])
+            assert abs(ndcg - 0.642) < 0.003, ndcg  # the embedded MiniLM's DL19 nDCG@10 (fp32 0.6424, bf16 0.6432)
         if "--compare vicuna.trec" in line:
             assert "0.6682" in r.stdout

@@ -97,7 +97,9 @@ def build_scorer(spec: str, args: argparse.Namespace, strategy: Strategy) -> Any
 
     kind = args.kind or strategy.call_kind
     if spec == "minilm":
-        return scorers.EmbeddingScorer(device=args.device)
+        if args.dtype not in ("auto", "float32", "bfloat16"):
+            raise UsageError("--dtype for minilm is auto, float32 or bfloat16")
+        return scorers.EmbeddingScorer(device=args.device, dtype=args.dtype)
     if spec.startswith(("http://", "https://")):
         if not args.model:
             raise UsageError("an OpenAI-compatible server needs --model (the served model's name)")
@@ -121,7 +123,7 @@ def build_scorer(spec: str, args: argparse.Namespace, strategy: Strategy) -> Any
     if not os.path.exists(spec) and spec.count("/") != 1:
         raise UsageError(f"unknown scorer {spec!r}: use minilm, a model folder or hub id (with --kind), "
                          "http(s)://server/v1 (with --model), replay:FILE.jsonl, oracle:QRELS or py:module:name")
-    return scorers.HFScorer.from_pretrained(spec, kind=kind, method=args.method, device=args.device,
+    return scorers.HFScorer.from_pretrained(spec, kind=kind, method=args.method, device=args.device, dtype=args.dtype,
                                             batch_size=args.model_batch_size)
 
 
@@ -445,6 +447,8 @@ def _add_scorer_options(p: argparse.ArgumentParser, default_scorer: str) -> None
     g.add_argument("--method", default=None, help="the model's method: yes_no, labels, cross_encoder, generate, first, prp (default: per kind)")
     g.add_argument("--model", default=None, help="the served model's name (OpenAI-compatible servers)")
     g.add_argument("--device", default="auto", help="torch device (default: %(default)s)")
+    g.add_argument("--dtype", default="auto", help="float32, bfloat16 or float16; auto: bf16/fp16 on CUDA, bf16 for minilm on CPUs "
+                   "with native bf16, else fp32 (default: %(default)s)")
     g.add_argument("--model-batch-size", type=int, default=8, help="prompts per forward pass of a local model (default: %(default)s)")
     g.add_argument("--concurrency", type=int, default=8, help="requests in flight to a server (default: %(default)s)")
     g.add_argument("--oracle-temperature", type=float, default=0.0, help="noise of the oracle scorer (default: %(default)s)")

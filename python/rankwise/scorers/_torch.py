@@ -61,3 +61,14 @@ def check_model_path(model_or_path: str) -> str:
 
 def load_error(what: str, name: str, e: Exception) -> InvalidInputError:
     return InvalidInputError(f"model: could not load {what} from {name!r}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU multiplies bf16 natively (AMX or AVX512-BF16), where
+    bf16 autocast is 2-3x faster than fp32 (Linux only; False elsewhere)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            flags = next((line for line in f if line.startswith("flags")), "")
+    except OSError:
+        return False
+    return bool({"amx_bf16", "avx512_bf16"} & set(flags.split()))

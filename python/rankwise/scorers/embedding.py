@@ -10,7 +10,7 @@ import numpy.typing as npt
 
 from .._errors import InvalidInputError
 from ._base import PointwiseCall
-from ._torch import check_model_path, load_error, pick_device, require_torch
+from ._torch import check_model_path, cpu_has_native_bf16, load_error, pick_device, require_torch
 
 __all__ = ["EmbeddingScorer", "minilm_path"]
 
@@ -39,14 +39,17 @@ class EmbeddingScorer:
         model: a local folder or hub id of a sentence encoder; default the
             embedded MiniLM.
         device: "auto" (CUDA when available), "cpu", "cuda", ...
-        batch_size: texts per forward pass, default 64.
+        dtype: "auto" (default: bf16 autocast on CUDA and on CPUs with native
+            bf16, AMX or AVX512-BF16, where it is 2-3x faster; fp32 elsewhere),
+            "float32" or "bfloat16".
+        batch_size: texts per forward pass, default 32.
         max_length: tokens per text, default 256 (the model's setting).
         cache_size: document embeddings kept, default 100,000.
     """
 
     kind = "pointwise"
 
-    def __init__(self, model: Optional[str] = None, *, device: str = "auto", batch_size: int = 64,
+    def __init__(self, model: Optional[str] = None, *, device: str = "auto", dtype: str = "auto", batch_size: int = 32,
                  max_length: int = 256, cache_size: int = 100_000) -> None:
         torch, transformers = require_torch()
         self._torch = torch
@@ -59,6 +62,10 @@ class EmbeddingScorer:
             raise load_error("a sentence encoder", name, e) from None
         self.device = pick_device(torch, device)
         self.model.to(self.device).eval()
+        if dtype not in ("auto", "float32", "bfloat16"):
+            raise InvalidInputError(f"dtype: expected auto, float32 or bfloat16, got {dtype!r}")
+        fast = self.device.type == "cuda" or cpu_has_native_bf16()
+        self.autocast = torch.bfloat16 if dtype == "bfloat16" or (dtype == "auto" and fast) else None
         if batch_size < 1 or max_length < 2:
             raise InvalidInputError("batch_size and max_length must be positive")
         self.batch_size, self.max_length, self.cache_size = batch_size, max_length, cache_size
@@ -73,7 +80,8 @@ class EmbeddingScorer:
         enc = self.tokenizer(list(texts), truncation=True, max_length=self.max_length, add_special_tokens=True)["input_ids"]
         order = sorted(range(len(texts)), key=lambda i: len(enc[i]))
         pad = self.tokenizer.pad_token_id or 0
-        with torch.inference_mode():
+        with torch.inference_mode(), torch.autocast(self.device.type, dtype=self.autocast or torch.float32,
+                                                    enabled=self.autocast is not None):
             for s in range(0, len(order), self.batch_size):
                 idx = order[s:s + self.batch_size]
                 width = max(len(enc[i]) for i in idx)
@@ -108,4 +116,5 @@ class EmbeddingScorer:
         return out
 
     def __repr__(self) -> str:
-        return f"EmbeddingScorer({self.name!r}, device={str(self.device)!r})"
+        dt = "bfloat16" if self.autocast is not None else "float32"
+        return f"EmbeddingScorer({self.name!r}, device={str(self.device)!r}, dtype={dt!r})"
