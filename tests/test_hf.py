@@ -107,7 +107,9 @@ def test_every_kind_with_every_strategy(scorers, key, strategy):
     if strategy.call_kind == "listwise" and scorer.kind == "pairwise":
         pytest.skip("a pairwise scorer cannot rank lists")
     reqs = requests(2, 8)
-    out = rw.rerank(reqs, strategy, scorer, batch_size=5, on_error="raise")
+    stats = rw.RerankStats()
+    out = rw.rerank(reqs, strategy, scorer, batch_size=5, on_error="raise", stats=stats)
+    assert stats.tokens_in > 0
     for r, req in zip(out, reqs):
         assert sorted(r.docids) == sorted(c.docid for c in req.candidates)
         assert r.spend["failed"] == 0

@@ -266,7 +266,9 @@ def cmd_rerank(args: argparse.Namespace) -> int:
     outside = wall - stats.scorer_seconds
     print(
         f"{stats.queries} queries reranked ({len(writer.done)} resumed), {stats.calls} calls, {stats.docs_shown} documents shown, "
-        f"{wall:.1f} s wall, {outside:.1f} s outside the scorer" + (f", {len(stats.failed)} fell back to first-stage order "
+        f"{wall:.1f} s wall, {outside:.1f} s outside the scorer"
+        + (f", {stats.tokens_in:,} tokens in, {stats.tokens_out:,} out" if stats.tokens_in or stats.tokens_out else "")
+        + (f", {len(stats.failed)} fell back to first-stage order "
         f"(see {writer.failed_path.name}; --resume retries them)" if stats.failed else ""),
         file=sys.stderr,
     )

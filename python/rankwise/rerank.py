@@ -64,6 +64,9 @@ class RerankStats:
     failed: List[str] = field(default_factory=list)
     scorer_seconds: float = 0.0
     wall_seconds: float = 0.0
+    #: tokens the scorer read and wrote during the run, when it counts them (``tokens_in``/``tokens_out``)
+    tokens_in: int = 0
+    tokens_out: int = 0
 
     @property
     def queries_per_batch(self) -> float:
@@ -307,6 +310,7 @@ def rerank_iter(
         enqueue_round(_Query(req, n, plan, mode))
 
     exhausted = False
+    tokens0 = (getattr(scorer, "tokens_in", 0), getattr(scorer, "tokens_out", 0))
     try:
         while True:
             while not exhausted and len(queue) < 2 * batch_size:
@@ -359,6 +363,8 @@ def rerank_iter(
             bar.update(st.queries, st.calls)
     finally:
         st.wall_seconds += time.perf_counter() - t0
+        st.tokens_in += int(getattr(scorer, "tokens_in", 0) or 0) - int(tokens0[0] or 0)
+        st.tokens_out += int(getattr(scorer, "tokens_out", 0) or 0) - int(tokens0[1] or 0)
         bar.close()
     if failures:
         shown_f = "; ".join(f"{qid}: {why}" for qid, why in failures[:3])
