@@ -1,6 +1,9 @@
 """rankwise: plan, drive and aggregate LLM reranking calls.
 
-Aggregation, evaluation and fusion run in Rust (``rankwise._core``).
+Planning (the strategies' state machines), aggregation, evaluation, fusion
+and LLM-output parsing run in Rust (``rankwise._core``); the driver
+(:func:`rerank`), the scorers (:mod:`rankwise.scorers`) and the command line
+(:mod:`rankwise.cli`) are Python.
 """
 
 from __future__ import annotations
