@@ -486,8 +486,8 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_rerank)
 
     e = sub.add_parser("eval", help="evaluate a run (or two, side by side with a paired test)")
-    e.add_argument("run")
-    e.add_argument("qrels")
+    e.add_argument("run", help="a TREC run (qid Q0 docid rank score tag)")
+    e.add_argument("qrels", help="TREC qrels (qid 0 docid grade)")
     e.add_argument("-m", "--metric", action="append", default=None,
                    help="a metric (repeat): ndcg@10, map, mrr@10, recall@100, p@10, rprec, ... (default: ndcg@10, map, recall@100)")
     e.add_argument("--per-query", action="store_true", help="one row per query")
@@ -497,8 +497,8 @@ def parser() -> argparse.ArgumentParser:
     e.set_defaults(func=cmd_eval)
 
     pl = sub.add_parser("plot", help="draw a metric per query, or against calls, for several runs")
-    pl.add_argument("runs", nargs="+", metavar="RUN")
-    pl.add_argument("--qrels", required=True)
+    pl.add_argument("runs", nargs="+", metavar="RUN", help="TREC runs, one bar (or point) each")
+    pl.add_argument("--qrels", required=True, help="TREC qrels")
     pl.add_argument("-o", "--output", required=True, help="image file (png, svg, pdf)")
     pl.add_argument("--metric", default="ndcg@10", help="default: %(default)s")
     pl.add_argument("--against", choices=["query", "calls"], default="query",
