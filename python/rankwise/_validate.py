@@ -84,11 +84,16 @@ def n_items(value: Any) -> Optional[int]:
     return n
 
 
-def positive_int(name: str, value: Any) -> int:
+def at_least(name: str, value: Any, minimum: int) -> int:
+    """An integer (bools refused) no smaller than ``minimum``."""
     n = _integer(name, value)
-    if n < 1:
-        raise InvalidInputError(f"{name}: must be >= 1, got {n}")
-    return min(n, _INT64_MAX)  # larger limits mean "no limit"
+    if n < minimum:
+        raise InvalidInputError(f"{name}: must be >= {minimum}, got {n}")
+    return n
+
+
+def positive_int(name: str, value: Any) -> int:
+    return min(at_least(name, value, 1), _INT64_MAX)  # larger limits mean "no limit"
 
 
 def real(name: str, value: Any) -> float:

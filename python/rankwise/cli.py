@@ -226,14 +226,13 @@ class RunWriter:
             self.fd = -1
 
 
-def _check_ids(requests: Sequence[Request], tag: str) -> None:
-    """TREC columns are split on whitespace: refuse ids that would break them, before any work."""
-    if not tag or any(c.isspace() for c in tag):
-        raise UsageError(f"--tag must be one word without spaces, got {tag!r}")
-    for r in requests:
-        bad = next((x for x in [r.qid] + [c.docid for c in r.candidates] if not x or any(ch.isspace() for ch in x)), None)
-        if bad is not None:
-            raise UsageError(f"query {r.qid!r}: id {bad!r} is empty or holds whitespace, which a TREC run cannot hold")
+def _check_writable(requests: Sequence[Request], tag: str) -> None:
+    """Render the first-stage run once, so the TREC writer's own check (ids
+    and tag: non-empty, no whitespace) fails before any scorer work."""
+    try:
+        Run.from_rankings([first_stage_ranking(r) for r in requests])._data.to_trec(tag)
+    except InvalidInputError as e:
+        raise UsageError(f"--{e}" if str(e).startswith("tag:") else f"input: {e}") from None
 
 
 def cmd_rerank(args: argparse.Namespace) -> int:
@@ -243,7 +242,7 @@ def cmd_rerank(args: argparse.Namespace) -> int:
     requests = load_requests(args.input, format=args.format, topics=args.topics, docs=args.docs)
     if not requests:
         raise UsageError(f"input {args.input} holds no queries")
-    _check_ids(requests, args.tag)
+    _check_writable(requests, args.tag)
     writer = RunWriter(Path(args.output), requests, args.tag, args.resume, args.overwrite)
     todo = [r for r in requests if r.qid not in writer.done]
     if writer.done:

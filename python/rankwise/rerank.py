@@ -36,6 +36,7 @@ import numpy as np
 from . import _core
 from ._errors import InvalidInputError, RankwiseError, ScorerError, ScorerWarning
 from ._progress import Progress
+from ._validate import at_least
 from .data import Candidate, Request
 from .parsing import ParsedPermutation, parse_permutation
 from .runs import Ranking
@@ -131,12 +132,6 @@ def _as_value(answer: Any, kind: str) -> float:
     return v
 
 
-def _check(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise InvalidInputError(f"{name}: must be an int >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def rerank_iter(
     requests: Iterable[Request],
     strategy: Strategy,
@@ -153,8 +148,8 @@ def rerank_iter(
     goes. Takes any iterable of requests, consumed lazily."""
     if not isinstance(strategy, Strategy):
         raise InvalidInputError(f"strategy: expected a rankwise strategy (e.g. SlidingWindow()), got {type(strategy).__name__}")
-    batch_size = _check("batch_size", batch_size, 1)
-    retries = _check("retries", retries, 0)
+    batch_size = at_least("batch_size", batch_size, 1)
+    retries = at_least("retries", retries, 0)
     if on_error not in ("fallback", "raise"):
         raise InvalidInputError(f"on_error: must be 'fallback' or 'raise', got {on_error!r}")
     plan_kind = strategy.call_kind
@@ -176,15 +171,14 @@ def rerank_iter(
         req = q.request
         if q.error is None:
             order = [int(i) for i in q.plan.result()]
-            calls, shown, rounds, repaired = q.plan.spend()
-            spend = {"rounds": float(rounds), "repaired": float(repaired)}
         else:
             order = list(range(q.n))
-            spend = {"rounds": float(q.plan.spend()[2]), "repaired": float(q.plan.spend()[3])}
             failures.append((req.qid, q.error))
             st.failed.append(req.qid)
+        _, _, rounds, repaired = q.plan.spend()  # calls and documents are counted here, per scorer call
         docids = [req.candidates[i].docid for i in order] + [c.docid for c in req.candidates[q.n:]]
-        spend = {"calls": float(q.calls), "docs_shown": float(q.docs_shown), **spend, "failed": float(q.error is not None)}
+        spend = {"calls": float(q.calls), "docs_shown": float(q.docs_shown), "rounds": float(rounds),
+                 "repaired": float(repaired), "failed": float(q.error is not None)}
         finished.append(Ranking.from_order(req.qid, docids, spend, error=q.error))
         st.queries += 1
 

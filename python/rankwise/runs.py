@@ -257,8 +257,6 @@ def write_run(rankings: Union[Run, Iterable[Ranking], Mapping[str, Any]], path: 
     """Write rankings in TREC format (``qid Q0 docid rank score tag``, ranks
     from 1 in the rankings' order). The file is written to a temporary name
     and renamed, so a crash never leaves a half-written run."""
-    if not tag or any(c.isspace() for c in tag):
-        raise InvalidInputError(f"tag: must be a non-empty word without spaces, got {tag!r}")
     run = as_run(rankings if not isinstance(rankings, (Iterator,)) else list(rankings))
     text = run._data.to_trec(tag)
     target = Path(path)

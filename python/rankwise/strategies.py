@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Literal, Optional
 
 from . import _core
-from ._errors import InvalidInputError
+from ._validate import at_least
 
 __all__ = [
     "Strategy",
@@ -26,14 +26,6 @@ __all__ = [
     "Setwise",
     "Pointwise",
 ]
-
-
-def _positive(name: str, value: object, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInputError(f"{name}: must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise InvalidInputError(f"{name}: must be at least {minimum}, got {value}")
-    return value
 
 
 def query_seed(seed: int, qid: str) -> int:
@@ -54,7 +46,7 @@ class Strategy:
 
     def __post_init__(self) -> None:
         if self.depth is not None:
-            _positive("depth", self.depth)
+            at_least("depth", self.depth, 1)
         # build a planner once so bad parameters fail here, not per query
         self.plan(1, "")
 
@@ -84,9 +76,9 @@ class SlidingWindow(Strategy):
     passes: int = 1
 
     def plan(self, n: int, qid: str) -> "_core.Plan":
-        window = _positive("window", self.window, 2)
-        step = window // 2 if self.step is None else _positive("step", self.step)
-        return _core.Plan.sliding_window(n, window, step, _positive("passes", self.passes))
+        window = at_least("window", self.window, 2)
+        step = window // 2 if self.step is None else at_least("step", self.step, 1)
+        return _core.Plan.sliding_window(n, window, step, at_least("passes", self.passes, 1))
 
 
 @dataclass(frozen=True)
@@ -111,7 +103,7 @@ class Tournament(Strategy):
     top_k: int = 10
 
     def plan(self, n: int, qid: str) -> "_core.Plan":
-        return _core.Plan.tournament(n, _positive("group_size", self.group_size, 2), _positive("advance", self.advance), _positive("top_k", self.top_k))
+        return _core.Plan.tournament(n, at_least("group_size", self.group_size, 2), at_least("advance", self.advance, 1), at_least("top_k", self.top_k, 1))
 
 
 Design = Literal["auto", "equi_replicate", "replicate", "random", "latin", "triangular"]
@@ -155,8 +147,8 @@ class JointRank(Strategy):
 
     def plan(self, n: int, qid: str) -> "_core.Plan":
         return _core.Plan.joint_rank(
-            n, _positive("block_size", self.block_size, 2), _positive("replicas", self.replicas), str(self.design),
-            str(self.aggregator), query_seed(_positive("seed", self.seed, 0), qid),
+            n, at_least("block_size", self.block_size, 2), at_least("replicas", self.replicas, 1), str(self.design),
+            str(self.aggregator), query_seed(at_least("seed", self.seed, 0), qid),
         )
 
     def design_for(self, n: int) -> str:
@@ -201,10 +193,10 @@ class SparsePairwise(Strategy):
     call_kind: ClassVar[str] = "pairwise"
 
     def plan(self, n: int, qid: str) -> "_core.Plan":
-        budget = None if self.budget is None else _positive("budget", self.budget)
+        budget = None if self.budget is None else at_least("budget", self.budget, 1)
         return _core.Plan.pairwise(
-            n, str(self.sampler), _positive("window", self.window), _positive("skip", self.skip), budget,
-            str(self.aggregator), query_seed(_positive("seed", self.seed, 0), qid),
+            n, str(self.sampler), at_least("window", self.window, 1), at_least("skip", self.skip, 1), budget,
+            str(self.aggregator), query_seed(at_least("seed", self.seed, 0), qid),
         )
 
 
@@ -224,7 +216,7 @@ class AllPairs(Strategy):
     call_kind: ClassVar[str] = "pairwise"
 
     def plan(self, n: int, qid: str) -> "_core.Plan":
-        return _core.Plan.pairwise(n, "all", 1, 1, None, str(self.aggregator), query_seed(_positive("seed", self.seed, 0), qid))
+        return _core.Plan.pairwise(n, "all", 1, 1, None, str(self.aggregator), query_seed(at_least("seed", self.seed, 0), qid))
 
 
 @dataclass(frozen=True)
@@ -248,7 +240,7 @@ class Setwise(Strategy):
     top_k: int = 10
 
     def plan(self, n: int, qid: str) -> "_core.Plan":
-        return _core.Plan.setwise(n, _positive("set_size", self.set_size, 2), str(self.method), _positive("top_k", self.top_k))
+        return _core.Plan.setwise(n, at_least("set_size", self.set_size, 2), str(self.method), at_least("top_k", self.top_k, 1))
 
 
 @dataclass(frozen=True)

@@ -276,8 +276,7 @@ class HFScorer:
     def next_token_logits(self, texts: Sequence[str], prefill: str = "") -> FloatArray:
         """Logits of the token after each prompt (+ ``prefill`` as the answer's start), float64 rows."""
         torch = self._torch
-        out = np.zeros((len(texts), 0))
-        rows: List[Optional[FloatArray]] = [None] * len(texts)
+        rows: List[FloatArray] = [np.zeros(0)] * len(texts)
         with torch.inference_mode():
             for idx in self._batches(texts):
                 if self.seq2seq:
@@ -293,8 +292,7 @@ class HFScorer:
                 arr = logits.float().cpu().numpy().astype(np.float64)
                 for r, i in enumerate(idx):
                     rows[i] = arr[r]
-        out = np.stack([r for r in rows if r is not None]) if rows else out
-        return out
+        return np.stack(rows) if rows else np.zeros((0, 0))
 
     def generate(self, texts: Sequence[str], max_new_tokens: int) -> List[str]:
         """Greedy continuations of the prompts."""

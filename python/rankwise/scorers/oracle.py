@@ -96,9 +96,7 @@ class Oracle:
             raise InvalidInputError(f"reference: expected a Run, Qrels or mapping, got {type(reference).__name__}")
 
     def _utilities(self, qid: str, docids: Sequence[str]) -> npt.NDArray[np.float64]:
-        ref = self._utility.get(qid)
-        if ref is None:
-            raise ScorerError(f"Oracle: query {qid!r} is not in the reference")
+        ref = self._utility[qid]  # __call__ answers unknown queries with a ScorerError first
         return np.array([ref.get(d, 0.0) for d in docids], dtype=np.float64)
 
     def _noise(self, qid: str, docids: Sequence[str]) -> npt.NDArray[np.float64]:
