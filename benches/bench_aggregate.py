@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import importlib.metadata
 import math
 import os
 import platform
@@ -50,16 +49,12 @@ TAU_SAMPLE = 20_000  # Kendall tau on at most this many items (fixed subsample)
 # optional peers
 
 
-
-
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     evalica = try_import("evalica")
     pd = try_import("pandas")
 choix = try_import("choix")
 nx = try_import("networkx")
-
-
 
 
 # ----------------------------------------------------------------------------
@@ -327,89 +322,124 @@ def methods() -> List[Method]:
     ms: List[Method] = [
         # --- Bradley–Terry: ratios vs rankwise BT newman
         Method(
-            "rankwise BT newman", "bt",
+            "rankwise BT newman",
+            "bt",
             lambda d: rw.bradley_terry(d.winners, d.losers, d.n, method="newman", tol=TOL),
-            _rw_iter, baseline=True,
+            _rw_iter,
+            baseline=True,
         ),
         Method(
-            "rankwise BT zermelo", "bt",
+            "rankwise BT zermelo",
+            "bt",
             lambda d: rw.bradley_terry(d.winners, d.losers, d.n, method="zermelo", tol=TOL, max_iter=100_000),
             _rw_iter,
         ),
         Method(
-            "numpy Newman (rankwise's iteration)", "bt",
+            "numpy Newman (rankwise's iteration)",
+            "bt",
             lambda d: newman_numpy(d.winners, d.losers, d.n, tol=TOL),
             lambda r, d: Out(r[0], r[1], "" if r[2] else "did not converge"),
             cost=lambda n, m: n + m,
         ),
         Method(
-            "numpy Newman (plain eq. 26)", "bt",
+            "numpy Newman (plain eq. 26)",
+            "bt",
             lambda d: newman_numpy(d.winners, d.losers, d.n, tol=TOL, accelerate=False),
             lambda r, d: Out(r[0], r[1], "" if r[2] else "did not converge"),
             cost=lambda n, m: 10 * (n + m),  # sweeps grow with m/n; be conservative
         ),
         Method(
-            "evalica BT (+prior games)", "bt",
+            "evalica BT (+prior games)",
+            "bt",
             lambda c: evalica.bradley_terry(c[0], c[1], c[2], index=c[3], tolerance=TOL, limit=EVALICA_LIMIT),
-            _evalica_bt_extract, build=_evalica_build_bt,
-            cost=lambda n, m: n * n + 20 * m, mem=lambda n, m: 4 * 8.0 * n * n,
+            _evalica_bt_extract,
+            build=_evalica_build_bt,
+            cost=lambda n, m: n * n + 20 * m,
+            mem=lambda n, m: 4 * 8.0 * n * n,
             available=evalica is not None and pd is not None,
         ),
         Method(
-            "choix ILSR (+prior games)", "bt",
-            _choix_solve(choix.ilsr_pairwise if choix else None, 1_000), _choix_extract, build=_choix_build,
-            cost=lambda n, m: n**3 / 1e4 + m, mem=lambda n, m: 5 * 8.0 * n * n,
+            "choix ILSR (+prior games)",
+            "bt",
+            _choix_solve(choix.ilsr_pairwise if choix else None, 1_000),
+            _choix_extract,
+            build=_choix_build,
+            cost=lambda n, m: n**3 / 1e4 + m,
+            mem=lambda n, m: 5 * 8.0 * n * n,
             available=choix is not None,
         ),
         Method(
-            "choix MM (+prior games)", "bt",
-            _choix_solve(choix.mm_pairwise if choix else None, 100_000), _choix_extract, build=_choix_build,
+            "choix MM (+prior games)",
+            "bt",
+            _choix_solve(choix.mm_pairwise if choix else None, 100_000),
+            _choix_extract,
+            build=_choix_build,
             cost=lambda n, m: n + m,
             available=choix is not None,
         ),
         # --- PageRank: ratios vs rankwise pagerank
         Method(
-            "rankwise pagerank", "pagerank",
+            "rankwise pagerank",
+            "pagerank",
             lambda d: rw.pagerank(d.winners, d.losers, d.n, tol=TOL),
-            _rw_iter, baseline=True,
+            _rw_iter,
+            baseline=True,
         ),
         Method(
-            "evalica pagerank", "pagerank",
+            "evalica pagerank",
+            "pagerank",
             lambda c: evalica.pagerank(c[0], c[1], c[2], index=c[3], tolerance=TOL, limit=EVALICA_LIMIT),
             lambda r, d: Out(_series_scores(r.scores, d.n), None),
             build=_evalica_build,
-            cost=lambda n, m: n * n + 20 * m, mem=lambda n, m: 4 * 8.0 * n * n,
+            cost=lambda n, m: n * n + 20 * m,
+            mem=lambda n, m: 4 * 8.0 * n * n,
             available=evalica is not None and pd is not None,
         ),
         Method(
-            "networkx pagerank (graph build incl.)", "pagerank",
-            _nx_solve, _nx_extract, build=_nx_build,
-            cost=lambda n, m: n + m, mem=lambda n, m: 1500.0 * m,  # ~1.5 kB per edge
+            "networkx pagerank (graph build incl.)",
+            "pagerank",
+            _nx_solve,
+            _nx_extract,
+            build=_nx_build,
+            cost=lambda n, m: n + m,
+            mem=lambda n, m: 1500.0 * m,  # ~1.5 kB per edge
             available=nx is not None,
         ),
         # --- counting and Elo
         Method(
-            "rankwise win_rate", "win_rate",
-            lambda d: rw.win_rate(d.winners, d.losers, d.n), _rw_iter, baseline=True,
+            "rankwise win_rate",
+            "win_rate",
+            lambda d: rw.win_rate(d.winners, d.losers, d.n),
+            _rw_iter,
+            baseline=True,
         ),
         Method(
-            "evalica average_win_rate", "win_rate",
+            "evalica average_win_rate",
+            "win_rate",
             lambda c: evalica.average_win_rate(c[0], c[1], c[2], index=c[3]),
             lambda r, d: Out(_series_scores(r.scores, d.n), None),
             build=_evalica_build,
-            cost=lambda n, m: n * n + 20 * m, mem=lambda n, m: 4 * 8.0 * n * n,
+            cost=lambda n, m: n * n + 20 * m,
+            mem=lambda n, m: 4 * 8.0 * n * n,
             available=evalica is not None and pd is not None,
         ),
         Method(
-            "rankwise copeland", "copeland",
-            lambda d: rw.copeland(d.winners, d.losers, d.n), _rw_iter, baseline=True,
+            "rankwise copeland",
+            "copeland",
+            lambda d: rw.copeland(d.winners, d.losers, d.n),
+            _rw_iter,
+            baseline=True,
         ),
         Method(
-            "rankwise elo", "elo",
-            lambda d: rw.elo(d.winners, d.losers, d.n, k=4.0), _rw_iter, baseline=True,
+            "rankwise elo",
+            "elo",
+            lambda d: rw.elo(d.winners, d.losers, d.n, k=4.0),
+            _rw_iter,
+            baseline=True,
         ),
         Method(
-            "evalica elo", "elo",
+            "evalica elo",
+            "elo",
             lambda c: evalica.elo(c[0], c[1], c[2], index=c[3], k=4.0),
             lambda r, d: Out(_series_scores(r.scores, d.n), None),
             build=_evalica_build,
@@ -564,8 +594,14 @@ def error_vs_ref(kernel: str, scores: np.ndarray, d: Data, base: Optional[Out]) 
 
 
 def bench_size(
-    n: int, m: int, ms: List[Method], repeats: int, call_budget: float, method_budget: float,
-    min_time: float, history: Dict[str, Tuple[float, float]],
+    n: int,
+    m: int,
+    ms: List[Method],
+    repeats: int,
+    call_budget: float,
+    method_budget: float,
+    min_time: float,
+    history: Dict[str, Tuple[float, float]],
 ) -> List[Row]:
     t = time.perf_counter()
     d = make_data(n, m)
@@ -680,7 +716,9 @@ def summary(results: Dict[Tuple[int, int], List[Row]]) -> str:
 
 def machine() -> str:
     cpu, usable = cpu_info()
-    threads = {k: os.environ[k] for k in ("RANKWISE_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS") if k in os.environ}
+    threads = {
+        k: os.environ[k] for k in ("RANKWISE_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS") if k in os.environ
+    }
     lines = [
         "## rankwise aggregation benchmark",
         "",
@@ -724,19 +762,38 @@ SIZES = {
 def main(argv: Optional[List[str]] = None) -> None:
     global _EVALICA_UINT8
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--sizes", choices=["small", "all"], default="all",
-                    help="small: n in {1e3, 1e4}; all: n in {1e3, 1e4, 1e5} (default); m in {10n, 100n}")
+    ap.add_argument(
+        "--sizes",
+        choices=["small", "all"],
+        default="all",
+        help="small: n in {1e3, 1e4}; all: n in {1e3, 1e4, 1e5} (default); m in {10n, 100n}",
+    )
     ap.add_argument("--quick", action="store_true", help="smoke run: n = 1e3 only")
     ap.add_argument("--repeats", type=int, default=5, help="timed calls per method (median), default 5")
-    ap.add_argument("--call-budget", type=float, default=20.0,
-                    help="skip a peer whose projected time per call exceeds this many seconds (default 20)")
-    ap.add_argument("--method-budget", type=float, default=15.0,
-                    help="rough seconds per method and size; slow methods get fewer repeats (default 15)")
-    ap.add_argument("--min-time", type=float, default=0.3,
-                    help="repeat cheap calls until they add up to this many seconds (at most "
-                    f"{MAX_REPS} calls) for a steadier median; 0 = exactly --repeats (default 0.3)")
-    ap.add_argument("--rankwise-threads", type=int,
-                    help="set RANKWISE_NUM_THREADS for rankwise (default: its own choice, all cores)")
+    ap.add_argument(
+        "--call-budget",
+        type=float,
+        default=20.0,
+        help="skip a peer whose projected time per call exceeds this many seconds (default 20)",
+    )
+    ap.add_argument(
+        "--method-budget",
+        type=float,
+        default=15.0,
+        help="rough seconds per method and size; slow methods get fewer repeats (default 15)",
+    )
+    ap.add_argument(
+        "--min-time",
+        type=float,
+        default=0.3,
+        help="repeat cheap calls until they add up to this many seconds (at most "
+        f"{MAX_REPS} calls) for a steadier median; 0 = exactly --repeats (default 0.3)",
+    )
+    ap.add_argument(
+        "--rankwise-threads",
+        type=int,
+        help="set RANKWISE_NUM_THREADS for rankwise (default: its own choice, all cores)",
+    )
     ap.add_argument("--out", help="also write the markdown report to this path")
     args = ap.parse_args(argv)
     if args.repeats < 1:
@@ -762,8 +819,12 @@ def main(argv: Optional[List[str]] = None) -> None:
         text = "\n" + table(n, m, rows)
         out.append(text)
         print(text, flush=True)
-    tail = [legend(args.repeats, args.call_budget, args.method_budget, args.min_time), "", summary(results),
-            f"\n_total benchmark time {time.perf_counter() - started:.0f} s_"]
+    tail = [
+        legend(args.repeats, args.call_budget, args.method_budget, args.min_time),
+        "",
+        summary(results),
+        f"\n_total benchmark time {time.perf_counter() - started:.0f} s_",
+    ]
     for t in tail:
         print(t)
     out.extend(tail)

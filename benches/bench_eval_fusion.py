@@ -31,13 +31,11 @@ from __future__ import annotations
 
 import argparse
 import gc
-import importlib.metadata
 import itertools
 import math
 import os
 import platform
 import statistics
-import sys
 import tempfile
 import time
 import warnings
@@ -62,15 +60,11 @@ GRADE_P = [0.4, 0.3, 0.2, 0.1]  # qrels grades 0..3
 # optional peers
 
 
-
-
 _t0 = time.perf_counter()
 ranx = try_import("ranx")
 RANX_IMPORT_S = time.perf_counter() - _t0
 pytrec_eval = try_import("pytrec_eval")
 rankops = try_import("rankops")
-
-
 
 
 # ----------------------------------------------------------------------------
@@ -114,8 +108,8 @@ def make_data(q: int, d: int, judged: int, seed: int = SEED) -> Data:
         qrels[qid] = {pool[j]: int(grade[j]) for j in jidx}
         i1 = rng.choice(pool_n, size=d, replace=False)
         i2 = rng.choice(pool_n, size=d, replace=False)
-        s1 = _untied(lambda: 10.0 + 3.0 * rng.standard_normal(d) + 2.0 * grade[i1])
-        s2 = _untied(lambda: 1.0 / (1.0 + np.exp(-(rng.standard_normal(d) + 0.7 * grade[i2]))))
+        s1 = _untied(lambda: 10.0 + 3.0 * rng.standard_normal(d) + 2.0 * grade[i1])  # noqa: B023 (called at once)
+        s2 = _untied(lambda: 1.0 / (1.0 + np.exp(-(rng.standard_normal(d) + 0.7 * grade[i2]))))  # noqa: B023 (called at once)
         run1[qid] = dict(zip([pool[j] for j in i1], s1.tolist()))
         run2[qid] = dict(zip([pool[j] for j in i2], s2.tolist()))
         overlaps.append(np.intersect1d(i1, i2).size / d)
@@ -148,11 +142,13 @@ class Row:
     ratio: Optional[float] = None
 
 
-def measure(fn: Callable[[], Any], repeats: int, before: Optional[Callable[[], None]] = None) -> Tuple[float, float, Any]:
+def measure(
+    fn: Callable[[], Any], repeats: int, before: Optional[Callable[[], None]] = None
+) -> Tuple[float, float, Any]:
     """(median s, first-call s, last result) of ``fn()``; ``before()`` runs untimed before every call."""
     times = []
     result = None
-    for i in range(repeats + 1):
+    for _ in range(repeats + 1):
         if before is not None:
             before()
         result = None
@@ -244,7 +240,9 @@ def exact_agreement(a: Dict[str, List[str]], b: Dict[str, List[str]]) -> float:
 
 def machine(data: Data, judged: int, repeats: int) -> str:
     cpu, usable = cpu_info()
-    env = {k: os.environ[k] for k in ("RANKWISE_NUM_THREADS", "NUMBA_NUM_THREADS", "OMP_NUM_THREADS") if k in os.environ}
+    env = {
+        k: os.environ[k] for k in ("RANKWISE_NUM_THREADS", "NUMBA_NUM_THREADS", "OMP_NUM_THREADS") if k in os.environ
+    }
     numba_threads = ""
     try:
         import numba
@@ -256,7 +254,8 @@ def machine(data: Data, judged: int, repeats: int) -> str:
         "## rankwise evaluation and fusion benchmark",
         "",
         f"- machine: {platform.platform()}; CPU: {cpu}; cpu_count={os.cpu_count()}, usable={usable}"
-        + numba_threads + (f"; env {env}" if env else ""),
+        + numba_threads
+        + (f"; env {env}" if env else ""),
         f"- python {platform.python_version()}; numpy {np.__version__}",
         f"- rankwise {rankwise.__version__} ({os.path.dirname(rankwise.__file__)}); ranx {version('ranx')} "
         f"(numba {version('numba')}); pytrec-eval-terrier {version('pytrec-eval-terrier')}; "
@@ -327,7 +326,9 @@ def bench(data: Data, repeats: int) -> Tuple[List[Row], List[str]]:
     notes: List[str] = []
     qids = list(data.run1)
 
-    def add(op: str, lib: str, fn: Callable[[], Any], note: str = "", before: Optional[Callable[[], None]] = None) -> Any:
+    def add(
+        op: str, lib: str, fn: Callable[[], Any], note: str = "", before: Optional[Callable[[], None]] = None
+    ) -> Any:
         med, first, res = measure(fn, repeats, before)
         rows.append(Row(op, lib, med, first, repeats, note))
         print(f"  {op:<36} {lib:<34} {med:10.4g} s  (first call {first:.4g} s)", flush=True)
@@ -341,34 +342,50 @@ def bench(data: Data, repeats: int) -> Tuple[List[Row], List[str]]:
         rx1 = add(OP_RUN, "ranx (warm)", lambda: ranx.Run(data.run1), "ranx.Run(dict): numba typed dicts, sorted")
         rx2 = ranx.Run(data.run2)
     if rankops is not None:
-        ro1 = add(OP_RUN, "rankops", lambda: rankops_lists(data.run1),
-                  "Python: per query sorted list of (doc, score); rankops has no run type")
+        ro1 = add(
+            OP_RUN,
+            "rankops",
+            lambda: rankops_lists(data.run1),
+            "Python: per query sorted list of (doc, score); rankops has no run type",
+        )
         ro2 = rankops_lists(data.run2)
     rwq = add(OP_QRELS, "rankwise Qrels.from_dict", lambda: rankwise.Qrels.from_dict(data.qrels))
     if ranx is not None:
         rxq = add(OP_QRELS, "ranx (warm)", lambda: ranx.Qrels(data.qrels), "ranx.Qrels(dict)")
     if pytrec_eval is not None:
-        pte = add(OP_QRELS, "pytrec_eval", lambda: pytrec_eval.RelevanceEvaluator(data.qrels, PYTREC_MEASURES, relevance_level=1),
-                  "RelevanceEvaluator(qrels, measures)")
+        pte = add(
+            OP_QRELS,
+            "pytrec_eval",
+            lambda: pytrec_eval.RelevanceEvaluator(data.qrels, PYTREC_MEASURES, relevance_level=1),
+            "RelevanceEvaluator(qrels, measures)",
+        )
 
     with tempfile.TemporaryDirectory(prefix="rankwise_bench_") as tmp:
         run_path, qrels_path = write_trec_files(data, tmp)
         add(OP_READ_RUN, "rankwise read_run", lambda: rankwise.read_run(run_path))
         if ranx is not None:
-            add(OP_READ_RUN, "ranx (warm)", lambda: ranx.Run.from_file(run_path, kind="trec"),
-                "Run.from_file: Python line loop, then Run.from_dict")
+            add(
+                OP_READ_RUN,
+                "ranx (warm)",
+                lambda: ranx.Run.from_file(run_path, kind="trec"),
+                "Run.from_file: Python line loop, then Run.from_dict",
+            )
         if pytrec_eval is not None:
+
             def ptr() -> Any:
                 with open(run_path) as f:
                     return pytrec_eval.parse_run(f)
+
             add(OP_READ_RUN, "pytrec_eval", ptr, "parse_run -> dict (Python)")
         add(OP_READ_QRELS, "rankwise read_qrels", lambda: rankwise.read_qrels(qrels_path))
         if ranx is not None:
             add(OP_READ_QRELS, "ranx (warm)", lambda: ranx.Qrels.from_file(qrels_path, kind="trec"))
         if pytrec_eval is not None:
+
             def ptq() -> Any:
                 with open(qrels_path) as f:
                     return pytrec_eval.parse_qrel(f)
+
             add(OP_READ_QRELS, "pytrec_eval", ptq, "parse_qrel -> dict (Python)")
 
     # -- evaluation ----------------------------------------------------------
@@ -376,6 +393,7 @@ def bench(data: Data, repeats: int) -> Tuple[List[Row], List[str]]:
     means: Dict[str, Dict[str, float]] = {}
     means["rankwise"] = add(OP_EVAL, "rankwise", lambda: rankwise.evaluate(rw1, rwq, METRICS, relevance_level=1))
     if ranx is not None:
+
         def clear_ranx_results() -> None:
             # ranx.evaluate(save_results_in_run=True) writes every result into the
             # Run (run.scores / run.mean_scores); it never reads them back, but we
@@ -384,26 +402,50 @@ def bench(data: Data, repeats: int) -> Tuple[List[Row], List[str]]:
             rx1.mean_scores.clear()
             rx1.std_scores.clear()
 
-        res = add(OP_EVAL, "ranx (warm)", lambda: ranx.evaluate(rxq, rx1, METRICS), "ranx.evaluate(Qrels, Run)",
-                  before=clear_ranx_results)
+        res = add(
+            OP_EVAL,
+            "ranx (warm)",
+            lambda: ranx.evaluate(rxq, rx1, METRICS),
+            "ranx.evaluate(Qrels, Run)",
+            before=clear_ranx_results,
+        )
         means["ranx"] = {m: float(v) for m, v in res.items()}
     if pytrec_eval is not None:
-        means["pytrec_eval"] = add(OP_EVAL, "pytrec_eval", lambda: pytrec_means(pte.evaluate(data.run1)),
-                                   "evaluate(run dict) + means in Python")
-    add(OP_EVAL_DICT, "rankwise", lambda: rankwise.evaluate(data.run1, rwq, METRICS, relevance_level=1),
-        "Run.from_dict inside")
+        means["pytrec_eval"] = add(
+            OP_EVAL,
+            "pytrec_eval",
+            lambda: pytrec_means(pte.evaluate(data.run1)),
+            "evaluate(run dict) + means in Python",
+        )
+    add(
+        OP_EVAL_DICT,
+        "rankwise",
+        lambda: rankwise.evaluate(data.run1, rwq, METRICS, relevance_level=1),
+        "Run.from_dict inside",
+    )
     if ranx is not None:
-        add(OP_EVAL_DICT, "ranx (warm)", lambda: ranx.evaluate(rxq, data.run1, METRICS),
-            "dict -> hashed typed list inside")
+        add(
+            OP_EVAL_DICT,
+            "ranx (warm)",
+            lambda: ranx.evaluate(rxq, data.run1, METRICS),
+            "dict -> hashed typed list inside",
+        )
     if pytrec_eval is not None:
         add(OP_EVAL_DICT, "pytrec_eval", lambda: pytrec_means(pte.evaluate(data.run1)), "same call as above")
 
     libs = list(means)
-    pairs = {f"{a}-{b}": max(abs(means[a][m] - means[b][m]) for m in METRICS) for a, b in itertools.combinations(libs, 2)}
-    notes.append("evaluate means: " + "; ".join(
-        f"{lib} " + ", ".join(f"{m}={means[lib][m]:.6f}" for m in METRICS) for lib in libs))
-    notes.append(f"evaluate agreement: max |difference of means| = {max(pairs.values(), default=0.0):.3g} ("
-                 + ", ".join(f"{k} {v:.3g}" for k, v in pairs.items()) + ")")
+    pairs = {
+        f"{a}-{b}": max(abs(means[a][m] - means[b][m]) for m in METRICS) for a, b in itertools.combinations(libs, 2)
+    }
+    notes.append(
+        "evaluate means: "
+        + "; ".join(f"{lib} " + ", ".join(f"{m}={means[lib][m]:.6f}" for m in METRICS) for lib in libs)
+    )
+    notes.append(
+        f"evaluate agreement: max |difference of means| = {max(pairs.values(), default=0.0):.3g} ("
+        + ", ".join(f"{k} {v:.3g}" for k, v in pairs.items())
+        + ")"
+    )
 
     # -- fusion --------------------------------------------------------------
     print("fuse", flush=True)
@@ -411,12 +453,20 @@ def bench(data: Data, repeats: int) -> Tuple[List[Row], List[str]]:
     f = add(OP_RRF, "rankwise", lambda: rankwise.fuse([rw1, rw2], method="rrf", k=RRF_K))
     fused["rrf"]["rankwise"] = top_rankwise(f)
     if ranx is not None:
-        f = add(OP_RRF, "ranx (warm)", lambda: ranx.fuse([rx1, rx2], norm=None, method="rrf", params={"k": RRF_K}),
-                "fuse(norm=None): ranx's default norm='min-max' would min-max rrf's input for nothing")
+        f = add(
+            OP_RRF,
+            "ranx (warm)",
+            lambda: ranx.fuse([rx1, rx2], norm=None, method="rrf", params={"k": RRF_K}),
+            "fuse(norm=None): ranx's default norm='min-max' would min-max rrf's input for nothing",
+        )
         fused["rrf"]["ranx"] = top_ranx(f)
     if rankops is not None:
-        f = add(OP_RRF, "rankops", lambda: [rankops.rrf(a, b, k=RRF_K) for a, b in zip(ro1, ro2)],
-                "rankops.rrf per query (Python loop)")
+        f = add(
+            OP_RRF,
+            "rankops",
+            lambda: [rankops.rrf(a, b, k=RRF_K) for a, b in zip(ro1, ro2)],
+            "rankops.rrf per query (Python loop)",
+        )
         fused["rrf"]["rankops"] = top_rankops(qids, f)
         # rankops ranks from 0: its k + 1 is ranx's / rankwise's k (untimed check)
         fused["rrf"]["rankops k+1"] = top_rankops(qids, [rankops.rrf(a, b, k=RRF_K + 1) for a, b in zip(ro1, ro2)])
@@ -424,12 +474,20 @@ def bench(data: Data, repeats: int) -> Tuple[List[Row], List[str]]:
     f = add(OP_COMBSUM, "rankwise", lambda: rankwise.fuse([rw1, rw2], method="combsum", norm="min-max"))
     fused["combsum"]["rankwise"] = top_rankwise(f)
     if ranx is not None:
-        f = add(OP_COMBSUM, "ranx (warm)", lambda: ranx.fuse([rx1, rx2], norm="min-max", method="sum"),
-                "fuse(norm='min-max', method='sum')")
+        f = add(
+            OP_COMBSUM,
+            "ranx (warm)",
+            lambda: ranx.fuse([rx1, rx2], norm="min-max", method="sum"),
+            "fuse(norm='min-max', method='sum')",
+        )
         fused["combsum"]["ranx"] = top_ranx(f)
     if rankops is not None:
-        f = add(OP_COMBSUM, "rankops", lambda: [rankops.combsum(a, b) for a, b in zip(ro1, ro2)],
-                "rankops.combsum per query (min-max built in)")
+        f = add(
+            OP_COMBSUM,
+            "rankops",
+            lambda: [rankops.combsum(a, b) for a, b in zip(ro1, ro2)],
+            "rankops.combsum per query (min-max built in)",
+        )
         fused["combsum"]["rankops"] = top_rankops(qids, f)
 
     # -- fused top-10 agreement ---------------------------------------------
@@ -441,11 +499,16 @@ def bench(data: Data, repeats: int) -> Tuple[List[Row], List[str]]:
             if lib == "rankops k+1":
                 continue
             parts.append(f"{lib} {tie_aware_agreement(top, refs[method]):.1f}%")
-        exact = [f"{lib} {exact_agreement(top, tops['rankwise']):.1f}%" for lib, top in tops.items()
-                 if lib not in ("rankwise", "rankops k+1")]
+        exact = [
+            f"{lib} {exact_agreement(top, tops['rankwise']):.1f}%"
+            for lib, top in tops.items()
+            if lib not in ("rankwise", "rankops k+1")
+        ]
         notes.append(
-            f"fused top-{TOP} {method}: correct (tie-aware, vs a float64 reference) " + ", ".join(parts)
-            + ("; identical id lists vs rankwise: " + ", ".join(exact) if exact else ""))
+            f"fused top-{TOP} {method}: correct (tie-aware, vs a float64 reference) "
+            + ", ".join(parts)
+            + ("; identical id lists vs rankwise: " + ", ".join(exact) if exact else "")
+        )
     if "rankops" in fused["rrf"]:
         notes.append(
             f"rankops.rrf counts ranks from 0 (score 1/(k + r - 1) for 1-based rank r; float32 scores), so with "
@@ -455,13 +518,15 @@ def bench(data: Data, repeats: int) -> Tuple[List[Row], List[str]]:
             f"{tie_aware_agreement(fused['rrf']['rankops k+1'], refs['rrf']):.1f}% vs the reference and "
             f"{exact_agreement(fused['rrf']['rankops k+1'], fused['rrf']['rankwise']):.1f}% identical to rankwise "
             f"(RRF has many exact ties, e.g. two docs each retrieved by one run at the same rank, which each "
-            f"library breaks its own way: rankwise by doc id descending, ranx by its unstable sort)")
+            f"library breaks its own way: rankwise by doc id descending, ranx by its unstable sort)"
+        )
 
     if ranx is not None:
         firsts = {r.op: r.first for r in rows if r.lib == "ranx (warm)"}
         notes.append(
             f"ranx first calls (numba JIT compile, or load of its on-disk cache, excluded from the medians): "
-            f"import {RANX_IMPORT_S:.2f} s; " + "; ".join(f"{op} {s:.3g} s" for op, s in firsts.items()))
+            f"import {RANX_IMPORT_S:.2f} s; " + "; ".join(f"{op} {s:.3g} s" for op, s in firsts.items())
+        )
     set_ratios(rows)
     return rows, notes
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
 import platform
 import random
 import statistics
@@ -36,8 +35,8 @@ from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
 import rankwise as rw
-from rankwise.scorers import Oracle
 from _common import cpu_info, try_import
+from rankwise.scorers import Oracle
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "dl19"
 
@@ -59,7 +58,9 @@ def configs(quick: bool) -> List[Tuple[str, str, rw.Strategy]]:
     ]
     for replicas in (2, 4):
         for agg in ("pagerank", "win_rate", "bradley_terry", "plackett_luce", "copeland", "borda"):
-            out.append(("jointrank", f"JointRank(20, r={replicas}, {agg})", rw.JointRank(replicas=replicas, aggregator=agg)))
+            out.append(
+                ("jointrank", f"JointRank(20, r={replicas}, {agg})", rw.JointRank(replicas=replicas, aggregator=agg))
+            )
     out += [
         ("setwise", "Setwise(4, heapsort, top 10)", rw.Setwise()),
         ("setwise", "Setwise(10, heapsort, top 10)", rw.Setwise(set_size=10)),
@@ -68,7 +69,13 @@ def configs(quick: bool) -> List[Tuple[str, str, rw.Strategy]]:
     ]
     for sampler in ("skip", "window", "random"):
         for agg in ("additive", "bradley_terry", "pagerank", "greedy", "kwiksort"):
-            out.append(("sparse pairwise", f"SparsePairwise({sampler}, {agg})", rw.SparsePairwise(sampler=sampler, aggregator=agg)))
+            out.append(
+                (
+                    "sparse pairwise",
+                    f"SparsePairwise({sampler}, {agg})",
+                    rw.SparsePairwise(sampler=sampler, aggregator=agg),
+                )
+            )
     if not quick:
         out += [
             ("all pairs", "AllPairs(additive)", rw.AllPairs()),
@@ -141,8 +148,16 @@ def overhead(quick: bool) -> List[Dict[str, Any]]:
                 rw.rerank(reqs, strategy, judge, batch_size=256, stats=st)
                 runs.append(st)
             per_query = statistics.median((s.wall_seconds - s.scorer_seconds) / s.queries for s in runs)
-            rows.append(dict(n=n, label=label, queries=len(reqs), calls=runs[0].calls / len(reqs), us=per_query * 1e6,
-                             us_per_call=per_query * 1e6 / max(1.0, runs[0].calls / len(reqs))))
+            rows.append(
+                dict(
+                    n=n,
+                    label=label,
+                    queries=len(reqs),
+                    calls=runs[0].calls / len(reqs),
+                    us=per_query * 1e6,
+                    us_per_call=per_query * 1e6 / max(1.0, runs[0].calls / len(reqs)),
+                )
+            )
             print(f"  n={n} {label:<38} {per_query * 1e6:10.0f} us/query", file=sys.stderr)
     return rows
 
@@ -157,14 +172,19 @@ def markdown(rows: List[Dict[str, Any]], bm25: float, over: List[Dict[str, Any]]
         f"Seeds per level: {1 if quick else len(SEEDS)}. BM25 nDCG@10 = {bm25:.4f}; perfect reordering of the top 100 = 0.8922.",
         "",
         "Judge: `Oracle(qrels)` — a SIMULATION, not an LLM. Levels: "
-        + "; ".join(f"**{k}** {', '.join(f'{a}={b}' for a, b in v.items())}" for k, v in LEVELS.items() if k in levels) + ".",
+        + "; ".join(f"**{k}** {', '.join(f'{a}={b}' for a, b in v.items())}" for k, v in LEVELS.items() if k in levels)
+        + ".",
         "",
-        "| family | strategy | " + " | ".join(f"nDCG@10 {lv}" for lv in levels) + " | calls/q | docs shown/q | rounds/q |",
+        "| family | strategy | "
+        + " | ".join(f"nDCG@10 {lv}" for lv in levels)
+        + " | calls/q | docs shown/q | rounds/q |",
         "|---|---|" + "---|" * len(levels) + "---|---|---|",
     ]
     for r in rows:
         cells = " | ".join(f"{r[lv][0]:.4f} ± {r[lv][1]:.4f}" for lv in levels)
-        lines.append(f"| {r['family']} | {r['label']} | {cells} | {r['calls']:.1f} | {r['docs']:.0f} | {r['rounds']:.1f} |")
+        lines.append(
+            f"| {r['family']} | {r['label']} | {cells} | {r['calls']:.1f} | {r['docs']:.0f} | {r['rounds']:.1f} |"
+        )
     lines += [
         "",
         "## Overhead outside the scorer (planning, aggregation, driver)",
@@ -175,7 +195,9 @@ def markdown(rows: List[Dict[str, Any]], bm25: float, over: List[Dict[str, Any]]
         "|---|---|---|---|---|---|",
     ]
     for o in over:
-        lines.append(f"| {o['n']} | {o['label']} | {o['queries']} | {o['calls']:.0f} | {o['us']:,.0f} | {o['us_per_call']:.1f} |")
+        lines.append(
+            f"| {o['n']} | {o['label']} | {o['queries']} | {o['calls']:.0f} | {o['us']:,.0f} | {o['us_per_call']:.1f} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -192,11 +214,24 @@ def plot(rows: List[Dict[str, Any]], bm25: float, path: str) -> None:
     colors = dict(zip(families, plt.get_cmap("tab10").colors))
     for fam in families:
         pts = [r for r in rows if r["family"] == fam]
-        ax.errorbar([r["calls"] for r in pts], [r[level][0] for r in pts], yerr=[r[level][1] for r in pts],
-                    fmt="o", color=colors[fam], label=fam, capsize=2, alpha=0.85)
+        ax.errorbar(
+            [r["calls"] for r in pts],
+            [r[level][0] for r in pts],
+            yerr=[r[level][1] for r in pts],
+            fmt="o",
+            color=colors[fam],
+            label=fam,
+            capsize=2,
+            alpha=0.85,
+        )
     best = max(rows, key=lambda r: r[level][0])
     for r in rows:
-        if r is best or "plackett_luce" in r["label"] or r["label"].startswith("SlidingWindow(20, 10)") and "x2" not in r["label"]:
+        if (
+            r is best
+            or "plackett_luce" in r["label"]
+            or r["label"].startswith("SlidingWindow(20, 10)")
+            and "x2" not in r["label"]
+        ):
             ax.annotate(r["label"], (r["calls"], r[level][0]), fontsize=7, xytext=(4, 4), textcoords="offset points")
     ax.axhline(bm25, color="grey", ls="--", lw=1)
     ax.text(ax.get_xlim()[0] if False else 6, bm25 + 0.005, "BM25", color="grey", fontsize=8)

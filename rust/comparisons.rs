@@ -51,10 +51,7 @@ pub fn resolve_n_items<T: ItemId + Into<i64>>(n_items: Option<usize>, ids: &[&[T
 pub fn check_ids<T: ItemId + std::fmt::Display>(arg: &str, ids: &[T], n: usize) -> Result<()> {
     for (k, &x) in ids.iter().enumerate() {
         if x.index(n).is_none() {
-            return Err(Error::invalid(
-                arg,
-                format!("{arg}[{k}] = {x} is not an item id in [0, n_items={n})"),
-            ));
+            return Err(Error::invalid(arg, format!("{arg}[{k}] = {x} is not an item id in [0, n_items={n})")));
         }
     }
     Ok(())
@@ -64,10 +61,7 @@ pub fn check_ids<T: ItemId + std::fmt::Display>(arg: &str, ids: &[T], n: usize) 
 pub fn check_weights(weights: Option<&[f64]>, expected_len: usize, of: &str) -> Result<()> {
     let Some(w) = weights else { return Ok(()) };
     if w.len() != expected_len {
-        return Err(Error::invalid(
-            "weights",
-            format!("has length {} but there are {expected_len} {of}", w.len()),
-        ));
+        return Err(Error::invalid("weights", format!("has length {} but there are {expected_len} {of}", w.len())));
     }
     for (k, &x) in w.iter().enumerate() {
         if !x.is_finite() || x < 0.0 {
@@ -388,7 +382,14 @@ impl<T> Disjoint<T> {
 /// Merge repeated opponents in each row (`rows` = row offsets of the slices),
 /// compacting each row towards its start; `lens[r]` receives the merged
 /// length. `slot` is scratch of length n_items, reusable across calls.
-fn merge_rows(slot: &mut [u32], rows: &[usize], nbr: &mut [u32], won: &mut [f64], lost: &mut [f64], lens: &mut [usize]) {
+fn merge_rows(
+    slot: &mut [u32],
+    rows: &[usize],
+    nbr: &mut [u32],
+    won: &mut [f64],
+    lost: &mut [f64],
+    lens: &mut [usize],
+) {
     const NONE: u32 = u32::MAX;
     let base = rows[0];
     for r in 0..lens.len() {

@@ -179,7 +179,8 @@ pub fn fuse(runs: &[&Run], method: Method, weights: Option<&[f64]>, norm: Norm) 
     }
     let mut work = vec![0usize; qids.len() + 1];
     for q in 0..qids.len() {
-        let docs: usize = (0..runs.len()).filter_map(|r| at[q][r].map(|x| runs[r].offsets[x + 1] - runs[r].offsets[x])).sum();
+        let docs: usize =
+            (0..runs.len()).filter_map(|r| at[q][r].map(|x| runs[r].offsets[x + 1] - runs[r].offsets[x])).sum();
         work[q + 1] = work[q] + docs;
     }
     let mut fused: Vec<Run> = vec![Run::default(); qids.len()];

@@ -15,8 +15,8 @@ pub mod rankings;
 mod python;
 
 pub use error::{Error, Result};
-pub mod metrics;
-pub mod trec;
 pub mod fusion;
+pub mod metrics;
 pub mod parse;
 pub mod plan;
+pub mod trec;

@@ -134,7 +134,8 @@ pub fn score(metric: Metric, ranked: &[i32], ideal: &Ideal, relevance_level: i32
     match metric {
         Metric::Ndcg(k) => {
             let d = depth(k);
-            let dcg: f64 = ranked[..d].iter().enumerate().filter(|(_, &g)| g > 0).map(|(r, &g)| g as f64 * discount(r)).sum();
+            let dcg: f64 =
+                ranked[..d].iter().enumerate().filter(|(_, &g)| g > 0).map(|(r, &g)| g as f64 * discount(r)).sum();
             let ideal_depth = k.map_or(ideal.gains.len(), |k| k.min(ideal.gains.len()));
             let idcg: f64 = ideal.gains[..ideal_depth].iter().enumerate().map(|(r, &g)| g * discount(r)).sum();
             if idcg > 0.0 {
@@ -157,10 +158,9 @@ pub fn score(metric: Metric, ranked: &[i32], ideal: &Ideal, relevance_level: i32
             }
             sum / nrel
         }
-        Metric::ReciprocalRank(k) => ranked[..depth(k)]
-            .iter()
-            .position(|&g| rel(g))
-            .map_or(0.0, |r| 1.0 / (r + 1) as f64),
+        Metric::ReciprocalRank(k) => {
+            ranked[..depth(k)].iter().position(|&g| rel(g)).map_or(0.0, |r| 1.0 / (r + 1) as f64)
+        }
         Metric::Recall(k) => {
             if ideal.n_relevant == 0 {
                 return 0.0;

@@ -12,10 +12,8 @@ use crate::aggregate::elo::EloParams;
 use crate::aggregate::{self as agg, counting, ranking_from_scores, Estimate, Stopping};
 use crate::comparisons::{pairs_from_rankings, resolve_n_items, Comparisons};
 use crate::error::Error;
-use crate::metrics::{self, Metric, Missing};
-use crate::rankings::Rankings;
-use crate::trec::{self, Order, QueryRanking};
 use crate::fusion;
+use crate::metrics::{self, Metric, Missing};
 use crate::plan::blocks::{Design, JointRank};
 use crate::plan::pairs::{Pairwise, Sampling};
 use crate::plan::pointwise::Pointwise;
@@ -23,6 +21,8 @@ use crate::plan::setwise::Setwise;
 use crate::plan::tournament::Tournament;
 use crate::plan::window::SlidingWindow;
 use crate::plan::{Plan, Planner};
+use crate::rankings::Rankings;
+use crate::trec::{self, Order, QueryRanking};
 
 /// mimalloc keeps freed pages mapped and reuses them, so large per-call
 /// buffers (the comparison store, run buffers) do not pay page faults again
@@ -214,19 +214,13 @@ fn elo<'py>(
     let (w, l) = (winners.as_slice()?, losers.as_slice()?);
     let wt = weights.as_ref().map(|a| a.as_slice()).transpose()?;
     let p = EloParams { initial, k, scale, base };
-    let s = py
-        .detach(|| agg::elo::elo(resolve_n_items(n_items, &[w, l])?, w, l, wt, p))
-        .map_err(to_py)?;
+    let s = py.detach(|| agg::elo::elo(resolve_n_items(n_items, &[w, l])?, w, l, wt, p)).map_err(to_py)?;
     Ok(scored(py, s))
 }
 
 #[pyfunction]
 #[pyo3(signature = (items, lengths))]
-fn comparisons_from_rankings<'py>(
-    py: Python<'py>,
-    items: Ids<'py>,
-    lengths: Ids<'py>,
-) -> PyResult<Pairs<'py>> {
+fn comparisons_from_rankings<'py>(py: Python<'py>, items: Ids<'py>, lengths: Ids<'py>) -> PyResult<Pairs<'py>> {
     let (w, l) = with_rankings(py, &items, &lengths, None, &None, |r| {
         let (w, l) = pairs_from_rankings(r.offsets(), r.items());
         Ok((w.into_iter().map(i64::from).collect::<Vec<_>>(), l.into_iter().map(i64::from).collect::<Vec<_>>()))
@@ -279,7 +273,11 @@ impl QrelsData {
     }
     /// Judgments of query `i` as (doc ids, grades), doc ids sorted.
     fn query(&self, i: usize) -> PyResult<(Vec<String>, Vec<i32>)> {
-        let j = self.0.judgments.get(i).ok_or_else(|| pyo3::exceptions::PyIndexError::new_err(format!("query index {i} out of range")))?;
+        let j = self
+            .0
+            .judgments
+            .get(i)
+            .ok_or_else(|| pyo3::exceptions::PyIndexError::new_err(format!("query index {i} out of range")))?;
         let mut v: Vec<(&String, &i32)> = j.iter().collect();
         v.sort();
         Ok((v.iter().map(|x| x.0.clone()).collect(), v.iter().map(|x| *x.1).collect()))
@@ -311,7 +309,10 @@ fn run_from_lists(
     for ((qid, d), s) in qids.into_iter().zip(&docids).zip(scores) {
         let s = s.as_slice()?.to_vec();
         if s.len() != d.len() {
-            return Err(to_py(Error::invalid("run", format!("query {qid:?}: {} doc ids but {} scores", d.len(), s.len()))));
+            return Err(to_py(Error::invalid(
+                "run",
+                format!("query {qid:?}: {} doc ids but {} scores", d.len(), s.len()),
+            )));
         }
         if let Some(k) = s.iter().position(|x| x.is_nan()) {
             return Err(to_py(Error::invalid("run", format!("query {qid:?}: score of {:?} is NaN", d[k]))));
@@ -321,11 +322,12 @@ fn run_from_lists(
         }
         let n = d.len();
         let d: Vec<&str> = d.iter().map(String::as_str).collect();
-        queries.push((qid, QueryRanking { docids: d, scores: s, ranks: (1..=n as i64).collect(), origin: (0..n).collect() }));
+        queries.push((
+            qid,
+            QueryRanking { docids: d, scores: s, ranks: (1..=n as i64).collect(), origin: (0..n).collect() },
+        ));
     }
-    py.detach(|| trec::Run::from_queries(queries, order, &|k| format!("position {k}")))
-        .map(RunData)
-        .map_err(to_py)
+    py.detach(|| trec::Run::from_queries(queries, order, &|k| format!("position {k}"))).map(RunData).map_err(to_py)
 }
 
 #[pyfunction]
@@ -343,7 +345,10 @@ fn qrels_from_lists(qids: Vec<String>, docids: Vec<Vec<String>>, grades: Vec<Vec
     let mut q = trec::Qrels::default();
     for ((qid, d), g) in qids.iter().zip(&docids).zip(&grades) {
         if d.len() != g.len() {
-            return Err(to_py(Error::invalid("qrels", format!("query {qid:?}: {} doc ids but {} grades", d.len(), g.len()))));
+            return Err(to_py(Error::invalid(
+                "qrels",
+                format!("query {qid:?}: {} doc ids but {} grades", d.len(), g.len()),
+            )));
         }
         for (doc, &grade) in d.iter().zip(g) {
             q.insert(qid, doc, grade, &|| "qrels".to_string()).map_err(to_py)?;
@@ -373,7 +378,14 @@ fn evaluate<'py>(
 
 #[pyfunction]
 #[pyo3(signature = (runs, method, k, weights, norm))]
-fn fuse(py: Python<'_>, runs: Vec<Bound<'_, RunData>>, method: &str, k: f64, weights: Option<Vec<f64>>, norm: &str) -> PyResult<RunData> {
+fn fuse(
+    py: Python<'_>,
+    runs: Vec<Bound<'_, RunData>>,
+    method: &str,
+    k: f64,
+    weights: Option<Vec<f64>>,
+    norm: &str,
+) -> PyResult<RunData> {
     let method = fusion::Method::parse(method, k).map_err(to_py)?;
     let norm: fusion::Norm = norm.parse().map_err(to_py)?;
     let refs: Vec<&trec::Run> = runs.iter().map(|r| &r.get().0).collect();
@@ -430,7 +442,14 @@ impl PyPlan {
     }
     #[staticmethod]
     #[allow(clippy::too_many_arguments)]
-    fn joint_rank(n: usize, block_size: usize, replicas: usize, design: &str, aggregator: &str, seed: u64) -> PyResult<Self> {
+    fn joint_rank(
+        n: usize,
+        block_size: usize,
+        replicas: usize,
+        design: &str,
+        aggregator: &str,
+        seed: u64,
+    ) -> PyResult<Self> {
         let design = design.parse().map_err(to_py)?;
         let aggregator = aggregator.parse().map_err(to_py)?;
         plan_of(JointRank::new(n, block_size, replicas, design, aggregator, seed), n)
@@ -439,7 +458,13 @@ impl PyPlan {
     #[pyo3(signature = (n, sampler, window, skip, budget, aggregator, seed))]
     #[allow(clippy::too_many_arguments)]
     fn pairwise(
-        n: usize, sampler: &str, window: usize, skip: usize, budget: Option<usize>, aggregator: &str, seed: u64,
+        n: usize,
+        sampler: &str,
+        window: usize,
+        skip: usize,
+        budget: Option<usize>,
+        aggregator: &str,
+        seed: u64,
     ) -> PyResult<Self> {
         let sampling = Sampling { sampler: sampler.parse().map_err(to_py)?, window, skip, budget };
         let aggregator = aggregator.parse().map_err(to_py)?;

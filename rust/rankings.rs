@@ -44,10 +44,7 @@ impl Rankings {
                     ));
                 };
                 if seen[i] == r as u32 {
-                    return Err(Error::invalid(
-                        "rankings",
-                        format!("rankings[{r}] lists item {x} more than once"),
-                    ));
+                    return Err(Error::invalid("rankings", format!("rankings[{r}] lists item {x} more than once")));
                 }
                 seen[i] = r as u32;
                 flat.push(i as u32);

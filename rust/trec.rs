@@ -25,7 +25,9 @@ impl std::str::FromStr for Order {
             "score" => Ok(Order::Score),
             "rank" => Ok(Order::Rank),
             "given" => Ok(Order::Given),
-            _ => Err(Error::invalid("order", format!("unknown order {s:?}; expected \"score\", \"rank\" or \"given\""))),
+            _ => {
+                Err(Error::invalid("order", format!("unknown order {s:?}; expected \"score\", \"rank\" or \"given\"")))
+            }
         }
     }
 }
@@ -117,7 +119,11 @@ impl Run {
     /// Assemble from per-query rankings (in first-appearance order), ordering
     /// each by `order` and rejecting a doc id repeated within a query.
     /// `what(origin)` names an entry's source in error messages.
-    pub fn from_queries(queries: Vec<(String, QueryRanking<'_>)>, order: Order, what: &dyn Fn(usize) -> String) -> Result<Run> {
+    pub fn from_queries(
+        queries: Vec<(String, QueryRanking<'_>)>,
+        order: Order,
+        what: &dyn Fn(usize) -> String,
+    ) -> Result<Run> {
         let mut run = Run::default();
         let mut seen: FxHashMap<&str, usize> = FxHashMap::default();
         for (qid, q) in queries {

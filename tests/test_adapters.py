@@ -28,8 +28,10 @@ class CountRanker(BaseRanker):
         self.calls += 1
         docs = [Document(text=t, doc_id=i) for t, i in zip(docs, doc_ids)]
         ranked = sorted(docs, key=lambda d: -self.score(query, d.text))
-        results = [Result(document=d, score=self.score(query, d.text) if self.with_scores else None, rank=k + 1)
-                   for k, d in enumerate(ranked)]
+        results = [
+            Result(document=d, score=self.score(query, d.text) if self.with_scores else None, rank=k + 1)
+            for k, d in enumerate(ranked)
+        ]
         return RankedResults(results=results, query=query, has_scores=self.with_scores)
 
     def rank_async(self, *a, **k):  # abstract in rerankers
@@ -50,7 +52,9 @@ def test_pointwise_adapter_groups_calls_by_query(with_scores):
 
 
 def test_listwise_adapter_through_a_strategy():
-    out = rw.rerank(make(), rw.SlidingWindow(window=4, step=2), RerankersScorer(CountRanker(), kind="listwise"), on_error="raise")
+    out = rw.rerank(
+        make(), rw.SlidingWindow(window=4, step=2), RerankersScorer(CountRanker(), kind="listwise"), on_error="raise"
+    )
     assert out[0].docids[:2] == ["d3", "d7"]
 
 

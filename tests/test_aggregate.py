@@ -305,8 +305,9 @@ def test_plackett_luce_on_pairs_equals_bradley_terry(prior, pl_method, bt_method
     bt = rankwise.bradley_terry(w, l, n, wt, method=bt_method, prior=prior, tol=1e-12)
     np.testing.assert_allclose(pl.scores, bt.scores, rtol=0, atol=ATOL)
     # and both agree with the cross-method result
-    other = rankwise.bradley_terry(w, l, n, wt, method="zermelo" if bt_method == "newman" else "newman",
-                                   prior=prior, tol=1e-12)
+    other = rankwise.bradley_terry(
+        w, l, n, wt, method="zermelo" if bt_method == "newman" else "newman", prior=prior, tol=1e-12
+    )
     np.testing.assert_allclose(pl.scores, other.scores, rtol=0, atol=ATOL)
 
 
@@ -575,12 +576,17 @@ def test_id_array_types_give_identical_results():
 def test_weight_types_give_identical_results():
     w, l = [0, 1, 2, 0], [1, 2, 0, 2]
     base = rankwise.bradley_terry(w, l, weights=[1.0, 2.0, 1.0, 3.0]).scores
-    for wt in ([1, 2, 1, 3], (1, 2, 1, 3), np.array([1, 2, 1, 3], dtype=np.int32),
-               np.array([1, 2, 1, 3], dtype=np.float32)):
+    for wt in (
+        [1, 2, 1, 3],
+        (1, 2, 1, 3),
+        np.array([1, 2, 1, 3], dtype=np.int32),
+        np.array([1, 2, 1, 3], dtype=np.float32),
+    ):
         assert np.array_equal(rankwise.bradley_terry(w, l, weights=wt).scores, base)
     # unit weights are the default
-    assert np.array_equal(rankwise.bradley_terry(w, l, weights=[1, 1, 1, 1]).scores,
-                          rankwise.bradley_terry(w, l).scores)
+    assert np.array_equal(
+        rankwise.bradley_terry(w, l, weights=[1, 1, 1, 1]).scores, rankwise.bradley_terry(w, l).scores
+    )
 
 
 def test_ranking_input_types_give_identical_results():
@@ -651,7 +657,7 @@ def test_concurrent_calls_from_python_threads_are_identical(large_instance):
     for name, call in calls.items():
         single = call()
         with concurrent.futures.ThreadPoolExecutor(max_workers=4) as ex:
-            results = list(ex.map(lambda _: call(), range(4)))
+            results = list(ex.map(lambda _: call(), range(4)))  # noqa: B023 (called at once)
         for res in results:
             assert np.array_equal(res.scores, single.scores), name
             assert np.array_equal(res.ranking, single.ranking), name

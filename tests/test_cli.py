@@ -22,16 +22,36 @@ INPUT, QRELS = EX / "dl19_top30.json", EX / "dl19_qrels.txt"
 
 
 def env(**extra):
-    e = dict(os.environ, RANKWISE_TEST_QRELS=str(QRELS), PYTHONPATH=os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]))
+    e = dict(
+        os.environ,
+        RANKWISE_TEST_QRELS=str(QRELS),
+        PYTHONPATH=os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]),
+    )
     e.update({k: str(v) for k, v in extra.items()})
     return e
 
 
 def run_cli(*args, **extra):
-    return subprocess.run([sys.executable, "-m", "rankwise", *map(str, args)], capture_output=True, text=True, env=env(**extra), timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "rankwise", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env(**extra),
+        timeout=300,
+    )
 
 
-RERANK = ["rerank", INPUT, "--strategy", "pointwise", "--scorer", "py:slow_scorer:scorer", "--batch-size", "30", "--no-progress"]
+RERANK = [
+    "rerank",
+    INPUT,
+    "--strategy",
+    "pointwise",
+    "--scorer",
+    "py:slow_scorer:scorer",
+    "--batch-size",
+    "30",
+    "--no-progress",
+]
 
 
 def test_examples_are_a_real_dl19_subset():
@@ -59,8 +79,12 @@ def test_sigkill_then_resume_gives_exactly_the_uninterrupted_run(tmp_path):
     whole = tmp_path / "whole.trec"
     assert run_cli(*RERANK, "-o", whole).returncode == 0
     out = tmp_path / "killed.trec"
-    proc = subprocess.Popen([sys.executable, "-m", "rankwise", *map(str, RERANK), "-o", str(out)], env=env(RANKWISE_TEST_DELAY=0.4),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rankwise", *map(str, RERANK), "-o", str(out)],
+        env=env(RANKWISE_TEST_DELAY=0.4),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.time() + 120
     while time.time() < deadline:
         if out.exists() and out.read_text().count("\n") >= 90:  # three queries written
@@ -82,8 +106,13 @@ def test_sigkill_then_resume_gives_exactly_the_uninterrupted_run(tmp_path):
 
 def test_ctrl_c_stops_cleanly_with_finished_queries_kept(tmp_path):
     out = tmp_path / "int.trec"
-    proc = subprocess.Popen([sys.executable, "-m", "rankwise", *map(str, RERANK), "-o", str(out)], env=env(RANKWISE_TEST_DELAY=0.4),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rankwise", *map(str, RERANK), "-o", str(out)],
+        env=env(RANKWISE_TEST_DELAY=0.4),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.time() + 120
     while time.time() < deadline and not (out.exists() and out.read_text().count("\n") >= 60):
         time.sleep(0.05)
@@ -131,7 +160,10 @@ def test_resume_of_a_finished_run_and_a_scorer_that_cannot_start(tmp_path):
         (["rerank", "missing.json", "-o", "x.trec"], "does not exist"),
         (["rerank", INPUT, "-o", "x.trec", "--strategy", "quicksort"], "unknown strategy 'quicksort'"),
         (["rerank", INPUT, "-o", "x.trec", "--scorer", "gpt-17"], "unknown scorer 'gpt-17'"),
-        (["rerank", INPUT, "-o", "x.trec", "--strategy", "jointrank", "--group-size", "5"], "--group-size does not apply to jointrank"),
+        (
+            ["rerank", INPUT, "-o", "x.trec", "--strategy", "jointrank", "--group-size", "5"],
+            "--group-size does not apply to jointrank",
+        ),
         (["rerank", INPUT, "-o", "x.trec", "--strategy", "sliding-window", "--step", "30"], "step"),
         (["rerank", INPUT, "-o", "x.trec", "--scorer", "http://localhost:1/v1"], "--model"),
         (["eval", "missing.trec", QRELS], "does not exist"),
@@ -139,7 +171,14 @@ def test_resume_of_a_finished_run_and_a_scorer_that_cannot_start(tmp_path):
     ],
 )
 def test_bad_input_is_one_line_and_status_2(tmp_path, args, message):
-    r = subprocess.run([sys.executable, "-m", "rankwise", *map(str, args)], capture_output=True, text=True, env=env(), cwd=tmp_path, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "rankwise", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env(),
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert r.returncode == 2
     assert message in r.stderr and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
@@ -148,15 +187,32 @@ def test_bad_input_is_one_line_and_status_2(tmp_path, args, message):
 def test_eval_table_per_query_and_compare(tmp_path, capsys):
     bm25 = tmp_path / "bm25.trec"
     rw.write_run([rw.first_stage_ranking(r) for r in rw.load_requests(INPUT)], bm25)
-    assert cli.main([*map(str, RERANK[:1]), str(INPUT), "-o", str(tmp_path / "o.trec"), "--strategy", "pointwise",
-                     "--scorer", f"oracle:{QRELS}", "--no-progress"]) == 0
+    assert (
+        cli.main(
+            [
+                *map(str, RERANK[:1]),
+                str(INPUT),
+                "-o",
+                str(tmp_path / "o.trec"),
+                "--strategy",
+                "pointwise",
+                "--scorer",
+                f"oracle:{QRELS}",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     assert cli.main(["eval", str(bm25), str(QRELS), "-m", "ndcg@10"]) == 0
     out = capsys.readouterr().out
     assert "0.5267" in out and "10 queries" in out
     assert cli.main(["eval", str(bm25), str(QRELS), "-m", "ndcg@10", "--per-query"]) == 0
     assert len(capsys.readouterr().out.strip().splitlines()) == 11
-    assert cli.main(["eval", str(bm25), str(QRELS), "--compare", str(tmp_path / "o.trec"), "-m", "ndcg@10", "-m", "map"]) == 0
+    assert (
+        cli.main(["eval", str(bm25), str(QRELS), "--compare", str(tmp_path / "o.trec"), "-m", "ndcg@10", "-m", "map"])
+        == 0
+    )
     table = capsys.readouterr().out
     p = float(table.splitlines()[1].split()[-1])
     assert 0 < p < 0.01  # a perfect (simulated) reordering beats BM25 on all 10 queries
@@ -169,7 +225,22 @@ def test_eval_table_per_query_and_compare(tmp_path, capsys):
 def test_plot_per_query_and_against_calls(tmp_path):
     pytest.importorskip("matplotlib")
     o = tmp_path / "o.trec"
-    assert cli.main(["rerank", str(INPUT), "-o", str(o), "--strategy", "jointrank", "--scorer", f"oracle:{QRELS}", "--no-progress"]) == 0
+    assert (
+        cli.main(
+            [
+                "rerank",
+                str(INPUT),
+                "-o",
+                str(o),
+                "--strategy",
+                "jointrank",
+                "--scorer",
+                f"oracle:{QRELS}",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     for against in ("query", "calls"):
         png = tmp_path / f"{against}.png"
         assert cli.main(["plot", str(o), "--qrels", str(QRELS), "-o", str(png), "--against", against]) == 0
@@ -185,5 +256,12 @@ def test_help_is_complete_and_shows_defaults(capsys):
     with pytest.raises(SystemExit):
         cli.main(["rerank", "--help"])
     text = " ".join(capsys.readouterr().out.split())
-    for needle in ("--resume", "--block-size", "JointRank 20", "default: jointrank", "default: minilm", "--setwise-method"):
+    for needle in (
+        "--resume",
+        "--block-size",
+        "JointRank 20",
+        "default: jointrank",
+        "default: minilm",
+        "--setwise-method",
+    ):
         assert needle in text

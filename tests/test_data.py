@@ -175,13 +175,7 @@ def test_request_rejects_duplicate_candidates():
 # TREC run + topics + docs
 # ---------------------------------------------------------------------------
 
-TREC_RUN = (
-    "q1 Q0 d2 1 9.5 bm25\n"
-    "q1 Q0 d1 2 7.0 bm25\n"
-    "q1 Q0 d3 3 3.0 bm25\n"
-    "q2 Q0 d3 1 4.0 bm25\n"
-    "q2 Q0 d9 2 1.0 bm25\n"
-)
+TREC_RUN = "q1 Q0 d2 1 9.5 bm25\nq1 Q0 d1 2 7.0 bm25\nq1 Q0 d3 3 3.0 bm25\nq2 Q0 d3 1 4.0 bm25\nq2 Q0 d9 2 1.0 bm25\n"
 
 
 @pytest.fixture
@@ -210,8 +204,11 @@ def trec_files(tmp_path):
 
 
 EXPECTED_TREC = [
-    Request("q1", "first query", [Candidate("d2", "text two", 9.5), Candidate("d1", "One: text one", 7.0),
-                                  Candidate("d3", "text three", 3.0)]),
+    Request(
+        "q1",
+        "first query",
+        [Candidate("d2", "text two", 9.5), Candidate("d1", "One: text one", 7.0), Candidate("d3", "text three", 3.0)],
+    ),
     Request("q2", "second\tquery with a tab", [Candidate("d3", "text three", 4.0), Candidate("d9", "text nine", 1.0)]),
 ]
 
@@ -239,7 +236,9 @@ def test_trec_depth_needs_only_top_docs(trec_files, tmp_path):
 def test_trec_topics_jsonl(trec_files, tmp_path):
     run, _, _, docs_tsv = trec_files
     topics = tmp_path / "topics.jsonl"
-    topics.write_text('{"qid": "q1", "query": "first query"}\n{"query_id": "q2", "text": "second\\tquery with a tab"}\n')
+    topics.write_text(
+        '{"qid": "q1", "query": "first query"}\n{"query_id": "q2", "text": "second\\tquery with a tab"}\n'
+    )
     assert rw.load_requests(run, topics=topics, docs=docs_tsv) == EXPECTED_TREC
 
 
@@ -296,7 +295,9 @@ def test_load_documents_and_topics_errors(tmp_path):
 
 def test_load_documents_wanted_filter(tmp_path):
     p = tmp_path / "docs.jsonl"
-    p.write_text('{"docid": "a", "title": "T", "text": "x"}\n{"docid": "b", "text": "y"}\n\n{"docid": "c", "body": "z"}\n')
+    p.write_text(
+        '{"docid": "a", "title": "T", "text": "x"}\n{"docid": "b", "text": "y"}\n\n{"docid": "c", "body": "z"}\n'
+    )
     assert rw.load_documents(p) == {"a": "T: x", "b": "y", "c": "z"}
     assert rw.load_documents(p, wanted={"c", "zzz"}) == {"c": "z"}
 
@@ -311,7 +312,9 @@ def test_format_sniffing_vs_explicit(tmp_path, trec_files):
     jl = tmp_path / "r.jsonl"
     jl.write_text(rank_llm_line("q", "x", [{"docid": "a", "doc": {"text": "t"}}]) + "\n")
     js = tmp_path / "r.json"
-    js.write_text(json.dumps([{"query": "x", "hits": [{"qid": "q", "docid": "a", "rank": 1, "score": 0.0, "content": "t"}]}]))
+    js.write_text(
+        json.dumps([{"query": "x", "hits": [{"qid": "q", "docid": "a", "rank": 1, "score": 0.0, "content": "t"}]}])
+    )
     assert rw.load_requests(jl) == rw.load_requests(jl, "rank-llm") == [Request("q", "x", [Candidate("a", "t", 0.0)])]
     assert rw.load_requests(js) == rw.load_requests(js, "dl-json") == [Request("q", "x", [Candidate("a", "t", 0.0)])]
     # an explicit format wins over sniffing: a wrong one is an error, not a silent fallback
@@ -539,7 +542,12 @@ def test_qrels_from_dict_rejects_non_integer_grades(grade):
 
 
 def test_qrels_from_dict_accepts_integer_types():
-    assert rw.Qrels.from_dict({"q": {"a": 2, "b": np.int32(1), "c": 0, "d": -1}})["q"] == {"a": 2, "b": 1, "c": 0, "d": -1}
+    assert rw.Qrels.from_dict({"q": {"a": 2, "b": np.int32(1), "c": 0, "d": -1}})["q"] == {
+        "a": 2,
+        "b": 1,
+        "c": 0,
+        "d": -1,
+    }
 
 
 @pytest.mark.parametrize("score", ["abc", None, [1.0]])

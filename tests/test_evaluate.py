@@ -133,7 +133,12 @@ def test_means_and_run_types_agree(data, level):
     as_run = rw.Run.from_dict(run)
     as_list = list(as_run.values())
     for other in (as_run, as_list):
-        assert quiet_evaluate(other, rw.Qrels.from_dict(qrels), names, per_query=True, relevance_level=level, missing="skip") == per_q
+        assert (
+            quiet_evaluate(
+                other, rw.Qrels.from_dict(qrels), names, per_query=True, relevance_level=level, missing="skip"
+            )
+            == per_q
+        )
 
 
 @settings(max_examples=40)
@@ -147,8 +152,14 @@ def test_negative_grades_agree_with_pytrec_eval(data, level, neg):
             if neg.draw(st.integers(0, 3)) == 0:
                 qrels[q][d] = -1
     expected = pytrec(run, qrels, level, {"ndcg_cut.5,10", "map", "P.5", "recall.5"})
-    got = quiet_evaluate(run, qrels, ["ndcg@5", "ndcg@10", "map", "p@5", "recall@5"], per_query=True,
-                         relevance_level=level, missing="skip")
+    got = quiet_evaluate(
+        run,
+        qrels,
+        ["ndcg@5", "ndcg@10", "map", "p@5", "recall@5"],
+        per_query=True,
+        relevance_level=level,
+        missing="skip",
+    )
     for qid, row in expected.items():
         assert got[qid]["ndcg@5"] == pytest.approx(row["ndcg_cut_5"], abs=1e-9)
         assert got[qid]["ndcg@10"] == pytest.approx(row["ndcg_cut_10"], abs=1e-9)
@@ -158,8 +169,9 @@ def test_negative_grades_agree_with_pytrec_eval(data, level, neg):
     # and a negative grade behaves exactly like grade 0 in rankwise
     zeroed = {q: {d: max(g, 0) for d, g in j.items()} for q, j in qrels.items()}
     names = ["ndcg", "ndcg@5", "map", "mrr", "rprec"]
-    assert quiet_evaluate(run, qrels, names, per_query=True, relevance_level=level, missing="skip") == \
-        quiet_evaluate(run, zeroed, names, per_query=True, relevance_level=level, missing="skip")
+    assert quiet_evaluate(run, qrels, names, per_query=True, relevance_level=level, missing="skip") == quiet_evaluate(
+        run, zeroed, names, per_query=True, relevance_level=level, missing="skip"
+    )
 
 
 @settings(max_examples=40)
@@ -175,8 +187,13 @@ def test_uncut_ndcg_agrees_with_pytrec_eval(data, level):
 def test_empty_ranking_scores_zero_like_pytrec_eval():
     qrels = {"q": {"a": 1}, "p": {"a": 1}}
     pt = pytrec({"q": {}, "p": {"a": 1.0}}, qrels, 1, {"map", "recip_rank"})
-    got = rw.evaluate([rw.Ranking.from_order("q", []), rw.Ranking.from_order("p", ["a"])], qrels, ["map", "mrr"],
-                      per_query=True, missing="skip")
+    got = rw.evaluate(
+        [rw.Ranking.from_order("q", []), rw.Ranking.from_order("p", ["a"])],
+        qrels,
+        ["map", "mrr"],
+        per_query=True,
+        missing="skip",
+    )
     assert got["q"] == {"map": pt["q"]["map"], "mrr": pt["q"]["recip_rank"]} == {"map": 0.0, "mrr": 0.0}
 
 
@@ -244,8 +261,14 @@ def test_mrr_at_k_by_hand():
     run = {"q": {"a": 5.0, "b": 4.0, "c": 3.0, "d": 2.0, "e": 1.0}}
     qrels = {"q": {"a": 0, "b": 0, "c": 1, "d": 2, "x": 3}}
     ev = rw.evaluate(run, qrels, ["mrr@1", "mrr@2", "mrr@3", "mrr@4", "mrr@10", "mrr", "recip_rank"], relevance_level=1)
-    assert ev == {"mrr@1": 0.0, "mrr@2": 0.0, "mrr@3": pytest.approx(1 / 3), "mrr@4": pytest.approx(1 / 3),
-                  "mrr@10": pytest.approx(1 / 3), "mrr": pytest.approx(1 / 3)}
+    assert ev == {
+        "mrr@1": 0.0,
+        "mrr@2": 0.0,
+        "mrr@3": pytest.approx(1 / 3),
+        "mrr@4": pytest.approx(1 / 3),
+        "mrr@10": pytest.approx(1 / 3),
+        "mrr": pytest.approx(1 / 3),
+    }
     ev2 = rw.evaluate(run, qrels, ["mrr@3", "mrr@4", "mrr"], relevance_level=2)
     assert ev2 == {"mrr@3": 0.0, "mrr@4": pytest.approx(0.25), "mrr": pytest.approx(0.25)}
     ev3 = rw.evaluate(run, qrels, ["mrr@10"], relevance_level=3)
@@ -259,8 +282,25 @@ def test_mrr_at_k_by_hand():
 def test_metric_name_aliases():
     run = {"q": {"a": 3.0, "b": 2.0, "c": 1.0}}
     qrels = {"q": {"a": 1, "c": 2, "z": 1}}
-    ev = rw.evaluate(run, qrels, ["ndcg@2", "ndcg_cut.2", "NDCG_CUT_2", "P_2", "p@2", "precision@2", "P.2",
-                                  "map_cut_2", "map@2", "recall_2", "recall@2", "Rprec", "rprec"])
+    ev = rw.evaluate(
+        run,
+        qrels,
+        [
+            "ndcg@2",
+            "ndcg_cut.2",
+            "NDCG_CUT_2",
+            "P_2",
+            "p@2",
+            "precision@2",
+            "P.2",
+            "map_cut_2",
+            "map@2",
+            "recall_2",
+            "recall@2",
+            "Rprec",
+            "rprec",
+        ],
+    )
     assert set(ev) == {"ndcg@2", "precision@2", "map@2", "recall@2", "rprec"}
 
 
@@ -488,8 +528,11 @@ TAU_VALUES = st.one_of(st.sampled_from([0.0, 1.0, 2.0, -1.5, 3.25]), st.floats(-
 
 
 @settings(max_examples=150)
-@given(st.integers(2, 30).flatmap(lambda n: st.tuples(st.lists(TAU_VALUES, min_size=n, max_size=n),
-                                                      st.lists(TAU_VALUES, min_size=n, max_size=n))))
+@given(
+    st.integers(2, 30).flatmap(
+        lambda n: st.tuples(st.lists(TAU_VALUES, min_size=n, max_size=n), st.lists(TAU_VALUES, min_size=n, max_size=n))
+    )
+)
 def test_kendall_tau_matches_scipy(ab):
     a, b = np.array(ab[0]), np.array(ab[1])
     with warnings.catch_warnings():

@@ -111,7 +111,9 @@ def test_score_methods_match_ranx(runs, rw_method, rx_method, rw_norm, rx_norm):
 @given(runs=tie_free_runs(), data=st.data())
 @pytest.mark.parametrize("rw_norm, rx_norm", NORMS[:3])
 def test_wsum_matches_ranx(runs, data, rw_norm, rx_norm):
-    weights = data.draw(st.lists(st.sampled_from([0.0, 0.25, 0.5, 1.0, 2.0, 3.5]), min_size=len(runs), max_size=len(runs)))
+    weights = data.draw(
+        st.lists(st.sampled_from([0.0, 0.25, 0.5, 1.0, 2.0, 3.5]), min_size=len(runs), max_size=len(runs))
+    )
     expected = ranx_fuse(runs, "wsum", rx_norm, {"weights": weights})
     fused = rw.fuse([rw.Run.from_dict(r) for r in runs], "wsum", weights=weights, norm=rw_norm)
     assert_same_scores(fused, expected)

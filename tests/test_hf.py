@@ -17,8 +17,15 @@ import rankwise as rw  # noqa: E402
 from rankwise.scorers import hf  # noqa: E402
 from rankwise.scorers.embedding import EmbeddingScorer, minilm_path  # noqa: E402
 
-STRATEGIES = [rw.SlidingWindow(window=6, step=3), rw.Tournament(group_size=6, advance=2, top_k=3), rw.JointRank(block_size=6, replicas=2),
-              rw.SparsePairwise(window=2, skip=2), rw.AllPairs(), rw.Setwise(set_size=3, top_k=3), rw.Pointwise()]
+STRATEGIES = [
+    rw.SlidingWindow(window=6, step=3),
+    rw.Tournament(group_size=6, advance=2, top_k=3),
+    rw.JointRank(block_size=6, replicas=2),
+    rw.SparsePairwise(window=2, skip=2),
+    rw.AllPairs(),
+    rw.Setwise(set_size=3, top_k=3),
+    rw.Pointwise(),
+]
 
 
 @pytest.fixture(scope="session")
@@ -29,13 +36,40 @@ def models(tmp_path_factory):
     root = tmp_path_factory.mktemp("tiny")
     v = tok.vocab_size
     built = {
-        "causal": transformers.LlamaForCausalLM(transformers.LlamaConfig(
-            vocab_size=v, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
-            num_key_value_heads=2, max_position_embeddings=512, pad_token_id=0)),
-        "seq2seq": transformers.T5ForConditionalGeneration(transformers.T5Config(
-            vocab_size=v, d_model=32, d_ff=64, d_kv=8, num_layers=2, num_heads=4, decoder_start_token_id=0, pad_token_id=0)),
-        "classifier": transformers.BertForSequenceClassification(transformers.BertConfig(
-            vocab_size=v, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, num_labels=1)),
+        "causal": transformers.LlamaForCausalLM(
+            transformers.LlamaConfig(
+                vocab_size=v,
+                hidden_size=32,
+                intermediate_size=64,
+                num_hidden_layers=2,
+                num_attention_heads=4,
+                num_key_value_heads=2,
+                max_position_embeddings=512,
+                pad_token_id=0,
+            )
+        ),
+        "seq2seq": transformers.T5ForConditionalGeneration(
+            transformers.T5Config(
+                vocab_size=v,
+                d_model=32,
+                d_ff=64,
+                d_kv=8,
+                num_layers=2,
+                num_heads=4,
+                decoder_start_token_id=0,
+                pad_token_id=0,
+            )
+        ),
+        "classifier": transformers.BertForSequenceClassification(
+            transformers.BertConfig(
+                vocab_size=v,
+                hidden_size=32,
+                intermediate_size=64,
+                num_hidden_layers=2,
+                num_attention_heads=4,
+                num_labels=1,
+            )
+        ),
     }
     paths = {}
     for name, model in built.items():
@@ -61,19 +95,19 @@ def requests(n_queries=3, n_docs=10, words=12):
 
 def test_logit_arithmetic_by_hand():
     logits = np.full((2, 10), -5.0)
-    logits[0, 3], logits[0, 4] = 2.0, 0.0          # yes=3 beats no=4
+    logits[0, 3], logits[0, 4] = 2.0, 0.0  # yes=3 beats no=4
     logits[1, 3], logits[1, 4] = 0.0, 0.0
     p = hf.yes_probability(logits, yes=3, no=4)
     assert p[0] == pytest.approx(1 / (1 + np.exp(-2))) and p[1] == pytest.approx(0.5)
     lab = np.full(10, -50.0)
-    lab[[5, 6, 7]] = [0.0, 0.0, np.log(2.0)]        # P = 1/4, 1/4, 1/2 over labels 0, 1, 2
+    lab[[5, 6, 7]] = [0.0, 0.0, np.log(2.0)]  # P = 1/4, 1/4, 1/2 over labels 0, 1, 2
     assert hf.expected_label(lab, [5, 6, 7]) == pytest.approx(0.25 + 2 * 0.5)
     first = np.zeros(10)
     first[[1, 2, 3]] = [0.5, 3.0, 0.5]
     assert hf.order_by_logits(first, [1, 2, 3]) == [1, 0, 2]  # ties keep prompt order
     ab, ba = np.zeros(10), np.zeros(10)
-    ab[[1, 2]] = [np.log(3.0), 0.0]   # asked (a, b): P(A) = 3/4
-    ba[[1, 2]] = [np.log(3.0), 0.0]   # asked (b, a): P(A) = 3/4, so a (shown as B) wins 1/4
+    ab[[1, 2]] = [np.log(3.0), 0.0]  # asked (a, b): P(A) = 3/4
+    ba[[1, 2]] = [np.log(3.0), 0.0]  # asked (b, a): P(A) = 3/4, so a (shown as B) wins 1/4
     assert hf.pair_probability(ab, ba, 1, 2) == pytest.approx(0.5)  # pure position bias cancels
 
 
@@ -87,15 +121,26 @@ def test_single_token_and_bad_label_tokens(models):
 # --- every kind through rerank, every strategy ---------------------------------------
 
 
-KINDS = [("causal", "pointwise", "yes_no"), ("causal", "pointwise", "labels"), ("causal", "listwise", "generate"),
-         ("causal", "listwise", "first"), ("causal", "pairwise", "prp"), ("seq2seq", "pointwise", "yes_no"),
-         ("seq2seq", "listwise", "first"), ("seq2seq", "listwise", "generate"), ("seq2seq", "pairwise", "prp"), ("classifier", "pointwise", None)]
+KINDS = [
+    ("causal", "pointwise", "yes_no"),
+    ("causal", "pointwise", "labels"),
+    ("causal", "listwise", "generate"),
+    ("causal", "listwise", "first"),
+    ("causal", "pairwise", "prp"),
+    ("seq2seq", "pointwise", "yes_no"),
+    ("seq2seq", "listwise", "first"),
+    ("seq2seq", "listwise", "generate"),
+    ("seq2seq", "pairwise", "prp"),
+    ("classifier", "pointwise", None),
+]
 
 
 @pytest.fixture(scope="module")
 def scorers(models):
-    return {(m, k, meth): rw.scorers.HFScorer.from_pretrained(models[m], kind=k, method=meth, max_new_tokens=12)
-            for m, k, meth in KINDS}
+    return {
+        (m, k, meth): rw.scorers.HFScorer.from_pretrained(models[m], kind=k, method=meth, max_new_tokens=12)
+        for m, k, meth in KINDS
+    }
 
 
 @pytest.mark.parametrize("key", KINDS, ids=lambda k: "-".join(map(str, k)))
@@ -137,7 +182,9 @@ def test_answers_do_not_depend_on_batch_size(models, key):
 
 
 def test_long_passages_are_truncated_to_fit(models):
-    scorer = rw.scorers.HFScorer.from_pretrained(models["causal"], kind="listwise", method="first", max_length=500, max_words=1000)
+    scorer = rw.scorers.HFScorer.from_pretrained(
+        models["causal"], kind="listwise", method="first", max_length=500, max_words=1000
+    )
     reqs = requests(1, 10, words=400)  # ~4,000 words of passages
     call = rw.scorers.ListwiseCall(reqs[0].qid, reqs[0].query, tuple(reqs[0].candidates))
     before = scorer.tokens_in

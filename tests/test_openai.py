@@ -8,7 +8,6 @@ import json
 import re
 import threading
 import time
-import warnings
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -38,7 +37,9 @@ class Server:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 server.bodies.append(body)
                 text = " ".join(m["content"] for m in body["messages"])
-                key = next((k for k in ("FAIL500", "FAIL429", "SLOW", "FAIL400", "BADJSON", "NOLOGPROBS") if k in text), None)
+                key = next(
+                    (k for k in ("FAIL500", "FAIL429", "SLOW", "FAIL400", "BADJSON", "NOLOGPROBS") if k in text), None
+                )
                 server.seen[key] += 1
                 first = server.seen[key] == 1
                 if key == "FAIL500" and first:
@@ -79,10 +80,15 @@ class Server:
         else:
             yes = "flea" in text.split("<Document>:")[-1]
             content = "yes" if yes else "no"
-            top = [{"token": "yes", "logprob": -0.1 if yes else -2.0}, {"token": "no", "logprob": -2.0 if yes else -0.1}]
+            top = [
+                {"token": "yes", "logprob": -0.1 if yes else -2.0},
+                {"token": "no", "logprob": -2.0 if yes else -0.1},
+            ]
         choice = {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
         if with_logprobs and body.get("logprobs"):
-            choice["logprobs"] = {"content": [{"token": top[0]["token"], "logprob": top[0]["logprob"], "top_logprobs": top}]}
+            choice["logprobs"] = {
+                "content": [{"token": top[0]["token"], "logprob": top[0]["logprob"], "top_logprobs": top}]
+            }
         return {"id": "x", "object": "chat.completion", "choices": [choice], "usage": usage}
 
 
@@ -122,8 +128,9 @@ def test_transient_failures_are_retried(server):
         assert out.spend["failed"] == 0 and scorer.retries == 1, query
 
 
-@pytest.mark.parametrize("query, match", [("FAIL400 fleas", "HTTP 400"), ("BADJSON fleas", "malformed"),
-                                          ("NOLOGPROBS fleas", "logprobs")])
+@pytest.mark.parametrize(
+    "query, match", [("FAIL400 fleas", "HTTP 400"), ("BADJSON fleas", "malformed"), ("NOLOGPROBS fleas", "logprobs")]
+)
 def test_permanent_failures_name_the_cause(server, query, match):
     method = "first" if "LOGPROBS" in query else "generate"
     scorer = OpenAIScorer(server.url, "m", method=method, max_retries=2, backoff=0.01)

@@ -96,7 +96,7 @@ def test_stubs_match_the_extension(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-_GOOD = '''
+_GOOD = """
 from __future__ import annotations
 
 from typing import List, Optional, Tuple
@@ -133,16 +133,16 @@ def more(rankings: List[List[int]]) -> Tuple[npt.NDArray[np.int64], npt.NDArray[
         pass
     version: str = rankwise.__version__
     return rankwise.comparisons_from_rankings(rankings)
-'''
+"""
 
-_BAD = '''
+_BAD = """
 import rankwise
 
 scores: str = rankwise.bradley_terry([0], [1]).scores
 rankwise.bradley_terry([0], [1], method="bogus")
 rankwise.pagerank([0], [1], damping="high")
 rankwise.win_rate([0], [1]).no_such_attribute
-'''
+"""
 
 
 def test_public_api_type_checks(tmp_path):
@@ -150,9 +150,16 @@ def test_public_api_type_checks(tmp_path):
     (tmp_path / "bad.py").write_text(textwrap.dedent(_BAD))
     proc = run_python(
         [
-            "-m", "mypy", "--strict", "--no-incremental", "--cache-dir", str(tmp_path / ".cache"),
-            "--show-error-codes", "--no-error-summary",
-            "good.py", "bad.py",
+            "-m",
+            "mypy",
+            "--strict",
+            "--no-incremental",
+            "--cache-dir",
+            str(tmp_path / ".cache"),
+            "--show-error-codes",
+            "--no-error-summary",
+            "good.py",
+            "bad.py",
         ],
         cwd=tmp_path,
     )

@@ -50,8 +50,14 @@ def test_readme_commands_run_in_order(tmp_path):
     pytest.importorskip("matplotlib")
     for line in COMMANDS:
         args = shlex.split(line.replace("../shared/data", SHARED.as_posix()))
-        r = subprocess.run([sys.executable, "-m", "rankwise", *args[1:]], cwd=tmp_path, capture_output=True, text=True,
-                           env=dict(os.environ), timeout=900)
+        r = subprocess.run(
+            [sys.executable, "-m", "rankwise", *args[1:]],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            env=dict(os.environ),
+            timeout=900,
+        )
         assert r.returncode == 0, f"{line}\n{r.stderr}"
         if "vicuna.trec --per-query" in line:
             assert len(r.stdout.splitlines()) == 44

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import rankwise as rw
-from rankwise.scorers import ListwiseCall, Oracle, PairwiseCall, PointwiseCall, Replay, as_scorer
+from rankwise.scorers import ListwiseCall, Oracle, PairwiseCall, Replay, as_scorer
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 DL19 = SHARED / "dl19"
@@ -134,8 +134,15 @@ def test_every_strategy_returns_permutations_and_finds_the_best(strategy):
 
 @pytest.mark.parametrize(
     "strategy",
-    [rw.Tournament(), rw.Tournament(group_size=4, advance=1), rw.Setwise(), rw.Setwise(method="bubblesort"),
-     rw.AllPairs(), rw.Pointwise(), rw.SparsePairwise(sampler="all", aggregator="kwiksort")],
+    [
+        rw.Tournament(),
+        rw.Tournament(group_size=4, advance=1),
+        rw.Setwise(),
+        rw.Setwise(method="bubblesort"),
+        rw.AllPairs(),
+        rw.Pointwise(),
+        rw.SparsePairwise(sampler="all", aggregator="kwiksort"),
+    ],
     ids=repr,
 )
 def test_sorting_strategies_are_exact_at_the_top_under_a_consistent_judge(strategy):
@@ -156,7 +163,14 @@ def test_sliding_window_brings_the_top_step_to_the_top():
 @pytest.mark.parametrize("strategy", ALL_STRATEGIES, ids=repr)
 def test_results_do_not_depend_on_batch_size_or_request_order(strategy):
     reqs, utility = synthetic_requests(5, 30, seed=4)
-    oracle = oracle_for(strategy, utility, temperature=2.0, position_bias=1.0, drop=0.3 if strategy.call_kind == "listwise" else 0.0, seed=9)
+    oracle = oracle_for(
+        strategy,
+        utility,
+        temperature=2.0,
+        position_bias=1.0,
+        drop=0.3 if strategy.call_kind == "listwise" else 0.0,
+        seed=9,
+    )
     ref = {r.qid: r.docids for r in rw.rerank(reqs, strategy, oracle, batch_size=1)}
     shuffled = list(reqs)
     random.Random(1).shuffle(shuffled)
@@ -288,7 +302,11 @@ def test_oracle_position_bias_favours_the_first_slot():
     assert Oracle(utility)([call]) == [[1, 0]]
     assert Oracle(utility, position_bias=0.5)([call]) == [[0, 1]]
     pair = PairwiseCall("q", "", rw.Candidate("a", ""), rw.Candidate("b", ""))
-    assert Oracle(utility, kind="pairwise")([pair])[0] < 0.5 < Oracle(utility, kind="pairwise", position_bias=0.5)([pair])[0]
+    assert (
+        Oracle(utility, kind="pairwise")([pair])[0]
+        < 0.5
+        < Oracle(utility, kind="pairwise", position_bias=0.5)([pair])[0]
+    )
 
 
 @needs_shared

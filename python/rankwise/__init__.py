@@ -8,15 +8,9 @@ and LLM-output parsing run in Rust (``rankwise._core``); the driver
 
 from __future__ import annotations
 
+from . import scorers
 from ._core import __version__
 from ._errors import ConvergenceWarning, EstimationError, InvalidInputError, RankwiseError, ScorerError, ScorerWarning
-from .data import Candidate, Request, first_stage_ranking, load_documents, load_requests, load_topics
-from .evaluation import evaluate, fuse, kendall_tau
-from .parsing import ParsedPermutation, parse_permutation
-from .runs import Qrels, Ranking, Run, read_qrels, read_run, write_run
-from .strategies import AllPairs, JointRank, Pointwise, Setwise, SlidingWindow, SparsePairwise, Strategy, Tournament
-from .rerank import RerankStats, rank_function, rerank, rerank_iter
-from . import scorers
 from .aggregate import (
     AggregationResult,
     borda,
@@ -28,6 +22,12 @@ from .aggregate import (
     plackett_luce,
     win_rate,
 )
+from .data import Candidate, Request, first_stage_ranking, load_documents, load_requests, load_topics
+from .evaluation import evaluate, fuse, kendall_tau
+from .parsing import ParsedPermutation, parse_permutation
+from .rerank import RerankStats, rank_function, rerank, rerank_iter
+from .runs import Qrels, Ranking, Run, read_qrels, read_run, write_run
+from .strategies import AllPairs, JointRank, Pointwise, Setwise, SlidingWindow, SparsePairwise, Strategy, Tournament
 
 __all__ = [
     "__version__",

@@ -33,29 +33,61 @@ _Ids = npt.NDArray[np.int64]
 _Floats = npt.NDArray[np.float64]
 
 def bradley_terry(
-    winners: _Ids, losers: _Ids, n_items: Optional[int], weights: Optional[_Floats],
-    method: str, prior: float, tol: float, max_iter: int,
+    winners: _Ids,
+    losers: _Ids,
+    n_items: Optional[int],
+    weights: Optional[_Floats],
+    method: str,
+    prior: float,
+    tol: float,
+    max_iter: int,
 ) -> Tuple[_Floats, _Ids, int, bool]: ...
 def plackett_luce(
-    items: _Ids, lengths: _Ids, n_items: Optional[int], weights: Optional[_Floats],
-    method: str, prior: float, tol: float, max_iter: int,
+    items: _Ids,
+    lengths: _Ids,
+    n_items: Optional[int],
+    weights: Optional[_Floats],
+    method: str,
+    prior: float,
+    tol: float,
+    max_iter: int,
 ) -> Tuple[_Floats, _Ids, int, bool]: ...
 def pagerank(
-    winners: _Ids, losers: _Ids, n_items: Optional[int], weights: Optional[_Floats],
-    damping: float, tol: float, max_iter: int,
+    winners: _Ids,
+    losers: _Ids,
+    n_items: Optional[int],
+    weights: Optional[_Floats],
+    damping: float,
+    tol: float,
+    max_iter: int,
 ) -> Tuple[_Floats, _Ids, int, bool]: ...
 def win_rate(
-    winners: _Ids, losers: _Ids, n_items: Optional[int], weights: Optional[_Floats],
+    winners: _Ids,
+    losers: _Ids,
+    n_items: Optional[int],
+    weights: Optional[_Floats],
 ) -> Tuple[_Floats, _Ids]: ...
 def copeland(
-    winners: _Ids, losers: _Ids, n_items: Optional[int], weights: Optional[_Floats],
+    winners: _Ids,
+    losers: _Ids,
+    n_items: Optional[int],
+    weights: Optional[_Floats],
 ) -> Tuple[_Floats, _Ids]: ...
 def borda(
-    items: _Ids, lengths: _Ids, n_items: Optional[int], weights: Optional[_Floats],
+    items: _Ids,
+    lengths: _Ids,
+    n_items: Optional[int],
+    weights: Optional[_Floats],
 ) -> Tuple[_Floats, _Ids]: ...
 def elo(
-    winners: _Ids, losers: _Ids, n_items: Optional[int], weights: Optional[_Floats],
-    initial: float, k: float, scale: float, base: float,
+    winners: _Ids,
+    losers: _Ids,
+    n_items: Optional[int],
+    weights: Optional[_Floats],
+    initial: float,
+    k: float,
+    scale: float,
+    base: float,
 ) -> Tuple[_Floats, _Ids]: ...
 def comparisons_from_rankings(items: _Ids, lengths: _Ids) -> Tuple[_Ids, _Ids]: ...
 
@@ -116,8 +148,6 @@ def qrels_from_lists(
 def evaluate(
     run: RunData, qrels: QrelsData, metrics: Sequence[str], relevance_level: int, missing: str
 ) -> Tuple[List[str], List[str], _Floats, int, int]: ...
-def fuse(
-    runs: Sequence[RunData], method: str, k: float, weights: Optional[Sequence[float]], norm: str
-) -> RunData: ...
+def fuse(runs: Sequence[RunData], method: str, k: float, weights: Optional[Sequence[float]], norm: str) -> RunData: ...
 def kendall_tau(a: _Floats, b: _Floats) -> float: ...
 def parse_permutation(text: str, n: int) -> Tuple[_Ids, int, List[int], List[int], List[int], bool]: ...

@@ -7,7 +7,14 @@ working for callers that do not know rankwise.
 
 from __future__ import annotations
 
-__all__ = ["RankwiseError", "InvalidInputError", "EstimationError", "ScorerError", "ConvergenceWarning", "ScorerWarning"]
+__all__ = [
+    "RankwiseError",
+    "InvalidInputError",
+    "EstimationError",
+    "ScorerError",
+    "ConvergenceWarning",
+    "ScorerWarning",
+]
 
 
 class RankwiseError(Exception):

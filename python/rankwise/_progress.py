@@ -16,8 +16,14 @@ def _clock(seconds: float) -> str:
 class Progress:
     """``update(done, calls)`` redraws at most every ``interval`` seconds."""
 
-    def __init__(self, total: Optional[int], enabled: Optional[bool], label: str = "rerank",
-                 stream: Optional[TextIO] = None, interval: float = 0.2) -> None:
+    def __init__(
+        self,
+        total: Optional[int],
+        enabled: Optional[bool],
+        label: str = "rerank",
+        stream: Optional[TextIO] = None,
+        interval: float = 0.2,
+    ) -> None:
         self.stream = stream or sys.stderr
         self.enabled = self.stream.isatty() if enabled is None else bool(enabled)
         self.total, self.label, self.interval = total, label, interval

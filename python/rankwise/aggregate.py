@@ -117,8 +117,14 @@ def bradley_terry(
     """
     w, l = v.pairs(winners, losers)
     out = _core.bradley_terry(
-        w, l, v.n_items(n_items), v.weights(weights), str(method),
-        v.real("prior", prior), v.real("tol", tol), v.positive_int("max_iter", max_iter),
+        w,
+        l,
+        v.n_items(n_items),
+        v.weights(weights),
+        str(method),
+        v.real("prior", prior),
+        v.real("tol", tol),
+        v.positive_int("max_iter", max_iter),
     )
     return _iterative(f"bradley_terry/{method}", out, tol)
 
@@ -160,8 +166,14 @@ def plackett_luce(
     """
     items, lengths = v.rankings(rankings)
     out = _core.plackett_luce(
-        items, lengths, v.n_items(n_items), v.weights(weights), str(method),
-        v.real("prior", prior), v.real("tol", tol), v.positive_int("max_iter", max_iter),
+        items,
+        lengths,
+        v.n_items(n_items),
+        v.weights(weights),
+        str(method),
+        v.real("prior", prior),
+        v.real("tol", tol),
+        v.positive_int("max_iter", max_iter),
     )
     return _iterative(f"plackett_luce/{method}", out, tol)
 
@@ -192,8 +204,13 @@ def pagerank(
     """
     w, l = v.pairs(winners, losers)
     out = _core.pagerank(
-        w, l, v.n_items(n_items), v.weights(weights),
-        v.real("damping", damping), v.real("tol", tol), v.positive_int("max_iter", max_iter),
+        w,
+        l,
+        v.n_items(n_items),
+        v.weights(weights),
+        v.real("damping", damping),
+        v.real("tol", tol),
+        v.positive_int("max_iter", max_iter),
     )
     return _iterative("pagerank", out, tol)
 
@@ -272,8 +289,14 @@ def elo(
     """
     w, l = v.pairs(winners, losers)
     scores, ranking = _core.elo(
-        w, l, v.n_items(n_items), v.weights(weights),
-        v.real("initial", initial), v.real("k", k), v.real("scale", scale), v.real("base", base),
+        w,
+        l,
+        v.n_items(n_items),
+        v.weights(weights),
+        v.real("initial", initial),
+        v.real("k", k),
+        v.real("scale", scale),
+        v.real("base", base),
     )
     return AggregationResult(scores, ranking, "elo")
 
@@ -291,5 +314,3 @@ def comparisons_from_rankings(
     """
     items, lengths = v.rankings(rankings)
     return _core.comparisons_from_rankings(items, lengths)
-
-

@@ -81,7 +81,9 @@ def build_strategy(args: argparse.Namespace) -> Strategy:
             continue
         field = next((f for c, f in users if c is cls), None)
         if field is None:
-            raise UsageError(f"--{dest.replace('_', '-')} does not apply to {args.strategy}; see rankwise rerank --help")
+            raise UsageError(
+                f"--{dest.replace('_', '-')} does not apply to {args.strategy}; see rankwise rerank --help"
+            )
         kwargs[field.name] = value
     try:
         return cls(**kwargs, depth=args.depth)
@@ -105,26 +107,33 @@ def build_scorer(spec: str, args: argparse.Namespace, strategy: Strategy) -> Any
             raise UsageError("an OpenAI-compatible server needs --model (the served model's name)")
         return scorers.OpenAIScorer(spec, args.model, kind=kind, method=args.method, concurrency=args.concurrency)
     if spec.startswith("replay:"):
-        return scorers.Replay.from_jsonl(spec[len("replay:"):])
+        return scorers.Replay.from_jsonl(spec[len("replay:") :])
     if spec.startswith("oracle:"):
-        path = spec[len("oracle:"):]
+        path = spec[len("oracle:") :]
         first = Path(path).read_text(encoding="utf-8").split("\n", 1)[0].split() if Path(path).is_file() else []
         reference: Any = read_qrels(path) if len(first) == 4 else read_run(path, order="rank")
         print("note: the oracle scorer is a SIMULATED judge; its numbers are simulations", file=sys.stderr)
-        return scorers.Oracle(reference, kind=kind if kind in ("listwise", "pointwise", "pairwise") else "listwise",  # type: ignore[arg-type]
-                              temperature=args.oracle_temperature, seed=args.oracle_seed)
+        return scorers.Oracle(
+            reference,
+            kind=kind if kind in ("listwise", "pointwise", "pairwise") else "listwise",  # type: ignore[arg-type]
+            temperature=args.oracle_temperature,
+            seed=args.oracle_seed,
+        )
     if spec.startswith("py:"):
-        module, _, attr = spec[len("py:"):].partition(":")
+        module, _, attr = spec[len("py:") :].partition(":")
         try:
             obj = getattr(importlib.import_module(module), attr or "scorer")
         except (ImportError, AttributeError) as e:
             raise UsageError(f"cannot load scorer {spec!r}: {e}") from None
         return obj() if isinstance(obj, type) else obj
     if not os.path.exists(spec) and spec.count("/") != 1:
-        raise UsageError(f"unknown scorer {spec!r}: use minilm, a model folder or hub id (with --kind), "
-                         "http(s)://server/v1 (with --model), replay:FILE.jsonl, oracle:QRELS or py:module:name")
-    return scorers.HFScorer.from_pretrained(spec, kind=kind, method=args.method, device=args.device, dtype=args.dtype,
-                                            batch_size=args.model_batch_size)
+        raise UsageError(
+            f"unknown scorer {spec!r}: use minilm, a model folder or hub id (with --kind), "
+            "http(s)://server/v1 (with --model), replay:FILE.jsonl, oracle:QRELS or py:module:name"
+        )
+    return scorers.HFScorer.from_pretrained(
+        spec, kind=kind, method=args.method, device=args.device, dtype=args.dtype, batch_size=args.model_batch_size
+    )
 
 
 # --- output that survives crashes ---------------------------------------------------------
@@ -254,8 +263,15 @@ def cmd_rerank(args: argparse.Namespace) -> int:
     interrupted = False
     try:
         if todo:
-            for ranking in rerank_iter(todo, strategy, scorer, batch_size=args.batch_size,  # type: ignore[arg-type]
-                                       progress=args.progress, stats=stats, retries=args.retries):
+            for ranking in rerank_iter(
+                todo,
+                strategy,
+                scorer,
+                batch_size=args.batch_size,  # type: ignore[arg-type]
+                progress=args.progress,
+                stats=stats,
+                retries=args.retries,
+            ):
                 writer.write(ranking)
     except KeyboardInterrupt:
         interrupted = True
@@ -267,8 +283,12 @@ def cmd_rerank(args: argparse.Namespace) -> int:
         f"{stats.queries} queries reranked ({len(writer.done)} resumed), {stats.calls} calls, {stats.docs_shown} documents shown, "
         f"{wall:.1f} s wall, {outside:.1f} s outside the scorer"
         + (f", {stats.tokens_in:,} tokens in, {stats.tokens_out:,} out" if stats.tokens_in or stats.tokens_out else "")
-        + (f", {len(stats.failed)} fell back to first-stage order "
-        f"(see {writer.failed_path.name}; --resume retries them)" if stats.failed else ""),
+        + (
+            f", {len(stats.failed)} fell back to first-stage order "
+            f"(see {writer.failed_path.name}; --resume retries them)"
+            if stats.failed
+            else ""
+        ),
         file=sys.stderr,
     )
     if interrupted:
@@ -336,15 +356,23 @@ def cmd_eval(args: argparse.Namespace) -> int:
     common = sorted(set(per[names[0]]) & set(per[names[-1]]))
     for m in metrics:
         # side by side: both means over the queries both runs hold, so that diff = their difference
-        means = [float(np.mean([per[n][q][m] for q in common])) if len(names) == 2 else float(np.mean([v[m] for v in per[n].values()]))
-                 for n in names]
+        means = [
+            float(np.mean([per[n][q][m] for q in common]))
+            if len(names) == 2
+            else float(np.mean([v[m] for v in per[n].values()]))
+            for n in names
+        ]
         line = f"{m:<{width}}" + "".join(f"{x:>20.4f}" for x in means)
         if len(names) == 2:
             a = np.array([per[names[0]][q][m] for q in common])
             b = np.array([per[names[1]][q][m] for q in common])
             line += f"{float(np.mean(b - a)):>+10.4f}{_paired_randomization(a, b):>18.4f}"
         print(line)
-    print(f"({len(common)} queries in both runs; means, diff and test over those)" if len(names) == 2 else f"({len(per[names[0]])} queries)")
+    print(
+        f"({len(common)} queries in both runs; means, diff and test over those)"
+        if len(names) == 2
+        else f"({len(per[names[0]])} queries)"
+    )
     return 0
 
 
@@ -368,7 +396,9 @@ def cmd_plot(args: argparse.Namespace) -> int:
         for path in args.runs:
             side = Path(path + ".spend.jsonl")
             if not side.is_file():
-                raise UsageError(f"{side} not found: --against calls needs the spend file rankwise rerank writes beside a run")
+                raise UsageError(
+                    f"{side} not found: --against calls needs the spend file rankwise rerank writes beside a run"
+                )
             spend = {}
             for line in side.read_text(encoding="utf-8").splitlines():
                 obj = json.loads(line)
@@ -385,8 +415,12 @@ def cmd_plot(args: argparse.Namespace) -> int:
         width = 0.8 / len(args.runs)
         for k, path in enumerate(args.runs):
             ys = [values[path].get(q, 0.0) for q in order]
-            ax.bar(np.arange(len(order)) + k * width, ys, width,
-                   label=f"{Path(path).name} (mean {np.mean(list(values[path].values())):.4f})")
+            ax.bar(
+                np.arange(len(order)) + k * width,
+                ys,
+                width,
+                label=f"{Path(path).name} (mean {np.mean(list(values[path].values())):.4f})",
+            )
         ax.set_xticks(np.arange(len(order)) + 0.4 - width / 2)
         ax.set_xticklabels(order, rotation=90, fontsize=7)
         ax.set_ylabel(m)
@@ -408,8 +442,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     qrels = read_qrels(EXAMPLES / "dl19_qrels.txt")
     strategy = build_strategy(args)
     bm25 = evaluate([first_stage_ranking(r) for r in requests], qrels, ["ndcg@10"])["ndcg@10"]
-    print(f"rankwise {__version__} demo: {len(requests)} TREC DL19 queries x {len(requests[0].candidates)} BM25 candidates "
-          f"(shipped in {EXAMPLES.name}/), reranked by {args.scorer} with {args.strategy}")
+    print(
+        f"rankwise {__version__} demo: {len(requests)} TREC DL19 queries x {len(requests[0].candidates)} BM25 candidates "
+        f"(shipped in {EXAMPLES.name}/), reranked by {args.scorer} with {args.strategy}"
+    )
     t1 = time.perf_counter()
     scorer = build_scorer(args.scorer, args, strategy)
     load = time.perf_counter() - t1
@@ -419,8 +455,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     took = time.perf_counter() - t2
     ndcg = evaluate(out, qrels, ["ndcg@10"])["ndcg@10"]
     print(f"  BM25      nDCG@10 = {bm25:.4f}")
-    print(f"  reranked  nDCG@10 = {ndcg:.4f}   ({stats.calls} scorer calls in {took:.1f} s; model loaded in {load:.1f} s; "
-          f"{time.perf_counter() - t0:.1f} s in all)")
+    print(
+        f"  reranked  nDCG@10 = {ndcg:.4f}   ({stats.calls} scorer calls in {took:.1f} s; model loaded in {load:.1f} s; "
+        f"{time.perf_counter() - t0:.1f} s in all)"
+    )
     return 0
 
 
@@ -433,26 +471,57 @@ def _add_strategy_options(p: argparse.ArgumentParser) -> None:
         ann = str(users[0][1].type)
         kind = int if "int" in ann else str
         notes = {"step": "window // 2", "budget": "the sampler's own count"}
-        where = ", ".join(f"{c.__name__} {notes.get(f.name, repr(f.default)) if f.default is None else repr(f.default)}" for c, f in users)
-        g.add_argument(f"--{dest.replace('_', '-')}", dest=dest, type=kind, default=None, metavar=kind.__name__.upper(),
-                       help=f"default: {where}")
+        where = ", ".join(
+            f"{c.__name__} {notes.get(f.name, repr(f.default)) if f.default is None else repr(f.default)}"
+            for c, f in users
+        )
+        g.add_argument(
+            f"--{dest.replace('_', '-')}",
+            dest=dest,
+            type=kind,
+            default=None,
+            metavar=kind.__name__.upper(),
+            help=f"default: {where}",
+        )
 
 
 def _add_scorer_options(p: argparse.ArgumentParser, default_scorer: str) -> None:
     g = p.add_argument_group("scorer")
-    g.add_argument("--scorer", default=default_scorer,
-                   help="minilm (the embedded sentence encoder), a model folder or hub id, http(s)://server/v1 (OpenAI-compatible), "
-                        "replay:FILE.jsonl (recorded calls), oracle:QRELS_OR_RUN (a SIMULATED judge) or py:module:name (default: %(default)s)")
-    g.add_argument("--kind", choices=["pointwise", "listwise", "pairwise"], default=None,
-                   help="what a model or server scores (default: what the strategy asks)")
-    g.add_argument("--method", default=None, help="the model's method: yes_no, labels, cross_encoder, generate, first, prp (default: per kind)")
+    g.add_argument(
+        "--scorer",
+        default=default_scorer,
+        help="minilm (the embedded sentence encoder), a model folder or hub id, http(s)://server/v1 (OpenAI-compatible), "
+        "replay:FILE.jsonl (recorded calls), oracle:QRELS_OR_RUN (a SIMULATED judge) or py:module:name (default: %(default)s)",
+    )
+    g.add_argument(
+        "--kind",
+        choices=["pointwise", "listwise", "pairwise"],
+        default=None,
+        help="what a model or server scores (default: what the strategy asks)",
+    )
+    g.add_argument(
+        "--method",
+        default=None,
+        help="the model's method: yes_no, labels, cross_encoder, generate, first, prp (default: per kind)",
+    )
     g.add_argument("--model", default=None, help="the served model's name (OpenAI-compatible servers)")
     g.add_argument("--device", default="auto", help="torch device (default: %(default)s)")
-    g.add_argument("--dtype", default="auto", help="float32, bfloat16 or float16; auto: bf16/fp16 on CUDA, bf16 for minilm on CPUs "
-                   "with native bf16, else fp32 (default: %(default)s)")
-    g.add_argument("--model-batch-size", type=int, default=8, help="prompts per forward pass of a local model (default: %(default)s)")
+    g.add_argument(
+        "--dtype",
+        default="auto",
+        help="float32, bfloat16 or float16; auto: bf16/fp16 on CUDA, bf16 for minilm on CPUs "
+        "with native bf16, else fp32 (default: %(default)s)",
+    )
+    g.add_argument(
+        "--model-batch-size",
+        type=int,
+        default=8,
+        help="prompts per forward pass of a local model (default: %(default)s)",
+    )
     g.add_argument("--concurrency", type=int, default=8, help="requests in flight to a server (default: %(default)s)")
-    g.add_argument("--oracle-temperature", type=float, default=0.0, help="noise of the oracle scorer (default: %(default)s)")
+    g.add_argument(
+        "--oracle-temperature", type=float, default=0.0, help="noise of the oracle scorer (default: %(default)s)"
+    )
     g.add_argument("--oracle-seed", type=int, default=0, help="noise seed of the oracle scorer (default: %(default)s)")
 
 
@@ -461,16 +530,21 @@ def parser() -> argparse.ArgumentParser:
     top.add_argument("--version", action="version", version=f"rankwise {__version__}")
     sub = top.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("rerank", help="rerank every query of an input and write a TREC run",
-                       description="Rerank every query of INPUT (TREC DL JSON, rank_llm JSONL, or a TREC run with --topics and "
-                                   "--docs) and append each finished query to OUTPUT. A killed job continues with --resume.")
+    p = sub.add_parser(
+        "rerank",
+        help="rerank every query of an input and write a TREC run",
+        description="Rerank every query of INPUT (TREC DL JSON, rank_llm JSONL, or a TREC run with --topics and "
+        "--docs) and append each finished query to OUTPUT. A killed job continues with --resume.",
+    )
     p.add_argument("input", help="the requests: DL JSON, rank_llm JSONL, or a TREC run (with --topics and --docs)")
     p.add_argument("-o", "--output", required=True, help="the TREC run to write")
     p.add_argument("--strategy", default="jointrank", help=f"one of {', '.join(STRATEGIES)} (default: %(default)s)")
     p.add_argument("--depth", type=int, default=None, help="rerank only the top DEPTH candidates (default: all)")
     p.add_argument("--batch-size", type=int, default=32, help="scorer calls per batch (default: %(default)s)")
     p.add_argument("--retries", type=int, default=1, help="extra tries of a failing batch (default: %(default)s)")
-    p.add_argument("--format", choices=["dl-json", "rank-llm", "trec"], default=None, help="input format (default: sniffed)")
+    p.add_argument(
+        "--format", choices=["dl-json", "rank-llm", "trec"], default=None, help="input format (default: sniffed)"
+    )
     p.add_argument("--topics", default=None, help="queries for a TREC-run input (qid<TAB>query or JSONL)")
     p.add_argument("--docs", default=None, help="passages for a TREC-run input (JSONL or docid<TAB>text)")
     p.add_argument("--tag", default="rankwise", help="run tag (default: %(default)s)")
@@ -478,8 +552,12 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--resume", action="store_true", help="keep the queries OUTPUT already holds and do the rest")
     g.add_argument("--overwrite", action="store_true", help="replace OUTPUT")
     g2 = p.add_mutually_exclusive_group()
-    g2.add_argument("--progress", dest="progress", action="store_true", default=None, help="always draw the progress line")
-    g2.add_argument("--no-progress", dest="progress", action="store_false", help="never draw it (default: on a terminal)")
+    g2.add_argument(
+        "--progress", dest="progress", action="store_true", default=None, help="always draw the progress line"
+    )
+    g2.add_argument(
+        "--no-progress", dest="progress", action="store_false", help="never draw it (default: on a terminal)"
+    )
     _add_scorer_options(p, "minilm")
     _add_strategy_options(p)
     p.set_defaults(func=cmd_rerank)
@@ -487,12 +565,26 @@ def parser() -> argparse.ArgumentParser:
     e = sub.add_parser("eval", help="evaluate a run (or two, side by side with a paired test)")
     e.add_argument("run", help="a TREC run (qid Q0 docid rank score tag)")
     e.add_argument("qrels", help="TREC qrels (qid 0 docid grade)")
-    e.add_argument("-m", "--metric", action="append", default=None,
-                   help="a metric (repeat): ndcg@10, map, mrr@10, recall@100, p@10, rprec, ... (default: ndcg@10, map, recall@100)")
+    e.add_argument(
+        "-m",
+        "--metric",
+        action="append",
+        default=None,
+        help="a metric (repeat): ndcg@10, map, mrr@10, recall@100, p@10, rprec, ... (default: ndcg@10, map, recall@100)",
+    )
     e.add_argument("--per-query", action="store_true", help="one row per query")
-    e.add_argument("--compare", default=None, metavar="RUN2", help="a second run: means side by side, their difference and a "
-                   "paired randomization test (10,000 sign flips)")
-    e.add_argument("--relevance-level", type=int, default=1, help="lowest grade counted relevant for binary metrics (default: %(default)s)")
+    e.add_argument(
+        "--compare",
+        default=None,
+        metavar="RUN2",
+        help="a second run: means side by side, their difference and a paired randomization test (10,000 sign flips)",
+    )
+    e.add_argument(
+        "--relevance-level",
+        type=int,
+        default=1,
+        help="lowest grade counted relevant for binary metrics (default: %(default)s)",
+    )
     e.set_defaults(func=cmd_eval)
 
     pl = sub.add_parser("plot", help="draw a metric per query, or against calls, for several runs")
@@ -500,11 +592,17 @@ def parser() -> argparse.ArgumentParser:
     pl.add_argument("--qrels", required=True, help="TREC qrels")
     pl.add_argument("-o", "--output", required=True, help="image file (png, svg, pdf)")
     pl.add_argument("--metric", default="ndcg@10", help="default: %(default)s")
-    pl.add_argument("--against", choices=["query", "calls"], default="query",
-                    help="bars per query, or mean metric against mean calls (needs RUN.spend.jsonl) (default: %(default)s)")
+    pl.add_argument(
+        "--against",
+        choices=["query", "calls"],
+        default="query",
+        help="bars per query, or mean metric against mean calls (needs RUN.spend.jsonl) (default: %(default)s)",
+    )
     pl.set_defaults(func=cmd_plot)
 
-    d = sub.add_parser("demo", help="rerank a small real DL19 subset (shipped) with the embedded MiniLM and print nDCG@10")
+    d = sub.add_parser(
+        "demo", help="rerank a small real DL19 subset (shipped) with the embedded MiniLM and print nDCG@10"
+    )
     d.add_argument("--strategy", default="pointwise", help=f"one of {', '.join(STRATEGIES)} (default: %(default)s)")
     d.add_argument("--depth", type=int, default=None, help=argparse.SUPPRESS)
     d.add_argument("--batch-size", type=int, default=256, help="scorer calls per batch (default: %(default)s)")

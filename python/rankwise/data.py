@@ -105,7 +105,9 @@ def _read_rank_llm(path: PathLike, depth: Optional[int]) -> List[Request]:
         except json.JSONDecodeError as e:
             raise InvalidInputError(f"path: {at}: invalid JSON: {e}") from None
         except (KeyError, TypeError) as e:
-            raise InvalidInputError(f"path: {at}: expected {{query: {{text, qid}}, candidates: [{{docid, doc}}]}} ({e})") from None
+            raise InvalidInputError(
+                f"path: {at}: expected {{query: {{text, qid}}, candidates: [{{docid, doc}}]}} ({e})"
+            ) from None
     return out
 
 
@@ -172,7 +174,9 @@ def _read_trec(
     path: PathLike, topics: Optional[PathLike], docs: Optional[PathLike], depth: Optional[int], order: Order
 ) -> List[Request]:
     if topics is None or docs is None:
-        raise InvalidInputError("path: a TREC run needs topics= (qid<TAB>query) and docs= (JSONL or TSV of docid, text)")
+        raise InvalidInputError(
+            "path: a TREC run needs topics= (qid<TAB>query) and docs= (JSONL or TSV of docid, text)"
+        )
     run = read_run(path, order=order)
     queries = load_topics(topics)
     wanted = {d for r in run.values() for d in r.docids[:depth]}
@@ -186,7 +190,13 @@ def _read_trec(
             raise InvalidInputError(
                 f"docs: {len(missing)} documents of query {r.qid!r} are not in {os.fspath(docs)} (e.g. {missing[0]!r})"
             )
-        out.append(Request(r.qid, queries[r.qid], [Candidate(d, texts[d], float(s)) for d, s in zip(r.docids[:depth], r.scores[:depth])]))
+        out.append(
+            Request(
+                r.qid,
+                queries[r.qid],
+                [Candidate(d, texts[d], float(s)) for d, s in zip(r.docids[:depth], r.scores[:depth])],
+            )
+        )
     return out
 
 
@@ -249,5 +259,3 @@ def load_requests(
     if fmt == "trec":
         return _read_trec(path, topics, docs, depth, order)
     raise InvalidInputError(f"format: unknown format {fmt!r}; expected 'dl-json', 'rank-llm' or 'trec'")
-
-

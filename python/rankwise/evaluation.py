@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from typing import Any, Dict, Literal, Optional, Sequence, Union, overload
+from typing import Any, Dict, Literal, Optional, Sequence, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -73,9 +73,7 @@ def evaluate(
     return dict(zip(keys, table.mean(axis=0).tolist()))
 
 
-def kendall_tau(
-    a: npt.ArrayLike, b: npt.ArrayLike, *, kind: Literal["auto", "scores", "rankings"] = "auto"
-) -> float:
+def kendall_tau(a: npt.ArrayLike, b: npt.ArrayLike, *, kind: Literal["auto", "scores", "rankings"] = "auto") -> float:
     """Kendall's tau-b between two score vectors or two rankings, O(n log n).
 
     Args:

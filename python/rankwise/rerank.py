@@ -147,7 +147,9 @@ def rerank_iter(
     finished (in completion order), so a caller can write results out as it
     goes. Takes any iterable of requests, consumed lazily."""
     if not isinstance(strategy, Strategy):
-        raise InvalidInputError(f"strategy: expected a rankwise strategy (e.g. SlidingWindow()), got {type(strategy).__name__}")
+        raise InvalidInputError(
+            f"strategy: expected a rankwise strategy (e.g. SlidingWindow()), got {type(strategy).__name__}"
+        )
     batch_size = at_least("batch_size", batch_size, 1)
     retries = at_least("retries", retries, 0)
     if on_error not in ("fallback", "raise"):
@@ -156,7 +158,9 @@ def rerank_iter(
     kind = scorer_kind(scorer, plan_kind)
     mode = _MODES[plan_kind].get(kind)
     if mode is None:
-        raise InvalidInputError(f"scorer: {type(strategy).__name__} makes {plan_kind} calls, which a {kind} scorer cannot answer")
+        raise InvalidInputError(
+            f"scorer: {type(strategy).__name__} makes {plan_kind} calls, which a {kind} scorer cannot answer"
+        )
     st = stats if stats is not None else RerankStats()
     total = len(requests) if isinstance(requests, Sequence) else None
     bar = Progress(total, progress)
@@ -176,9 +180,14 @@ def rerank_iter(
             failures.append((req.qid, q.error))
             st.failed.append(req.qid)
         _, _, rounds, repaired = q.plan.spend()  # calls and documents are counted here, per scorer call
-        docids = [req.candidates[i].docid for i in order] + [c.docid for c in req.candidates[q.n:]]
-        spend = {"calls": float(q.calls), "docs_shown": float(q.docs_shown), "rounds": float(rounds),
-                 "repaired": float(repaired), "failed": float(q.error is not None)}
+        docids = [req.candidates[i].docid for i in order] + [c.docid for c in req.candidates[q.n :]]
+        spend = {
+            "calls": float(q.calls),
+            "docs_shown": float(q.docs_shown),
+            "rounds": float(rounds),
+            "repaired": float(repaired),
+            "failed": float(q.error is not None),
+        }
         finished.append(Ranking.from_order(req.qid, docids, spend, error=q.error))
         st.queries += 1
 
@@ -200,7 +209,7 @@ def rerank_iter(
         items_l = items.tolist()
         q.answers = []
         for c in range(n_calls):
-            shown = items_l[offsets[c]:offsets[c + 1]]
+            shown = items_l[offsets[c] : offsets[c + 1]]
             docs = tuple(cands[i] for i in shown)
             if q.mode == "direct":
                 if plan_kind == "listwise":
@@ -275,7 +284,9 @@ def rerank_iter(
                 last = e
         if on_error == "raise":
             qids = sorted({it[0].request.qid for it in batch})
-            raise ScorerError(f"the scorer failed on a batch of {len(batch)} calls from queries {qids[:5]}: {last!r}") from last
+            raise ScorerError(
+                f"the scorer failed on a batch of {len(batch)} calls from queries {qids[:5]}: {last!r}"
+            ) from last
         if len(batch) == 1:
             return [(False, last)]
         out: List[Tuple[bool, Any]] = []
@@ -336,7 +347,9 @@ def rerank_iter(
                 q, c, s, call = item
                 if q.error is not None:
                     continue
-                shown = len(call.docs) if isinstance(call, ListwiseCall) else (2 if isinstance(call, PairwiseCall) else 1)
+                shown = (
+                    len(call.docs) if isinstance(call, ListwiseCall) else (2 if isinstance(call, PairwiseCall) else 1)
+                )
                 q.calls += 1
                 q.docs_shown += shown
                 st.calls += 1
@@ -411,8 +424,19 @@ def rerank(
         beyond ``strategy.depth`` follow the reranked ones in first-stage order.
     """
     reqs = list(requests)
-    done = {r.qid: r for r in rerank_iter(reqs, strategy, scorer, batch_size=batch_size, progress=progress,
-                                           on_error=on_error, retries=retries, stats=stats)}
+    done = {
+        r.qid: r
+        for r in rerank_iter(
+            reqs,
+            strategy,
+            scorer,
+            batch_size=batch_size,
+            progress=progress,
+            on_error=on_error,
+            retries=retries,
+            stats=stats,
+        )
+    }
     return [done[r.qid] for r in reqs]
 
 
@@ -430,7 +454,10 @@ def rank_function(
     options.setdefault("progress", False)
 
     def rank(query: str, docs: Sequence[Union[str, Tuple[str, str]]]) -> List[int]:
-        cands = [Candidate(str(d[0]), str(d[1])) if isinstance(d, tuple) else Candidate(str(i), d) for i, d in enumerate(docs)]
+        cands = [
+            Candidate(str(d[0]), str(d[1])) if isinstance(d, tuple) else Candidate(str(i), d)
+            for i, d in enumerate(docs)
+        ]
         index = {c.docid: i for i, c in enumerate(cands)}
         (ranking,) = rerank([Request("q", query, cands)], strategy, scorer, **options)
         return [index[d] for d in ranking.docids]

@@ -236,13 +236,18 @@ def as_run(run: Any, what: str = "run") -> Run:
         if all(isinstance(v, tuple) and len(v) == 2 for v in values):
             # {qid: (doc ids, scores)} with arrays: kept in the given order
             return Run.from_rankings(
-                [Ranking(str(q), [str(d) for d in np.asarray(ids).tolist()], np.asarray(sc, dtype=np.float64)) for q, (ids, sc) in run.items()],
+                [
+                    Ranking(str(q), [str(d) for d in np.asarray(ids).tolist()], np.asarray(sc, dtype=np.float64))
+                    for q, (ids, sc) in run.items()
+                ],
                 order="score",
             )
         return Run.from_dict(run)
     if isinstance(run, (list, tuple)):
         return Run.from_rankings(run)
-    raise InvalidInputError(f"{what}: expected a Run, a list of Ranking or {{qid: {{docid: score}}}}, got {type(run).__name__}")
+    raise InvalidInputError(
+        f"{what}: expected a Run, a list of Ranking or {{qid: {{docid: score}}}}, got {type(run).__name__}"
+    )
 
 
 def as_qrels(qrels: Any) -> Qrels:
@@ -253,7 +258,9 @@ def as_qrels(qrels: Any) -> Qrels:
     raise InvalidInputError(f"qrels: expected Qrels or {{qid: {{docid: grade}}}}, got {type(qrels).__name__}")
 
 
-def write_run(rankings: Union[Run, Iterable[Ranking], Mapping[str, Any]], path: PathLike, *, tag: str = "rankwise") -> None:
+def write_run(
+    rankings: Union[Run, Iterable[Ranking], Mapping[str, Any]], path: PathLike, *, tag: str = "rankwise"
+) -> None:
     """Write rankings in TREC format (``qid Q0 docid rank score tag``, ranks
     from 1 in the rankings' order). The file is written to a temporary name
     and renamed, so a crash never leaves a half-written run."""

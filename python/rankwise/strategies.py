@@ -103,7 +103,12 @@ class Tournament(Strategy):
     top_k: int = 10
 
     def plan(self, n: int, qid: str) -> "_core.Plan":
-        return _core.Plan.tournament(n, at_least("group_size", self.group_size, 2), at_least("advance", self.advance, 1), at_least("top_k", self.top_k, 1))
+        return _core.Plan.tournament(
+            n,
+            at_least("group_size", self.group_size, 2),
+            at_least("advance", self.advance, 1),
+            at_least("top_k", self.top_k, 1),
+        )
 
 
 Design = Literal["auto", "equi_replicate", "replicate", "random", "latin", "triangular"]
@@ -147,8 +152,12 @@ class JointRank(Strategy):
 
     def plan(self, n: int, qid: str) -> "_core.Plan":
         return _core.Plan.joint_rank(
-            n, at_least("block_size", self.block_size, 2), at_least("replicas", self.replicas, 1), str(self.design),
-            str(self.aggregator), query_seed(at_least("seed", self.seed, 0), qid),
+            n,
+            at_least("block_size", self.block_size, 2),
+            at_least("replicas", self.replicas, 1),
+            str(self.design),
+            str(self.aggregator),
+            query_seed(at_least("seed", self.seed, 0), qid),
         )
 
     def design_for(self, n: int) -> str:
@@ -195,8 +204,13 @@ class SparsePairwise(Strategy):
     def plan(self, n: int, qid: str) -> "_core.Plan":
         budget = None if self.budget is None else at_least("budget", self.budget, 1)
         return _core.Plan.pairwise(
-            n, str(self.sampler), at_least("window", self.window, 1), at_least("skip", self.skip, 1), budget,
-            str(self.aggregator), query_seed(at_least("seed", self.seed, 0), qid),
+            n,
+            str(self.sampler),
+            at_least("window", self.window, 1),
+            at_least("skip", self.skip, 1),
+            budget,
+            str(self.aggregator),
+            query_seed(at_least("seed", self.seed, 0), qid),
         )
 
 
@@ -216,7 +230,9 @@ class AllPairs(Strategy):
     call_kind: ClassVar[str] = "pairwise"
 
     def plan(self, n: int, qid: str) -> "_core.Plan":
-        return _core.Plan.pairwise(n, "all", 1, 1, None, str(self.aggregator), query_seed(at_least("seed", self.seed, 0), qid))
+        return _core.Plan.pairwise(
+            n, "all", 1, 1, None, str(self.aggregator), query_seed(at_least("seed", self.seed, 0), qid)
+        )
 
 
 @dataclass(frozen=True)
@@ -240,7 +256,9 @@ class Setwise(Strategy):
     top_k: int = 10
 
     def plan(self, n: int, qid: str) -> "_core.Plan":
-        return _core.Plan.setwise(n, at_least("set_size", self.set_size, 2), str(self.method), at_least("top_k", self.top_k, 1))
+        return _core.Plan.setwise(
+            n, at_least("set_size", self.set_size, 2), str(self.method), at_least("top_k", self.top_k, 1)
+        )
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,15 @@ pub fn copeland(c: &Comparisons) -> Vec<f64> {
         let (_, won, lost) = c.row(i);
         won.iter()
             .zip(lost)
-            .map(|(w, l)| if w > l { 1.0 } else if w < l { -1.0 } else { 0.0 })
+            .map(|(w, l)| {
+                if w > l {
+                    1.0
+                } else if w < l {
+                    -1.0
+                } else {
+                    0.0
+                }
+            })
             .sum()
     });
     out

@@ -50,11 +50,7 @@ pub(crate) fn check_prior(prior: f64) -> Result<()> {
 pub fn ranking_from_scores(scores: &[f64]) -> Vec<u32> {
     let mut order: Vec<u32> = (0..scores.len() as u32).collect();
     // a stable sort keeps lower ids first among equal scores
-    order.sort_by(|&a, &b| {
-        scores[b as usize]
-            .partial_cmp(&scores[a as usize])
-            .unwrap_or(std::cmp::Ordering::Equal)
-    });
+    order.sort_by(|&a, &b| scores[b as usize].partial_cmp(&scores[a as usize]).unwrap_or(std::cmp::Ordering::Equal));
     order
 }
 

@@ -55,7 +55,9 @@ impl FromStr for Design {
             _ => {
                 return Err(Error::invalid(
                     "design",
-                    format!("unknown design {s:?}; expected auto, equi_replicate, replicate, random, latin or triangular"),
+                    format!(
+                        "unknown design {s:?}; expected auto, equi_replicate, replicate, random, latin or triangular"
+                    ),
                 ))
             }
         })
@@ -255,7 +257,14 @@ pub struct JointRank {
 }
 
 impl JointRank {
-    pub fn new(n: usize, block_size: usize, replicas: usize, design: Design, aggregator: BlockAggregator, seed: u64) -> Result<Self> {
+    pub fn new(
+        n: usize,
+        block_size: usize,
+        replicas: usize,
+        design: Design,
+        aggregator: BlockAggregator,
+        seed: u64,
+    ) -> Result<Self> {
         let blocks = if n < 2 {
             check_at_least("block_size", block_size, 2)?;
             check_at_least("replicas", replicas, 1)?;
@@ -276,7 +285,9 @@ pub fn aggregate_rankings(n: usize, offsets: &[usize], items: &[u32], agg: Block
     let stop = Stopping { tol: 1e-8, max_iter: 10_000 };
     let lengths: Vec<usize> = offsets.windows(2).map(|w| w[1] - w[0]).collect();
     Ok(match agg {
-        BlockAggregator::PlackettLuce => plackett_luce(&Rankings::new(Some(n), &lengths, items, None)?, Method::Newman, 1.0, stop)?.scores,
+        BlockAggregator::PlackettLuce => {
+            plackett_luce(&Rankings::new(Some(n), &lengths, items, None)?, Method::Newman, 1.0, stop)?.scores
+        }
         BlockAggregator::Borda => borda(&Rankings::new(Some(n), &lengths, items, None)?),
         _ => {
             let (w, l) = pairs_from_rankings(offsets, items);
@@ -303,11 +314,8 @@ impl Planner for JointRank {
     }
     fn submit(&mut self, calls: &Calls, answers: Answers) -> Result<()> {
         if let Answers::Orders(orders) = answers {
-            self.ranked = orders
-                .iter()
-                .enumerate()
-                .map(|(c, o)| o.iter().map(|&p| calls.get(c)[p as usize]).collect())
-                .collect();
+            self.ranked =
+                orders.iter().enumerate().map(|(c, o)| o.iter().map(|&p| calls.get(c)[p as usize]).collect()).collect();
         }
         Ok(())
     }

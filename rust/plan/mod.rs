@@ -166,10 +166,7 @@ impl Plan {
             return Err(Error::invalid("answers", "no calls are pending: call requests() first"));
         }
         if got != self.pending.len() {
-            return Err(Error::invalid(
-                "answers",
-                format!("{got} answers for {} pending calls", self.pending.len()),
-            ));
+            return Err(Error::invalid("answers", format!("{got} answers for {} pending calls", self.pending.len())));
         }
         Ok(())
     }
@@ -180,9 +177,16 @@ impl Plan {
     /// positions never named appended in prompt order) and counted.
     pub fn submit_orders(&mut self, offsets: &[usize], ids: &[i64]) -> Result<()> {
         if self.kind() != CallKind::List {
-            return Err(Error::invalid("answers", format!("this plan makes {} calls, not listwise ones", self.kind().name())));
+            return Err(Error::invalid(
+                "answers",
+                format!("this plan makes {} calls, not listwise ones", self.kind().name()),
+            ));
         }
-        if offsets.is_empty() || offsets[0] != 0 || offsets.windows(2).any(|w| w[0] > w[1]) || offsets[offsets.len() - 1] != ids.len() {
+        if offsets.is_empty()
+            || offsets[0] != 0
+            || offsets.windows(2).any(|w| w[0] > w[1])
+            || offsets[offsets.len() - 1] != ids.len()
+        {
             return Err(Error::invalid("offsets", "must start at 0, not decrease, and end at the number of ids"));
         }
         self.check_pending(offsets.len() - 1)?;

@@ -113,7 +113,9 @@ pub fn sample(n: usize, s: Sampling, rng: &mut Rng) -> Result<Vec<(u32, u32)>> {
         out
     };
     let mut pairs = match s.sampler {
-        Sampler::All => (0..n as u32).flat_map(|a| (0..n as u32).filter(move |&b| b != a).map(move |b| (a, b))).collect(),
+        Sampler::All => {
+            (0..n as u32).flat_map(|a| (0..n as u32).filter(move |&b| b != a).map(move |b| (a, b))).collect()
+        }
         Sampler::Window => by_distance(1),
         Sampler::Skip => by_distance(s.skip),
         Sampler::Random => {
@@ -258,7 +260,8 @@ impl Preferences {
             adj[a as usize].push((b, p));
         }
         // potential = sum_u w(v,u) - w(u,v)
-        let mut pot: Vec<f64> = (0..self.n).map(|v| adj[v].iter().map(|&(u, p)| p - self.get(u, v as u32)).sum()).collect();
+        let mut pot: Vec<f64> =
+            (0..self.n).map(|v| adj[v].iter().map(|&(u, p)| p - self.get(u, v as u32)).sum()).collect();
         let mut left = vec![true; self.n];
         let mut out = Vec::with_capacity(self.n);
         for _ in 0..self.n {
@@ -326,8 +329,14 @@ mod tests {
     fn samplers_make_the_documented_pairs() {
         let mut rng = Rng::new(0);
         assert_eq!(sample(4, sampling(Sampler::All, 1, 1, None), &mut rng).unwrap().len(), 12);
-        assert_eq!(sample(5, sampling(Sampler::Window, 2, 1, None), &mut rng).unwrap(), vec![(0, 1), (1, 2), (2, 3), (3, 4), (0, 2), (1, 3), (2, 4)]);
-        assert_eq!(sample(7, sampling(Sampler::Skip, 2, 3, None), &mut rng).unwrap(), vec![(0, 3), (1, 4), (2, 5), (3, 6), (0, 6)]);
+        assert_eq!(
+            sample(5, sampling(Sampler::Window, 2, 1, None), &mut rng).unwrap(),
+            vec![(0, 1), (1, 2), (2, 3), (3, 4), (0, 2), (1, 3), (2, 4)]
+        );
+        assert_eq!(
+            sample(7, sampling(Sampler::Skip, 2, 3, None), &mut rng).unwrap(),
+            vec![(0, 3), (1, 4), (2, 5), (3, 6), (0, 6)]
+        );
         assert_eq!(sample(5, sampling(Sampler::Window, 2, 1, Some(3)), &mut rng).unwrap().len(), 3);
         let r = sample(50, sampling(Sampler::Random, 3, 1, None), &mut rng).unwrap();
         assert_eq!(r.len(), 49 + 48 + 47);

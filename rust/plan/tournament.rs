@@ -59,7 +59,10 @@ impl Tournament {
         if group_size / advance < 2 {
             return Err(Error::invalid(
                 "advance",
-                format!("must be at most group_size / 2 ({}) so that a parent can take two children, got {advance}", group_size / 2),
+                format!(
+                    "must be at most group_size / 2 ({}) so that a parent can take two children, got {advance}",
+                    group_size / 2
+                ),
             ));
         }
         let fanout = group_size / advance;
@@ -70,7 +73,13 @@ impl Tournament {
         for range in balanced(n, leaves) {
             let id = nodes.len();
             range.clone().for_each(|i| leaf_of[i] = id);
-            nodes.push(Node { level: 0, parent: None, children: vec![], inputs: range.map(|i| i as u32).collect(), ranked: None });
+            nodes.push(Node {
+                level: 0,
+                parent: None,
+                children: vec![],
+                inputs: range.map(|i| i as u32).collect(),
+                ranked: None,
+            });
             level.push(id);
         }
         let mut depth = 0;

@@ -35,13 +35,19 @@ def pick_device(torch: Any, device: str) -> Any:
 
 
 def pick_dtype(torch: Any, dtype: str, device: Any) -> Any:
-    """"auto": bf16 on a CUDA device that supports it, else fp16 on CUDA, fp32 on CPU."""
+    """ "auto": bf16 on a CUDA device that supports it, else fp16 on CUDA, fp32 on CPU."""
     if dtype == "auto":
         if device.type == "cuda":
             return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         return torch.float32
-    table = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
-             "float16": torch.float16, "fp16": torch.float16}
+    table = {
+        "float32": torch.float32,
+        "fp32": torch.float32,
+        "bfloat16": torch.bfloat16,
+        "bf16": torch.bfloat16,
+        "float16": torch.float16,
+        "fp16": torch.float16,
+    }
     if dtype not in table:
         raise InvalidInputError(f"dtype: expected auto, float32, bfloat16 or float16, got {dtype!r}")
     return table[dtype]
@@ -60,7 +66,9 @@ def check_model_path(model_or_path: str) -> str:
 
 
 def load_error(what: str, name: str, e: Exception) -> InvalidInputError:
-    return InvalidInputError(f"model: could not load {what} from {name!r}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+    return InvalidInputError(
+        f"model: could not load {what} from {name!r}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+    )
 
 
 def cpu_has_native_bf16() -> bool:

@@ -4,10 +4,10 @@ library as a rankwise scorer, and any rankwise strategy as a plain function."""
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple
 
 from .._errors import InvalidInputError, ScorerError
-from ._base import KINDS, ListwiseCall, PointwiseCall
+from ._base import ListwiseCall, PointwiseCall
 
 __all__ = ["RerankersScorer"]
 
@@ -26,7 +26,9 @@ class RerankersScorer:
 
     def __init__(self, ranker: Any, kind: str = "pointwise") -> None:
         if not callable(getattr(ranker, "rank", None)):
-            raise InvalidInputError(f"ranker: expected an object with rank(query, docs, doc_ids), got {type(ranker).__name__}")
+            raise InvalidInputError(
+                f"ranker: expected an object with rank(query, docs, doc_ids), got {type(ranker).__name__}"
+            )
         if kind not in ("pointwise", "listwise"):
             raise InvalidInputError(f"kind: must be pointwise or listwise, got {kind!r}")
         self.ranker, self.kind = ranker, kind

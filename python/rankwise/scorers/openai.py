@@ -12,11 +12,11 @@ import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional
 
 from .._errors import InvalidInputError, ScorerError
-from ._base import ListwiseCall, PointwiseCall
 from . import prompts
+from ._base import ListwiseCall, PointwiseCall
 
 __all__ = ["OpenAIScorer"]
 
@@ -65,10 +65,23 @@ class OpenAIScorer:
         extra_body: more request fields (e.g. ``{"top_k": 1}`` for vLLM).
     """
 
-    def __init__(self, base_url: str, model: str, kind: str = "listwise", *, method: Optional[str] = None,
-                 api_key: Optional[str] = None, concurrency: int = 8, timeout: float = 60.0, max_retries: int = 3,
-                 backoff: float = 0.5, max_words: int = 300, max_tokens: Optional[int] = None,
-                 instruction: str = prompts.DEFAULT_INSTRUCTION, extra_body: Optional[Dict[str, Any]] = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        kind: str = "listwise",
+        *,
+        method: Optional[str] = None,
+        api_key: Optional[str] = None,
+        concurrency: int = 8,
+        timeout: float = 60.0,
+        max_retries: int = 3,
+        backoff: float = 0.5,
+        max_words: int = 300,
+        max_tokens: Optional[int] = None,
+        instruction: str = prompts.DEFAULT_INSTRUCTION,
+        extra_body: Optional[Dict[str, Any]] = None,
+    ) -> None:
         if kind not in METHODS:
             raise InvalidInputError(f"kind: OpenAIScorer answers pointwise or listwise calls, got {kind!r}")
         method = method or METHODS[kind][0]
@@ -77,7 +90,9 @@ class OpenAIScorer:
         if not base_url.startswith(("http://", "https://")):
             raise InvalidInputError(f"base_url: expected http(s)://..., got {base_url!r}")
         if concurrency < 1 or max_retries < 0 or not timeout > 0 or backoff < 0 or max_words < 1:
-            raise InvalidInputError("concurrency >= 1, max_retries >= 0, timeout > 0, backoff >= 0 and max_words >= 1 are required")
+            raise InvalidInputError(
+                "concurrency >= 1, max_retries >= 0, timeout > 0, backoff >= 0 and max_words >= 1 are required"
+            )
         self.kind, self.method, self.model = kind, method, model
         self.url = base_url.rstrip("/") + "/chat/completions"
         self.api_key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
@@ -102,7 +117,9 @@ class OpenAIScorer:
             detail = e.read().decode("utf-8", "replace")[:300]
             if e.code in RETRY_STATUS:
                 wait = e.headers.get("Retry-After") if e.headers else None
-                raise _Transient(f"HTTP {e.code}: {detail}", float(wait) if wait and wait.replace(".", "", 1).isdigit() else None) from None
+                raise _Transient(
+                    f"HTTP {e.code}: {detail}", float(wait) if wait and wait.replace(".", "", 1).isdigit() else None
+                ) from None
             raise ScorerError(f"{self.url} answered HTTP {e.code}: {detail}") from None
         except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError) as e:
             raise _Transient(f"{type(e).__name__}: {getattr(e, 'reason', e)}") from None
@@ -129,7 +146,7 @@ class OpenAIScorer:
                     raise ScorerError(f"{self.url}: gave up after {self.max_retries + 1} tries: {e}") from None
                 with self._lock:
                     self.retries += 1
-                time.sleep(min(60.0, e.wait if e.wait is not None else self.backoff * 2 ** attempt))
+                time.sleep(min(60.0, e.wait if e.wait is not None else self.backoff * 2**attempt))
         raise AssertionError("unreachable")
 
     # --- answers ------------------------------------------------------------------------
@@ -148,7 +165,12 @@ class OpenAIScorer:
     def _one(self, call: Any) -> Any:
         body: Dict[str, Any] = {"model": self.model, "temperature": 0.0, **self.extra_body}
         if isinstance(call, PointwiseCall):
-            body["messages"] = [{"role": "user", "content": prompts.qwen3_yes_no(call.query, self._cut(call.doc.text), self.instruction)}]
+            body["messages"] = [
+                {
+                    "role": "user",
+                    "content": prompts.qwen3_yes_no(call.query, self._cut(call.doc.text), self.instruction),
+                }
+            ]
             body.update(max_tokens=1, logprobs=True, top_logprobs=20)
             top = self._first_logprobs(self._complete(body))
             lp: Dict[str, float] = {}
@@ -163,7 +185,9 @@ class OpenAIScorer:
         letters = self.method == "first"
         k = len(call.docs)
         if letters and k > len(prompts.LETTERS):
-            raise ScorerError(f"FIRST identifies passages by the letters A..W, so at most {len(prompts.LETTERS)} per call")
+            raise ScorerError(
+                f"FIRST identifies passages by the letters A..W, so at most {len(prompts.LETTERS)} per call"
+            )
         body["messages"] = prompts.rankgpt_messages(call.query, [self._cut(d.text) for d in call.docs], letters)
         if letters:
             body.update(max_tokens=3, logprobs=True, top_logprobs=min(20, max(k, 5)))

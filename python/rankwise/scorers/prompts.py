@@ -38,20 +38,28 @@ def rankgpt_messages(query: str, passages: Sequence[str], letters: bool = False)
     n = len(passages)
     first, second = identifier(0, letters), identifier(1 if n > 1 else 0, letters)
     msgs: List[Message] = [
-        {"role": "system", "content": "You are RankGPT, an intelligent assistant that can rank passages based on their relevancy to the query."},
-        {"role": "user", "content": f"I will provide you with {n} passages, each indicated by identifier []. \nRank the passages based on their relevance to query: {query}."},
+        {
+            "role": "system",
+            "content": "You are RankGPT, an intelligent assistant that can rank passages based on their relevancy to the query.",
+        },
+        {
+            "role": "user",
+            "content": f"I will provide you with {n} passages, each indicated by identifier []. \nRank the passages based on their relevance to query: {query}.",
+        },
         {"role": "assistant", "content": "Okay, please provide the passages."},
     ]
     for i, p in enumerate(passages):
         ident = identifier(i, letters)
         msgs.append({"role": "user", "content": f"[{ident}] {p}"})
         msgs.append({"role": "assistant", "content": f"Received passage [{ident}]."})
-    msgs.append({
-        "role": "user",
-        "content": f"Search Query: {query}. \nRank the {n} passages above based on their relevance to the search query. "
-        f"The passages should be listed in descending order using identifiers. The most relevant passages should be listed first. "
-        f"The output format should be [] > [], e.g., [{first}] > [{second}]. Only respond with the ranking results, do not say any word or explain.",
-    })
+    msgs.append(
+        {
+            "role": "user",
+            "content": f"Search Query: {query}. \nRank the {n} passages above based on their relevance to the search query. "
+            f"The passages should be listed in descending order using identifiers. The most relevant passages should be listed first. "
+            f"The output format should be [] > [], e.g., [{first}] > [{second}]. Only respond with the ranking results, do not say any word or explain.",
+        }
+    )
     return msgs
 
 
@@ -71,15 +79,20 @@ def relevance_labels(query: str, doc: str, k: int) -> List[Message]:
     """Ask for a relevance label 0..k; the next token is the label."""
     return [
         {"role": "system", "content": "You judge how relevant a passage is to a search query."},
-        {"role": "user", "content": f"Query: {query}\nPassage: {doc}\n\nHow relevant is the passage to the query, on a scale from 0 "
-         f"(not relevant) to {k} (perfectly relevant)? Answer with the number only."},
+        {
+            "role": "user",
+            "content": f"Query: {query}\nPassage: {doc}\n\nHow relevant is the passage to the query, on a scale from 0 "
+            f"(not relevant) to {k} (perfectly relevant)? Answer with the number only.",
+        },
     ]
 
 
 def prp(query: str, doc_a: str, doc_b: str) -> List[Message]:
     """PRP's pairwise question; the answer starts "Passage A" or "Passage B"."""
-    return [{
-        "role": "user",
-        "content": f'Given a query "{query}", which of the following two passages is more relevant to the query?\n\n'
-        f'Passage A: "{doc_a}"\n\nPassage B: "{doc_b}"\n\nOutput Passage A or Passage B:',
-    }]
+    return [
+        {
+            "role": "user",
+            "content": f'Given a query "{query}", which of the following two passages is more relevant to the query?\n\n'
+            f'Passage A: "{doc_a}"\n\nPassage B: "{doc_b}"\n\nOutput Passage A or Passage B:',
+        }
+    ]

@@ -32,7 +32,9 @@ class Replay:
     kind = "listwise"
 
     def __init__(self, records: Mapping[Key, Sequence[int]]) -> None:
-        self._records: Dict[Key, List[int]] = {(str(q), tuple(map(str, d))): [int(p) for p in a] for (q, d), a in records.items()}
+        self._records: Dict[Key, List[int]] = {
+            (str(q), tuple(map(str, d))): [int(p) for p in a] for (q, d), a in records.items()
+        }
         self.hits = 0
 
     @classmethod
@@ -62,7 +64,9 @@ class Replay:
                 ) from None
             key = (qid, docids)
             if key in records and records[key] != answer:
-                raise InvalidInputError(f"path: {where}, line {lineno}: the same call of query {qid!r} is recorded with two answers")
+                raise InvalidInputError(
+                    f"path: {where}, line {lineno}: the same call of query {qid!r} is recorded with two answers"
+                )
             records[key] = answer
         return cls(records)
 
@@ -79,10 +83,12 @@ class Replay:
             key = (c.qid, tuple(d.docid for d in c.docs))
             answer = self._records.get(key)
             if answer is None:
-                out.append(ScorerError(
-                    f"Replay: no recorded call for query {c.qid!r} with these {len(c.docs)} documents in this order "
-                    f"(first {key[1][:3]}); the strategy differs from the recorded one"
-                ))
+                out.append(
+                    ScorerError(
+                        f"Replay: no recorded call for query {c.qid!r} with these {len(c.docs)} documents in this order "
+                        f"(first {key[1][:3]}); the strategy differs from the recorded one"
+                    )
+                )
             else:
                 self.hits += 1
                 out.append(answer)
