@@ -10,13 +10,14 @@ transformers, ``pip install 'rankwise[hf]'``; imported on first use).
 
 from typing import Any
 
-from ._base import Call, Kind, ListwiseCall, PairwiseCall, PointwiseCall, Scorer, as_scorer
+from ._base import Answer, Call, Kind, ListwiseCall, PairwiseCall, PointwiseCall, Scorer, as_scorer
 from .adapters import RerankersScorer
 from .openai import OpenAIScorer
 from .oracle import Oracle
 from .replay import Replay
 
 __all__ = [
+    "Answer",
     "Call",
     "Kind",
     "ListwiseCall",

@@ -13,7 +13,19 @@ from many queries, and returns one answer per call, in order:
 
 An answer may also be an exception instance: that call failed and the rest
 of the batch stands (a server scorer uses this so that one bad request does
-not make the driver send the whole batch again).
+not make the driver send the whole batch again). An answer may be wrapped in
+an :class:`Answer` that also says what the call cost (tokens, latency) and
+what was said (the prompt, the raw text); the driver unwraps it, adds the
+tokens to the query's spend and writes it to a call recording.
+
+A scorer may also offer a non-blocking path, which the driver prefers when
+it is there: ``submit(calls) -> futures``, one
+:class:`concurrent.futures.Future` per call, in order, each resolving to that
+call's answer (or raising: that call failed). Such a scorer keeps its own
+pool (threads, an event loop, a connection pool) and may state how many
+calls it wants outstanding with a ``max_in_flight`` attribute. A plain batch
+scorer may state the batch it prefers with a ``batch_size`` attribute (an
+in-process model that sorts a large batch by length pads less).
 
 A scorer says which kind it is with a ``kind`` attribute; a plain function
 without one is taken to be the kind the strategy asks for. Wrap a plain
@@ -34,6 +46,7 @@ __all__ = [
     "PointwiseCall",
     "PairwiseCall",
     "Call",
+    "Answer",
     "Scorer",
     "as_scorer",
     "scorer_kind",
@@ -72,6 +85,27 @@ class PairwiseCall:
 
 
 Call = Union[ListwiseCall, PointwiseCall, PairwiseCall]
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One call's answer with what it cost; scorers may return plain values instead.
+
+    Attributes:
+        value: the answer itself (a ranking, a score or a probability, as above).
+        raw: the model's raw output text, when there is one (default None).
+        prompt: the prompt sent (text or chat messages), when the scorer exposes it (default None).
+        tokens_in: prompt tokens the call read (default 0).
+        tokens_out: tokens the call wrote, thinking included (default 0).
+        latency: seconds the call took inside the scorer or server, when measured (default None).
+    """
+
+    value: Any
+    raw: Optional[str] = None
+    prompt: Any = None
+    tokens_in: int = 0
+    tokens_out: int = 0
+    latency: Optional[float] = None
 
 
 @runtime_checkable
