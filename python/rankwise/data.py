@@ -72,43 +72,45 @@ def _read_dl_json(path: PathLike, depth: Optional[int]) -> List[Request]:
         raise InvalidInputError(f"path: {where} is not valid JSON: {e}") from None
     if not isinstance(entries, list):
         raise InvalidInputError(f"path: {where}: expected a JSON list of {{query, hits}} objects")
-    out = []
-    for i, entry in enumerate(entries):
-        if not isinstance(entry, dict) or "query" not in entry or "hits" not in entry:
-            raise InvalidInputError(f"path: {where}, entry {i}: expected keys 'query' and 'hits'")
-        hits = sorted(entry["hits"], key=lambda h: h.get("rank", 0))
-        if not hits:
-            raise InvalidInputError(f"path: {where}, entry {i}: no hits")
-        try:
-            qid = str(hits[0]["qid"])
-            cands = [Candidate(str(h["docid"]), str(h["content"]), float(h.get("score", 0.0))) for h in hits]
-        except KeyError as k:
-            raise InvalidInputError(f"path: {where}, entry {i}: a hit lacks key {k}") from None
-        out.append(Request(qid, str(entry["query"]), cands[:depth]))
-    return out
+    return [_dl_json_request(entry, where, i, depth) for i, entry in enumerate(entries)]
+
+
+def _dl_json_request(entry: Any, where: str, i: int, depth: Optional[int]) -> Request:
+    """One entry (``{query, hits}``) of a DL JSON list; ``rankwise.ray`` streams entries through it too."""
+    if not isinstance(entry, dict) or "query" not in entry or "hits" not in entry:
+        raise InvalidInputError(f"path: {where}, entry {i}: expected keys 'query' and 'hits'")
+    hits = sorted(entry["hits"], key=lambda h: h.get("rank", 0))
+    if not hits:
+        raise InvalidInputError(f"path: {where}, entry {i}: no hits")
+    try:
+        qid = str(hits[0]["qid"])
+        cands = [Candidate(str(h["docid"]), str(h["content"]), float(h.get("score", 0.0))) for h in hits]
+    except KeyError as k:
+        raise InvalidInputError(f"path: {where}, entry {i}: a hit lacks key {k}") from None
+    return Request(qid, str(entry["query"]), cands[:depth])
 
 
 def _read_rank_llm(path: PathLike, depth: Optional[int]) -> List[Request]:
     where = os.fspath(path)
-    out = []
-    for lineno, line in enumerate(_read_text(path, "path").splitlines(), 1):
-        if not line.strip():
-            continue
-        at = f"{where}, line {lineno}"
-        try:
-            obj = json.loads(line)
-            query = obj["query"]
-            cands = []
-            for c in obj["candidates"][:depth]:
-                cands.append(Candidate(str(c["docid"]), _doc_text(c.get("doc", c), at), float(c.get("score", 0.0))))
-            out.append(Request(str(query["qid"]), str(query["text"]), cands))
-        except json.JSONDecodeError as e:
-            raise InvalidInputError(f"path: {at}: invalid JSON: {e}") from None
-        except (KeyError, TypeError) as e:
-            raise InvalidInputError(
-                f"path: {at}: expected {{query: {{text, qid}}, candidates: [{{docid, doc}}]}} ({e})"
-            ) from None
-    return out
+    lines = _read_text(path, "path").splitlines()
+    return [_rank_llm_request(line, f"{where}, line {n}", depth) for n, line in enumerate(lines, 1) if line.strip()]
+
+
+def _rank_llm_request(line: str, at: str, depth: Optional[int]) -> Request:
+    """One line of rank_llm's request JSONL; ``rankwise.ray`` streams lines through it too."""
+    try:
+        obj = json.loads(line)
+        query = obj["query"]
+        cands = []
+        for c in obj["candidates"][:depth]:
+            cands.append(Candidate(str(c["docid"]), _doc_text(c.get("doc", c), at), float(c.get("score", 0.0))))
+        return Request(str(query["qid"]), str(query["text"]), cands)
+    except json.JSONDecodeError as e:
+        raise InvalidInputError(f"path: {at}: invalid JSON: {e}") from None
+    except (KeyError, TypeError) as e:
+        raise InvalidInputError(
+            f"path: {at}: expected {{query: {{text, qid}}, candidates: [{{docid, doc}}]}} ({e})"
+        ) from None
 
 
 def load_topics(path: PathLike) -> Dict[str, str]:
