@@ -438,7 +438,7 @@ mod tests {
     fn row_map(c: &Comparisons, i: usize) -> Vec<(u32, f64, f64)> {
         let (n, w, l) = c.row(i);
         let mut v: Vec<_> = (0..n.len()).map(|k| (n[k], w[k], l[k])).collect();
-        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v.sort_by_key(|a| a.0);
         v
     }
 
