@@ -17,8 +17,8 @@ def require_torch() -> Tuple[Any, Any]:
         raise ImportError(
             f"this scorer needs torch and transformers ({e.name} is missing): pip install 'rankwise[hf]'"
         ) from None
-    transformers.logging.set_verbosity_error()  # type: ignore[no-untyped-call]
-    transformers.utils.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
     return torch, transformers
 
 

