@@ -4,18 +4,23 @@ classes are thin Python views with the usual Mapping interface."""
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import json
 import os
+import signal
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, Iterator, List, Literal, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, Iterable, Iterator, List, Literal, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import numpy.typing as npt
 
 from . import _core
 from ._errors import InvalidInputError
+from ._io import read_text
 
-__all__ = ["Ranking", "Run", "Qrels", "read_run", "read_qrels", "write_run"]
+__all__ = ["Ranking", "Run", "Qrels", "RunWriter", "read_run", "read_qrels", "write_run"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 Order = Literal["score", "rank", "given"]
@@ -132,6 +137,12 @@ class Run(Mapping[str, Ranking]):
         """Total number of (query, document) entries."""
         return self._data.n_entries()
 
+    def to_trec(self, tag: str = "rankwise") -> str:
+        """The run as TREC text (``qid Q0 docid rank score tag`` lines, ranks
+        from 1 in each query's order). Raises :class:`InvalidInputError` for an
+        id or tag that is empty or holds whitespace."""
+        return self._data.to_trec(tag)
+
     def write(self, path: PathLike, tag: str = "rankwise") -> None:
         """Write in TREC format (``qid Q0 docid rank score tag``), atomically."""
         write_run(self, path, tag=tag)
@@ -188,13 +199,7 @@ def _grade(qid: Any, docid: Any, g: Any) -> int:
     return int(g)
 
 
-def _read_text(path: PathLike, what: str) -> str:
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InvalidInputError(f"{what}: file not found: {os.fspath(path)}") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise InvalidInputError(f"{what}: cannot read {os.fspath(path)}: {e}") from None
+_read_text = read_text  # the old private name, for callers not yet moved to rankwise._io
 
 
 def read_run(path: PathLike, *, order: Order = "score") -> Run:
@@ -212,13 +217,13 @@ def read_run(path: PathLike, *, order: Order = "score") -> Run:
             column count, non-numeric rank or score), a doc id repeated within
             a query, or an empty file.
     """
-    return Run(_core.run_from_trec(_read_text(path, "run"), os.fspath(path), order))
+    return Run(_core.run_from_trec(read_text(path, "run"), os.fspath(path), order))
 
 
 def read_qrels(path: PathLike) -> Qrels:
     """Read TREC qrels (``qid iteration docid grade``); errors name the file
     and line of a malformed line or a repeated judgment."""
-    return Qrels(_core.qrels_from_trec(_read_text(path, "qrels"), os.fspath(path)))
+    return Qrels(_core.qrels_from_trec(read_text(path, "qrels"), os.fspath(path)))
 
 
 def as_run(run: Any, what: str = "run") -> Run:
@@ -281,3 +286,362 @@ def write_run(
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+# --- a resumable, crash-safe run writer ------------------------------------------------------
+
+JOURNAL_FORMAT = 1
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def requests_digest(requests: Iterable[Any]) -> str:
+    """A SHA-256 over the requests' query ids, query texts and candidates (id,
+    text, first-stage score), in order: what a :class:`RunWriter` checks on
+    resume to tell its own input from another."""
+    h = hashlib.sha256()
+    for r in requests:
+        for part in (r.qid, r.query, str(len(r.candidates))):
+            b = str(part).encode("utf-8")
+            h.update(len(b).to_bytes(8, "little") + b)
+        for c in r.candidates:
+            for part in (c.docid, c.text, repr(float(c.score))):
+                b = str(part).encode("utf-8")
+                h.update(len(b).to_bytes(8, "little") + b)
+    return h.hexdigest()
+
+
+class RunWriter:
+    """Writes a run query by query so that a kill at any instruction loses at
+    most the query being written, and a later ``mode="resume"`` finishes the
+    job with a result byte-identical to an uninterrupted run.
+
+    Files, beside ``path``:
+
+    * ``PATH.rankwise.jsonl``, the journal: a header line (format version,
+      rankwise version, a digest of the requests, the tag and the caller's
+      ``job`` description, e.g. strategy and scorer), then one line per
+      finished query holding its ranking, spend and failure, each appended
+      in a single write; finally one line announcing the digests of the
+      derived files before they are written.
+    * ``PATH`` (the TREC run), ``PATH.spend.jsonl`` (per-query spend) and
+      ``PATH.failed.jsonl`` (queries that fell back to the first-stage
+      order, with the reason; only when there are some): derived from the
+      journal by :meth:`finish`, in input order, each written to a temporary
+      name and renamed.
+    * ``PATH.rankwise.lock``: held with an exclusive ``flock`` while the
+      writer is open, so a second writer of the same output is refused.
+
+    Nothing but the lock file is created, and nothing is changed, until the
+    first :meth:`write`, so a job that fails to start leaves its output as it
+    was. On resume, a torn or garbled journal tail is dropped; a journal
+    written for other requests or another job, an output that is not the one
+    the journal announced (a foreign run, qrels), and a record whose documents
+    are not the request's candidates are refused with
+    :class:`InvalidInputError`, and nothing is deleted. Records of queries that
+    fell back are done again.
+
+    Args:
+        path: the TREC run to write.
+        requests: the job's requests (objects with ``qid``, ``query`` and
+            ``candidates``), in the order the finished run lists them.
+        tag: the run tag, default ``"rankwise"``.
+        job: a JSON-serialisable description of what produces the rankings
+            (strategy with its parameters, scorer); resume requires it equal.
+        mode: ``"new"`` (default; refuses an existing output), ``"resume"``
+            (keeps the finished queries of this job's journal) or
+            ``"overwrite"`` (replaces the output; the old files stay until
+            the first write, and are replaced at :meth:`finish`).
+
+    Attributes:
+        done: ``{qid: Ranking}`` recovered on resume (queries that fell back
+            are not among them).
+    """
+
+    def __init__(
+        self,
+        path: PathLike,
+        requests: Sequence[Any],
+        *,
+        tag: str = "rankwise",
+        job: Optional[Mapping[str, Any]] = None,
+        mode: Literal["new", "resume", "overwrite"] = "new",
+    ) -> None:
+        if mode not in ("new", "resume", "overwrite"):
+            raise InvalidInputError(f"mode: must be 'new', 'resume' or 'overwrite', got {mode!r}")
+        self.path = Path(path)
+        self.tag, self.mode = tag, mode
+        name = self.path.name
+        self.journal_path = self.path.with_name(name + ".rankwise.jsonl")
+        self.lock_path = self.path.with_name(name + ".rankwise.lock")
+        self.spend_path = self.path.with_name(name + ".spend.jsonl")
+        self.failed_path = self.path.with_name(name + ".failed.jsonl")
+        self.order = [str(r.qid) for r in requests]
+        self.candidates = {str(r.qid): [str(c.docid) for c in r.candidates] for r in requests}
+        self.header: Dict[str, Any] = {
+            "rankwise_run": JOURNAL_FORMAT,
+            "version": _core.__version__,
+            "input": requests_digest(requests),
+            "tag": tag,
+            "job": json.loads(json.dumps(dict(job or {}), sort_keys=True)),
+        }
+        self.records: Dict[str, Ranking] = {}
+        self.done: Dict[str, Ranking] = {}
+        self._fd = -1
+        self._lock_fd = -1
+        self._valid_end: Optional[int] = None  # journal bytes to keep before appending; None: start a new one
+        if self.path.is_dir():
+            raise InvalidInputError(f"path: {self.path} is a directory")
+        self._lock()
+        try:
+            self._check()
+        except BaseException:
+            self.close()
+            raise
+
+    # -- opening --------------------------------------------------------------------------------
+
+    def _lock(self) -> None:
+        try:
+            if not self.path.parent.is_dir():
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._lock_fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e:
+            raise OSError(e.errno, f"cannot create output {self.path}: {e.strerror}", e.filename) from None
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(self._lock_fd)
+            self._lock_fd = -1
+            raise InvalidInputError(
+                f"path: another process is writing {self.path} (it holds {self.lock_path.name}); "
+                "wait for it to finish or write elsewhere"
+            ) from None
+
+    def _outputs(self) -> List[Path]:
+        return [self.path, self.spend_path, self.failed_path]
+
+    def _digests(self) -> Dict[str, Optional[str]]:
+        out: Dict[str, Optional[str]] = {}
+        for p in self._outputs():
+            out[p.name] = _sha256(p.read_bytes()) if p.is_file() else None
+        return out
+
+    def _read_journal(self) -> Tuple[Optional[Dict[str, Any]], List[Dict[str, Any]], int]:
+        """(header, entries, bytes of complete, valid lines); a torn or garbled tail is not counted."""
+        data = self.journal_path.read_bytes()
+        entries: List[Dict[str, Any]] = []
+        header: Optional[Dict[str, Any]] = None
+        pos = 0
+        while True:
+            nl = data.find(b"\n", pos)
+            if nl < 0:
+                break
+            try:
+                obj = json.loads(data[pos:nl].decode("utf-8"))
+            except (UnicodeDecodeError, ValueError):
+                break
+            if not isinstance(obj, dict):
+                break
+            if header is None:
+                if obj.get("rankwise_run") is None:
+                    break
+                header = obj
+            else:
+                entries.append(obj)
+            pos = nl + 1
+        return header, entries, pos
+
+    def _check(self) -> None:
+        journal = self.journal_path.is_file()
+        existing = [p for p in self._outputs() if p.exists()]
+        if self.mode == "overwrite":
+            self.header["overwrote"] = self._digests()
+            return
+        if self.mode == "new":
+            if journal or existing:
+                what = existing[0] if existing else self.journal_path
+                raise InvalidInputError(f"path: {what} exists: resume it or overwrite it")
+            return
+        if not journal:
+            if existing:
+                raise InvalidInputError(
+                    f"path: {existing[0]} was not written by rankwise (there is no {self.journal_path.name}); "
+                    "refusing to resume into it: write elsewhere, or overwrite it"
+                )
+            return  # nothing to resume: start afresh
+        header, entries, end = self._read_journal()
+        if header is None:
+            raise InvalidInputError(f"path: {self.journal_path} is not a rankwise journal; refusing to resume from it")
+        differ = [k for k in ("rankwise_run", "version", "input", "tag", "job") if header.get(k) != self.header[k]]
+        if differ:
+            detail = "; ".join(f"{k}: {header.get(k)!r} there, {self.header[k]!r} here" for k in differ if k != "input")
+            if "input" in differ:
+                detail = "the requests differ" + (f"; {detail}" if detail else "")
+            raise InvalidInputError(
+                f"path: {self.path} holds another job ({detail}); refusing to resume it: write elsewhere, or overwrite it"
+            )
+        announced = [header.get("overwrote") or {}] + [
+            e["finish"] for e in entries if isinstance(e.get("finish"), dict)
+        ]
+        for p, digest in self._digests().items():
+            if digest is not None and not any(a.get(p) == digest for a in announced):
+                raise InvalidInputError(
+                    f"path: {self.path.with_name(p)} was changed since rankwise wrote it; "
+                    "refusing to resume into it: write elsewhere, or overwrite it"
+                )
+        for e in entries:
+            if "finish" in e:
+                continue
+            r = self._record(e)
+            self.records[r.qid] = r
+        self.done = {q: r for q, r in self.records.items() if r.error is None}
+        self._valid_end = end
+        self.header = header
+
+    def _record(self, e: Dict[str, Any]) -> Ranking:
+        where = f"path: {self.journal_path}"
+        try:
+            qid, docids = str(e["qid"]), [str(d) for d in e["docids"]]
+            r = Ranking(qid, docids, np.asarray(e["scores"], dtype=np.float64), dict(e["spend"]), e.get("error"))
+        except (KeyError, TypeError, ValueError) as err:
+            raise InvalidInputError(f"{where}: a malformed record ({err}); refusing to resume from it") from None
+        cands = self.candidates.get(qid)
+        if cands is None or len(cands) != len(docids) or set(cands) != set(docids):
+            raise InvalidInputError(
+                f"{where}: the record of query {qid!r} does not rank that query's candidates; refusing to resume from it"
+            )
+        return r
+
+    # -- writing --------------------------------------------------------------------------------
+
+    @staticmethod
+    def _write_all(fd: int, data: bytes, path: Path) -> None:
+        # one write in production; under RANKWISE_TEST_KILL_AT also a write point halfway (a torn line)
+        parts = [data[: len(data) // 2], data[len(data) // 2 :]] if os.environ.get("RANKWISE_TEST_KILL_AT") else [data]
+        try:
+            for part in parts:
+                _write_point()
+                view = memoryview(part)
+                while view:
+                    view = view[os.write(fd, view) :]
+            _write_point()
+        except OSError as e:
+            raise OSError(e.errno, f"{e.strerror}: {path}", str(path)) from None
+
+    def _start(self) -> None:
+        try:
+            if self._valid_end is None:  # a new journal: the header first, renamed into place
+                tmp = self.journal_path.with_name(f".{self.journal_path.name}.tmp{os.getpid()}")
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+                try:
+                    self._write_all(fd, (json.dumps(self.header, sort_keys=True) + "\n").encode("utf-8"), tmp)
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+                _write_point()
+                os.replace(tmp, self.journal_path)
+            elif self.journal_path.stat().st_size != self._valid_end:
+                _write_point()
+                os.truncate(self.journal_path, self._valid_end)  # drop a torn tail
+            self._fd = os.open(self.journal_path, os.O_WRONLY | os.O_APPEND)
+        except OSError as e:
+            if str(self.journal_path) in (e.strerror or ""):
+                raise
+            raise OSError(e.errno, f"{e.strerror}: {self.journal_path}", str(self.journal_path)) from None
+
+    def write(self, ranking: Ranking) -> None:
+        """Append one finished query (one line, one write)."""
+        if self._lock_fd < 0:
+            raise InvalidInputError("RunWriter: closed")
+        cands = self.candidates.get(ranking.qid)
+        if cands is None or len(cands) != len(ranking.docids) or set(cands) != set(ranking.docids):
+            raise InvalidInputError(f"ranking: query {ranking.qid!r} does not rank that query's candidates")
+        if self._fd < 0:
+            self._start()
+        rec = {
+            "qid": ranking.qid,
+            "docids": ranking.docids,
+            "scores": ranking.scores.tolist(),
+            "spend": ranking.spend,
+            "error": ranking.error,
+        }
+        self._write_all(self._fd, (json.dumps(rec) + "\n").encode("utf-8"), self.journal_path)
+        self.records[ranking.qid] = ranking
+        if ranking.error is None:
+            self.done[ranking.qid] = ranking
+
+    def rendered(self) -> Dict[Path, Optional[bytes]]:
+        """The derived files' contents (None: the file should not exist), from the records in input order."""
+        rs = [self.records[q] for q in self.order if q in self.records]
+        trec = Run.from_rankings(rs).to_trec(self.tag).encode("utf-8") if rs else b""
+        spend = "".join(json.dumps({"qid": r.qid, **r.spend}) + "\n" for r in rs).encode("utf-8")
+        failed = "".join(json.dumps({"qid": r.qid, "error": r.error}) + "\n" for r in rs if r.error is not None)
+        return {self.path: trec, self.spend_path: spend, self.failed_path: failed.encode("utf-8") or None}
+
+    def finish(self) -> None:
+        """Write the TREC run and its side files from the journal, in input
+        order: their digests are announced in the journal first, then each is
+        written to a temporary name and renamed. Call it once every query is
+        written; it closes the writer."""
+        missing = [q for q in self.order if q not in self.records]
+        if missing:
+            raise InvalidInputError(f"RunWriter.finish: {len(missing)} queries not written, e.g. {missing[0]!r}")
+        files = self.rendered()
+        if self._fd < 0:
+            current = {p: (p.read_bytes() if p.is_file() else None) for p in files}
+            if current == files:  # a resumed, finished run: nothing to do
+                self.close()
+                return
+            self._start()
+        digests = {p.name: (None if b is None else _sha256(b)) for p, b in files.items()}
+        self._write_all(self._fd, (json.dumps({"finish": digests}) + "\n").encode("utf-8"), self.journal_path)
+        for p, b in files.items():
+            if b is None:
+                _write_point()
+                p.unlink(missing_ok=True)
+                continue
+            tmp = p.with_name(f".{p.name}.tmp{os.getpid()}")
+            try:
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+                try:
+                    self._write_all(fd, b, p)
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+                _write_point()
+                os.replace(tmp, p)
+            finally:
+                tmp.unlink(missing_ok=True)
+        self.close()
+
+    def close(self) -> None:
+        """Release the journal and the lock (idempotent)."""
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+        if self._lock_fd >= 0:
+            os.close(self._lock_fd)
+            self._lock_fd = -1
+
+    def __enter__(self) -> "RunWriter":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+_write_points = 0
+
+
+def _write_point() -> None:
+    """A place where a kill leaves a file half-done; ``RANKWISE_TEST_KILL_AT=N``
+    (tests only) kills the process with SIGKILL at the N-th one."""
+    global _write_points
+    at = os.environ.get("RANKWISE_TEST_KILL_AT")
+    if at:
+        _write_points += 1
+        if _write_points == int(at):
+            os.kill(os.getpid(), signal.SIGKILL)

@@ -15,6 +15,7 @@ from .adapters import RerankersScorer
 from .openai import OpenAIScorer
 from .oracle import Oracle
 from .replay import Replay
+from .spec import from_spec
 
 __all__ = [
     "Answer",
@@ -29,6 +30,7 @@ __all__ = [
     "Oracle",
     "Replay",
     "RerankersScorer",
+    "from_spec",
     "HFScorer",
     "EmbeddingScorer",
 ]

@@ -35,7 +35,7 @@ function with :func:`as_scorer` to state its kind explicitly.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, List, Literal, Optional, Protocol, Sequence, Tuple, Union, runtime_checkable
+from typing import Any, Callable, List, Literal, Mapping, Optional, Protocol, Sequence, Tuple, Union, runtime_checkable
 
 from .._errors import InvalidInputError
 from ..data import Candidate
@@ -50,6 +50,8 @@ __all__ = [
     "Scorer",
     "as_scorer",
     "scorer_kind",
+    "check_kind",
+    "resolve_method",
 ]
 
 Kind = Literal["listwise", "pointwise", "pairwise"]
@@ -131,11 +133,30 @@ class _Wrapped:
 
 def as_scorer(fn: Callable[[List[Any]], Sequence[Any]], kind: Kind) -> Scorer:
     """State the kind of a plain batch function: ``as_scorer(fn, "pointwise")``."""
-    if kind not in KINDS:
-        raise InvalidInputError(f"kind: must be one of {', '.join(KINDS)}, got {kind!r}")
+    check_kind("as_scorer", kind)
     if not callable(fn):
         raise InvalidInputError(f"fn: must be callable, got {type(fn).__name__}")
     return _Wrapped(fn, kind)
+
+
+def check_kind(owner: str, kind: Any, kinds: Sequence[str] = KINDS) -> str:
+    """``kind`` if ``owner`` answers that kind of call, else an
+    :class:`InvalidInputError` naming the kinds it answers."""
+    if kind not in kinds:
+        raise InvalidInputError(f"kind: {owner} answers {' or '.join(kinds)} calls, got {kind!r}")
+    return str(kind)
+
+
+def resolve_method(owner: str, kind: Any, method: Optional[str], methods: Mapping[str, Sequence[str]]) -> str:
+    """The method ``owner`` uses for ``kind``: ``method``, or the kind's first
+    (default) method when it is None; an :class:`InvalidInputError` names the
+    kinds or methods ``owner`` takes otherwise."""
+    kind = check_kind(owner, kind, tuple(methods))
+    if method is None:
+        return methods[kind][0]
+    if method not in methods[kind]:
+        raise InvalidInputError(f"method: {kind} {owner} takes {', '.join(methods[kind])}; got {method!r}")
+    return method
 
 
 def scorer_kind(scorer: Any, default: str) -> str:

@@ -7,7 +7,7 @@ from collections import defaultdict
 from typing import Any, Dict, List, Optional, Tuple
 
 from .._errors import InvalidInputError, ScorerError
-from ._base import ListwiseCall, PointwiseCall
+from ._base import ListwiseCall, PointwiseCall, check_kind
 
 __all__ = ["RerankersScorer"]
 
@@ -29,8 +29,7 @@ class RerankersScorer:
             raise InvalidInputError(
                 f"ranker: expected an object with rank(query, docs, doc_ids), got {type(ranker).__name__}"
             )
-        if kind not in ("pointwise", "listwise"):
-            raise InvalidInputError(f"kind: must be pointwise or listwise, got {kind!r}")
+        check_kind("RerankersScorer", kind, ("pointwise", "listwise"))
         self.ranker, self.kind = ranker, kind
 
     def _ranked(self, query: str, texts: List[str], ids: List[str]) -> List[Tuple[str, Optional[float], Optional[int]]]:

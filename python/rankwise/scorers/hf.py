@@ -37,7 +37,7 @@ import numpy.typing as npt
 
 from .._errors import InvalidInputError
 from . import prompts
-from ._base import ListwiseCall, PairwiseCall, PointwiseCall
+from ._base import ListwiseCall, PairwiseCall, PointwiseCall, check_kind, resolve_method
 from ._torch import check_model_path, load_error, pick_device, pick_dtype, require_torch
 
 __all__ = ["HFScorer", "yes_probability", "expected_label", "order_by_logits", "pair_probability", "single_token"]
@@ -117,8 +117,7 @@ class HFScorer:
         max_new_tokens: Optional[int] = None,
     ) -> None:
         self._torch, _ = require_torch()
-        if kind not in METHODS or method not in METHODS[kind]:
-            raise InvalidInputError(f"method: {kind} scorers take {', '.join(METHODS.get(kind, ()))}; got {method!r}")
+        method = resolve_method("HFScorer", kind, method, METHODS)
         if batch_size < 1 or max_words < 1 or labels < 1:
             raise InvalidInputError("batch_size, max_words and labels must be at least 1")
         self.kind, self.method, self.model, self.tokenizer, self.device = kind, method, model, tokenizer, device
@@ -191,8 +190,7 @@ class HFScorer:
             max_new_tokens: generation budget (generate), default 6 per passage + 8.
         """
         torch, tf = require_torch()
-        if kind not in METHODS:
-            raise InvalidInputError(f"kind: must be pointwise, listwise or pairwise, got {kind!r}")
+        check_kind("HFScorer", kind, tuple(METHODS))
         name = check_model_path(model_or_path)
         try:
             config = tf.AutoConfig.from_pretrained(name)
@@ -204,8 +202,7 @@ class HFScorer:
             method = {"pointwise": "cross_encoder" if is_cls else "yes_no", "listwise": "generate", "pairwise": "prp"}[
                 kind
             ]
-        if method not in METHODS[kind]:
-            raise InvalidInputError(f"method: {kind} scorers take {', '.join(METHODS[kind])}; got {method!r}")
+        method = resolve_method("HFScorer", kind, method, METHODS)
         if method == "cross_encoder":
             auto = tf.AutoModelForSequenceClassification
         elif getattr(config, "is_encoder_decoder", False):

@@ -12,7 +12,7 @@ import numpy.typing as npt
 from .._errors import InvalidInputError, ScorerError
 from .._validate import real
 from ..runs import Qrels, Run
-from ._base import KINDS, Call, Kind, ListwiseCall, PairwiseCall, PointwiseCall
+from ._base import Call, Kind, ListwiseCall, PairwiseCall, PointwiseCall, check_kind
 
 __all__ = ["Oracle"]
 
@@ -71,8 +71,7 @@ class Oracle:
         drop: float = 0.0,
         seed: int = 0,
     ) -> None:
-        if kind not in KINDS:
-            raise InvalidInputError(f"kind: must be one of {', '.join(KINDS)}, got {kind!r}")
+        check_kind("Oracle", kind)
         self.kind = kind
         self.temperature = real("temperature", temperature)
         self.position_bias = real("position_bias", position_bias)
