@@ -416,8 +416,10 @@ fn parse_permutation<'py>(py: Python<'py>, text: &str, n: usize) -> ParsedOut<'p
 #[pyclass(module = "rankwise._core", name = "Plan")]
 struct PyPlan(Plan);
 
-fn plan_of(p: Result<impl Planner + 'static, Error>, n: usize) -> PyResult<PyPlan> {
-    Ok(PyPlan(Plan::new(Box::new(p.map_err(to_py)?), n)))
+/// Check `n` first, then build the planner (which allocates per item).
+fn plan_of<P: Planner + 'static>(n: usize, build: impl FnOnce() -> Result<P, Error>) -> PyResult<PyPlan> {
+    crate::plan::check_n(n).map_err(to_py)?;
+    Ok(PyPlan(Plan::new(Box::new(build().map_err(to_py)?))))
 }
 
 fn usizes(arg: &str, a: &[i64]) -> PyResult<Vec<usize>> {
@@ -434,11 +436,11 @@ fn i64s(v: &[u32]) -> Vec<i64> {
 impl PyPlan {
     #[staticmethod]
     fn sliding_window(n: usize, window: usize, step: usize, passes: usize) -> PyResult<Self> {
-        plan_of(SlidingWindow::new(n, window, step, passes), n)
+        plan_of(n, || SlidingWindow::new(n, window, step, passes))
     }
     #[staticmethod]
     fn tournament(n: usize, group_size: usize, advance: usize, top_k: usize) -> PyResult<Self> {
-        plan_of(Tournament::new(n, group_size, advance, top_k), n)
+        plan_of(n, || Tournament::new(n, group_size, advance, top_k))
     }
     #[staticmethod]
     #[allow(clippy::too_many_arguments)]
@@ -452,7 +454,7 @@ impl PyPlan {
     ) -> PyResult<Self> {
         let design = design.parse().map_err(to_py)?;
         let aggregator = aggregator.parse().map_err(to_py)?;
-        plan_of(JointRank::new(n, block_size, replicas, design, aggregator, seed), n)
+        plan_of(n, || JointRank::new(n, block_size, replicas, design, aggregator, seed))
     }
     #[staticmethod]
     #[pyo3(signature = (n, sampler, window, skip, budget, aggregator, seed))]
@@ -468,16 +470,16 @@ impl PyPlan {
     ) -> PyResult<Self> {
         let sampling = Sampling { sampler: sampler.parse().map_err(to_py)?, window, skip, budget };
         let aggregator = aggregator.parse().map_err(to_py)?;
-        plan_of(Pairwise::new(n, sampling, aggregator, seed), n)
+        plan_of(n, || Pairwise::new(n, sampling, aggregator, seed))
     }
     #[staticmethod]
     fn setwise(n: usize, set_size: usize, method: &str, top_k: usize) -> PyResult<Self> {
         let method = method.parse().map_err(to_py)?;
-        plan_of(Setwise::new(n, set_size, method, top_k), n)
+        plan_of(n, || Setwise::new(n, set_size, method, top_k))
     }
     #[staticmethod]
     fn pointwise(n: usize) -> PyResult<Self> {
-        plan_of(Ok(Pointwise::new(n)), n)
+        plan_of(n, || Ok(Pointwise::new(n)))
     }
     /// The design JointRank uses for `n` items ("auto" resolved).
     #[staticmethod]
@@ -513,10 +515,10 @@ impl PyPlan {
         let r = py.detach(|| self.0.result()).map_err(to_py)?;
         Ok(i64s(&r).into_pyarray(py))
     }
-    /// (calls, docs_shown, rounds, repaired)
-    fn spend(&self) -> (usize, usize, usize, usize) {
+    /// (calls, docs_shown, rounds, repaired, unparsed)
+    fn spend(&self) -> (usize, usize, usize, usize, usize) {
         let s = self.0.spend;
-        (s.calls, s.docs_shown, s.rounds, s.repaired)
+        (s.calls, s.docs_shown, s.rounds, s.repaired, s.unparsed)
     }
 }
 

@@ -22,7 +22,7 @@
 
 use std::str::FromStr;
 
-use super::{check_at_least, Answers, CallKind, Calls, Planner, Rng};
+use super::{check_at_least, check_shown, CallKind, Calls, Planner, Rng};
 use crate::aggregate::bradley_terry::{bradley_terry, Method};
 use crate::aggregate::counting::{borda, copeland, win_rate};
 use crate::aggregate::pagerank::pagerank;
@@ -103,6 +103,8 @@ impl Design {
 pub fn blocks(n: usize, k: usize, r: usize, design: Design, rng: &mut Rng) -> Result<Vec<Vec<u32>>> {
     check_at_least("block_size", k, 2)?;
     check_at_least("replicas", r, 1)?;
+    // every design shows about r n documents (random: ceil(r n / k) blocks of k)
+    check_shown("replicas", (r as u128) * (n as u128) + k as u128, &format!("{r} replicas of {n} candidates"))?;
     let items: Vec<u32> = (0..n as u32).collect();
     if n <= k {
         return Ok((0..r)
@@ -303,6 +305,9 @@ pub fn aggregate_rankings(n: usize, offsets: &[usize], items: &[u32], agg: Block
 }
 
 impl Planner for JointRank {
+    fn n(&self) -> usize {
+        self.n
+    }
     fn kind(&self) -> CallKind {
         CallKind::List
     }
@@ -312,11 +317,9 @@ impl Planner for JointRank {
         }
         self.asked = true;
     }
-    fn submit(&mut self, calls: &Calls, answers: Answers) -> Result<()> {
-        if let Answers::Orders(orders) = answers {
-            self.ranked =
-                orders.iter().enumerate().map(|(c, o)| o.iter().map(|&p| calls.get(c)[p as usize]).collect()).collect();
-        }
+    fn submit_orders(&mut self, calls: &Calls, orders: Vec<Vec<u32>>) -> Result<()> {
+        self.ranked =
+            orders.iter().enumerate().map(|(c, o)| o.iter().map(|&p| calls.get(c)[p as usize]).collect()).collect();
         Ok(())
     }
     fn ranking(&mut self) -> Result<Vec<u32>> {
@@ -413,7 +416,7 @@ mod tests {
         let u = utilities(&truth);
         for agg in ["pagerank", "win_rate", "bradley_terry", "plackett_luce", "copeland", "borda"] {
             let jr = JointRank::new(100, 20, 4, Design::Auto, agg.parse().unwrap(), 7).unwrap();
-            let mut plan = Plan::new(Box::new(jr), 100);
+            let mut plan = Plan::new(Box::new(jr));
             let r = run(&mut plan, &u);
             // aggregation of 20 overlapping blocks is approximate: most of
             // the true top 10 is in the top 10, and the best near the top

@@ -75,26 +75,39 @@ impl Calls {
     }
 }
 
-/// Answers to a round, in call order.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Answers {
-    /// Listwise: for each call a full permutation of its positions, best first.
-    Orders(Vec<Vec<u32>>),
-    /// Pointwise scores or pairwise probabilities, one per call.
-    Values(Vec<f64>),
-}
-
 /// One strategy's state machine over the items `0..n`.
+///
+/// Answers arrive through [`Planner::submit_orders`] (listwise rounds) or
+/// [`Planner::submit_values`] (pointwise and pairwise rounds); a planner
+/// implements the one its rounds need, the other refuses by default.
 pub trait Planner: Send + Sync {
+    /// The number of items, `0..n`.
+    fn n(&self) -> usize;
+    /// The kind of the calls of the current round (the one `next_round`
+    /// made last, or will make next); a planner may change kind between rounds.
     fn kind(&self) -> CallKind;
     /// Append the calls that can run now; appending none means done.
     /// Called again only after the previous round's answers were submitted.
     fn next_round(&mut self, out: &mut Calls);
-    /// Take the answers (already validated: permutations, finite values,
-    /// probabilities in [0, 1]) to the round `next_round` produced.
-    fn submit(&mut self, calls: &Calls, answers: Answers) -> Result<()>;
+    /// Listwise answers to the round `next_round` produced, already
+    /// validated: for each call a permutation of its positions, best first.
+    fn submit_orders(&mut self, calls: &Calls, orders: Vec<Vec<u32>>) -> Result<()> {
+        let _ = (calls, orders);
+        Err(wrong_kind(self.kind(), CallKind::List))
+    }
+    /// Pointwise scores (finite) or pairwise probabilities (in [0, 1]), one
+    /// per call, already validated.
+    fn submit_values(&mut self, calls: &Calls, values: Vec<f64>) -> Result<()> {
+        let _ = (calls, values);
+        Err(wrong_kind(self.kind(), CallKind::Point))
+    }
     /// The final ranking, a permutation of `0..n`, best first.
     fn ranking(&mut self) -> Result<Vec<u32>>;
+}
+
+fn wrong_kind(have: CallKind, got: CallKind) -> Error {
+    let what = if got == CallKind::List { "orders" } else { "values" };
+    Error::invalid("answers", format!("this plan makes {} calls; {what} do not answer them", have.name()))
 }
 
 /// What a plan spent.
@@ -103,31 +116,50 @@ pub struct Spend {
     pub calls: usize,
     pub docs_shown: usize,
     pub rounds: usize,
-    /// Listwise answers that omitted, repeated or invented positions.
+    /// Listwise answers that were not a clean permutation (omitted, repeated
+    /// or invented positions), the unparsed ones included.
     pub repaired: usize,
+    /// Listwise answers that named no valid position at all (text that
+    /// parsed to nothing, `[]`): the call's first-stage order was kept.
+    pub unparsed: usize,
 }
 
 /// A planner with its pending round and its spend.
 pub struct Plan {
     planner: Box<dyn Planner>,
-    n: usize,
     pending: Calls,
+    /// The kind of the pending round.
+    pending_kind: CallKind,
     has_pending: bool,
     done: bool,
     pub spend: Spend,
 }
 
 impl Plan {
-    pub fn new(planner: Box<dyn Planner>, n: usize) -> Self {
-        Plan { planner, n, pending: Calls::default(), has_pending: false, done: false, spend: Spend::default() }
+    pub fn new(planner: Box<dyn Planner>) -> Self {
+        let pending_kind = planner.kind();
+        Plan {
+            planner,
+            pending: Calls::default(),
+            pending_kind,
+            has_pending: false,
+            done: false,
+            spend: Spend::default(),
+        }
     }
 
+    /// The kind of the current round's calls (the pending round once
+    /// `requests` made it).
     pub fn kind(&self) -> CallKind {
-        self.planner.kind()
+        if self.has_pending {
+            self.pending_kind
+        } else {
+            self.planner.kind()
+        }
     }
 
     pub fn n(&self) -> usize {
-        self.n
+        self.planner.n()
     }
 
     /// The calls to answer now (the same ones until they are submitted);
@@ -140,6 +172,7 @@ impl Plan {
                 self.done = true;
             } else {
                 self.has_pending = true;
+                self.pending_kind = self.planner.kind();
                 self.spend.rounds += 1;
             }
         }
@@ -150,12 +183,12 @@ impl Plan {
         self.done
     }
 
-    fn take_pending(&mut self, answers: Answers) -> Result<()> {
+    fn finish_round(&mut self, submit: impl FnOnce(&mut dyn Planner, &Calls) -> Result<()>) -> Result<()> {
         let calls = std::mem::take(&mut self.pending);
         self.has_pending = false;
         self.spend.calls += calls.len();
         self.spend.docs_shown += calls.items.len();
-        let out = self.planner.submit(&calls, answers);
+        let out = submit(self.planner.as_mut(), &calls);
         self.pending = calls;
         self.pending.clear();
         out
@@ -177,10 +210,7 @@ impl Plan {
     /// positions never named appended in prompt order) and counted.
     pub fn submit_orders(&mut self, offsets: &[usize], ids: &[i64]) -> Result<()> {
         if self.kind() != CallKind::List {
-            return Err(Error::invalid(
-                "answers",
-                format!("this plan makes {} calls, not listwise ones", self.kind().name()),
-            ));
+            return Err(wrong_kind(self.kind(), CallKind::List));
         }
         if offsets.is_empty()
             || offsets[0] != 0
@@ -196,17 +226,20 @@ impl Plan {
             let p = complete(ids[w[0]..w[1]].iter().map(|&x| u64::try_from(x).unwrap_or(u64::MAX)), k);
             if !p.is_clean() {
                 self.spend.repaired += 1;
+                if p.parsed == 0 {
+                    self.spend.unparsed += 1;
+                }
             }
             orders.push(p.order);
         }
-        self.take_pending(Answers::Orders(orders))
+        self.finish_round(|planner, calls| planner.submit_orders(calls, orders))
     }
 
     /// Pointwise scores (finite) or pairwise probabilities (in [0, 1]).
     pub fn submit_values(&mut self, values: &[f64]) -> Result<()> {
         let kind = self.kind();
         if kind == CallKind::List {
-            return Err(Error::invalid("answers", "this plan makes listwise calls: submit orders"));
+            return Err(wrong_kind(kind, CallKind::Point));
         }
         self.check_pending(values.len())?;
         for (c, &v) in values.iter().enumerate() {
@@ -219,7 +252,7 @@ impl Plan {
                 return Err(Error::invalid("answers", format!("answer {c} is {v}, not {want}")));
             }
         }
-        self.take_pending(Answers::Values(values.to_vec()))
+        self.finish_round(|planner, calls| planner.submit_values(calls, values.to_vec()))
     }
 
     /// The ranking of `0..n`, best first; an error before the plan is done.
@@ -228,9 +261,39 @@ impl Plan {
             return Err(Error::invalid("plan", "not done: answer its requests until none are left"));
         }
         let r = self.planner.ranking()?;
-        debug_assert!(is_permutation(&r, self.n));
+        if !is_permutation(&r, self.n()) {
+            return Err(Error::invalid("plan", "the planner's ranking is not a permutation (a bug in rankwise)"));
+        }
         Ok(r)
     }
+}
+
+/// The most documents one query's plan may show in all its calls together
+/// (2^27, 134,217,728: about 1 GiB as the int64 arrays `requests()` hands
+/// out). Planners check what they would show before they allocate it.
+pub const MAX_SHOWN: u128 = 1 << 27;
+
+/// Refuse a plan that would show `shown` documents in all (`u128`, so the
+/// product of two user sizes cannot overflow), naming the argument that
+/// makes it that large.
+pub(crate) fn check_shown(arg: &str, shown: u128, what: &str) -> Result<()> {
+    if shown > MAX_SHOWN {
+        let gib = shown as f64 * 8.0 / f64::from(1u32 << 30);
+        return Err(Error::invalid(
+            arg,
+            format!(
+                "{what} would show {shown} documents in one query's plan (about {gib:.1} GiB of requests); \
+                 the limit is {MAX_SHOWN}"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Check the number of items of one query's plan: ids are `u32`, and the
+/// per-item arrays stay within [`MAX_SHOWN`].
+pub fn check_n(n: usize) -> Result<()> {
+    check_shown("n", n as u128, &format!("a list of {n} candidates"))
 }
 
 pub(crate) fn is_permutation(r: &[u32], n: usize) -> bool {
@@ -319,12 +382,12 @@ pub(crate) mod testing {
 
     /// Run a plan to the end against utilities `u`; returns the ranking.
     pub fn run(plan: &mut Plan, u: &[f64]) -> Vec<u32> {
-        let kind = plan.kind();
         loop {
             let calls = plan.requests().clone();
             if calls.is_empty() {
                 break;
             }
+            let kind = plan.kind();
             let (offsets, ids, values) = answer(&calls, kind, u);
             match kind {
                 CallKind::List => plan.submit_orders(&offsets, &ids).unwrap(),
@@ -368,18 +431,18 @@ mod tests {
 
     #[test]
     fn plan_repairs_and_counts_partial_answers() {
-        let mut plan = Plan::new(Box::new(window::SlidingWindow::new(3, 3, 1, 1).unwrap()), 3);
+        let mut plan = Plan::new(Box::new(window::SlidingWindow::new(3, 3, 1, 1).unwrap()));
         assert_eq!(plan.requests().get(0), &[0, 1, 2]);
         // "2, 2, 7" -> 2 first, the repeat and the out-of-range dropped, 0 and 1 appended
         plan.submit_orders(&[0, 3], &[2, 2, 7]).unwrap();
         assert!(plan.requests().is_empty());
         assert_eq!(plan.result().unwrap(), vec![2, 0, 1]);
-        assert_eq!(plan.spend, Spend { calls: 1, docs_shown: 3, rounds: 1, repaired: 1 });
+        assert_eq!(plan.spend, Spend { calls: 1, docs_shown: 3, rounds: 1, repaired: 1, unparsed: 0 });
     }
 
     #[test]
     fn plan_rejects_wrong_answers() {
-        let mut plan = Plan::new(Box::new(pointwise::Pointwise::new(3)), 3);
+        let mut plan = Plan::new(Box::new(pointwise::Pointwise::new(3)));
         assert!(plan.submit_values(&[1.0, 2.0, 3.0]).is_err(), "nothing pending yet");
         plan.requests();
         assert!(plan.submit_values(&[1.0, 2.0]).is_err(), "wrong count");
@@ -391,12 +454,63 @@ mod tests {
         assert_eq!(plan.result().unwrap(), vec![1, 2, 0]);
 
         let s = pairs::Sampling { sampler: pairs::Sampler::All, window: 1, skip: 1, budget: None };
-        let mut plan = Plan::new(Box::new(pairs::Pairwise::new(2, s, pairs::PairAggregator::Additive, 0).unwrap()), 2);
+        let mut plan = Plan::new(Box::new(pairs::Pairwise::new(2, s, pairs::PairAggregator::Additive, 0).unwrap()));
         plan.requests();
         assert!(plan.submit_values(&[0.5, 1.5]).is_err(), "probability above 1");
-        let mut plan = Plan::new(Box::new(window::SlidingWindow::new(3, 3, 1, 1).unwrap()), 3);
+        let mut plan = Plan::new(Box::new(window::SlidingWindow::new(3, 3, 1, 1).unwrap()));
         plan.requests();
         assert!(plan.submit_orders(&[0, 2, 1], &[0, 1]).is_err(), "decreasing offsets");
+    }
+
+    #[test]
+    fn unparsed_answers_are_counted_apart_from_partial_ones() {
+        let mut plan = Plan::new(Box::new(window::SlidingWindow::new(6, 2, 2, 1).unwrap()));
+        plan.requests();
+        plan.submit_orders(&[0, 0], &[]).unwrap();
+        plan.requests();
+        plan.submit_orders(&[0, 2], &[-1, 9]).unwrap();
+        plan.requests();
+        plan.submit_orders(&[0, 1], &[1]).unwrap();
+        assert!(plan.requests().is_empty());
+        assert_eq!((plan.spend.repaired, plan.spend.unparsed), (3, 2));
+    }
+
+    #[test]
+    fn sizes_from_input_are_checked_before_allocating() {
+        let all = pairs::Sampling { sampler: pairs::Sampler::All, window: 1, skip: 1, budget: None };
+        let e = pairs::Pairwise::new(50_000, all, pairs::PairAggregator::Additive, 0).err().unwrap();
+        assert!(e.to_string().starts_with("n: ") && e.to_string().contains("2499950000 pairs"), "{e}");
+        let e = window::SlidingWindow::new(100, 2, 1, 1_000_000_000).err().unwrap();
+        assert!(e.to_string().starts_with("passes: "), "{e}");
+        let e = blocks::JointRank::new(100, 20, 10_000_000, blocks::Design::Auto, "pagerank".parse().unwrap(), 0)
+            .err()
+            .unwrap();
+        assert!(e.to_string().starts_with("replicas: "), "{e}");
+        let w = pairs::Sampling { sampler: pairs::Sampler::Window, window: 1_000_000_000, skip: 1, budget: None };
+        let e = pairs::Pairwise::new(100_000, w, pairs::PairAggregator::Additive, 0).err().unwrap();
+        assert!(e.to_string().starts_with("window: "), "{e}");
+        // a budget keeps the same sampler small
+        let p = pairs::Pairwise::new(
+            100_000,
+            pairs::Sampling { budget: Some(1000), ..w },
+            pairs::PairAggregator::Additive,
+            0,
+        );
+        assert!(p.is_ok());
+        assert!(check_n(1 << 28).is_err() && check_n(1000).is_ok());
+    }
+
+    #[test]
+    fn pair_counts_match_the_samplers() {
+        let mut rng = Rng::new(3);
+        for sampler in [pairs::Sampler::All, pairs::Sampler::Window, pairs::Sampler::Skip, pairs::Sampler::Random] {
+            for (n, window, skip, budget) in
+                [(0, 1, 1, None), (1, 3, 2, None), (10, 3, 2, None), (10, 30, 4, Some(7)), (37, 5, 5, None)]
+            {
+                let s = pairs::Sampling { sampler, window, skip, budget };
+                assert_eq!(pairs::sample(n, s, &mut rng).unwrap().len() as u128, pairs::count(n, s), "{s:?} n={n}");
+            }
+        }
     }
 
     #[test]

@@ -22,7 +22,7 @@ use std::str::FromStr;
 
 use rustc_hash::FxHashMap;
 
-use super::{Answers, CallKind, Calls, Planner, Rng};
+use super::{check_shown, CallKind, Calls, Planner, Rng};
 use crate::aggregate::bradley_terry::{bradley_terry, Method};
 use crate::aggregate::pagerank::pagerank;
 use crate::aggregate::{ranking_from_scores, Stopping};
@@ -98,36 +98,60 @@ fn check(s: Sampling) -> Result<()> {
     Ok(())
 }
 
+/// How many pairs each item meets at strides `stride, 2 stride, ...,
+/// window stride`, summed over the items of `0..n`.
+fn by_distance_count(n: usize, window: usize, stride: usize) -> u128 {
+    let (n, window, stride) = (n as u128, window as u128, stride as u128);
+    if n < 2 {
+        return 0;
+    }
+    let d = window.min((n - 1) / stride);
+    d * n - stride * d * (d + 1) / 2
+}
+
+/// How many pairs the sampler shows for `n` items, the budget applied.
+pub fn count(n: usize, s: Sampling) -> u128 {
+    let total = (n as u128) * (n.saturating_sub(1) as u128) / 2;
+    let natural = match s.sampler {
+        Sampler::All => 2 * total,
+        Sampler::Window => by_distance_count(n, s.window, 1),
+        Sampler::Skip => by_distance_count(n, s.window, s.skip),
+        Sampler::Random => s.budget.map_or_else(|| by_distance_count(n, s.window, 1), |b| b as u128).min(total),
+    };
+    s.budget.map_or(natural, |b| natural.min(b as u128))
+}
+
 /// The pairs a sampler shows for `n` items.
 pub fn sample(n: usize, s: Sampling, rng: &mut Rng) -> Result<Vec<(u32, u32)>> {
     check(s)?;
+    let want = count(n, s);
+    let arg = match (s.sampler, s.budget) {
+        (Sampler::All, _) => "n",
+        (_, Some(_)) => "budget",
+        _ => "window",
+    };
+    check_shown(arg, 2 * want, &format!("{want} pairs of {n} candidates"))?;
+    let want = want as usize;
     let by_distance = |stride: usize| -> Vec<(u32, u32)> {
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(want);
         for d in 1..=s.window {
             let gap = d.saturating_mul(stride);
-            if gap >= n {
+            if gap >= n || out.len() >= want {
                 break;
             }
             out.extend((0..n - gap).map(|i| (i as u32, (i + gap) as u32)));
         }
+        out.truncate(want);
         out
     };
-    let mut pairs = match s.sampler {
+    Ok(match s.sampler {
         Sampler::All => {
-            (0..n as u32).flat_map(|a| (0..n as u32).filter(move |&b| b != a).map(move |b| (a, b))).collect()
+            (0..n as u32).flat_map(|a| (0..n as u32).filter(move |&b| b != a).map(move |b| (a, b))).take(want).collect()
         }
         Sampler::Window => by_distance(1),
         Sampler::Skip => by_distance(s.skip),
-        Sampler::Random => {
-            let total = n * n.saturating_sub(1) / 2;
-            let want = s.budget.unwrap_or_else(|| by_distance(1).len()).min(total);
-            random_pairs(n, want, rng)
-        }
-    };
-    if let Some(b) = s.budget {
-        pairs.truncate(b);
-    }
-    Ok(pairs)
+        Sampler::Random => random_pairs(n, want, rng),
+    })
 }
 
 /// `k` distinct unordered pairs of `0..n`, uniformly (Floyd's algorithm
@@ -175,6 +199,9 @@ impl Pairwise {
 }
 
 impl Planner for Pairwise {
+    fn n(&self) -> usize {
+        self.n
+    }
     fn kind(&self) -> CallKind {
         CallKind::Pair
     }
@@ -186,10 +213,8 @@ impl Planner for Pairwise {
         }
         self.asked = true;
     }
-    fn submit(&mut self, _calls: &Calls, answers: Answers) -> Result<()> {
-        if let Answers::Values(v) = answers {
-            self.probs = v;
-        }
+    fn submit_values(&mut self, _calls: &Calls, values: Vec<f64>) -> Result<()> {
+        self.probs = values;
         Ok(())
     }
     fn ranking(&mut self) -> Result<Vec<u32>> {
@@ -356,7 +381,7 @@ mod tests {
         let u = utilities(&truth);
         for agg in ["additive", "bradley_terry", "pagerank", "greedy", "kwiksort"] {
             let p = Pairwise::new(25, sampling(Sampler::All, 1, 1, None), agg.parse().unwrap(), 1).unwrap();
-            let mut plan = Plan::new(Box::new(p), 25);
+            let mut plan = Plan::new(Box::new(p));
             let r = run(&mut plan, &u);
             assert!(r.iter().enumerate().all(|(k, &i)| truth[i as usize] == k), "{agg}: {r:?}");
             assert_eq!(plan.spend.calls, 25 * 24);
@@ -370,7 +395,7 @@ mod tests {
         for s in [Sampler::Window, Sampler::Skip, Sampler::Random] {
             for agg in ["additive", "bradley_terry", "pagerank", "greedy", "kwiksort"] {
                 let p = Pairwise::new(40, sampling(s, 3, 4, None), agg.parse().unwrap(), 2).unwrap();
-                let mut plan = Plan::new(Box::new(p), 40);
+                let mut plan = Plan::new(Box::new(p));
                 let r = run(&mut plan, &u);
                 assert!(is_permutation(&r, 40));
             }

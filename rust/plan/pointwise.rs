@@ -1,7 +1,7 @@
 //! Pointwise: one call per item, one round; sorted by score (ties keep the
 //! first-stage order).
 
-use super::{Answers, CallKind, Calls, Planner};
+use super::{CallKind, Calls, Planner};
 use crate::aggregate::ranking_from_scores;
 use crate::error::Result;
 
@@ -18,6 +18,9 @@ impl Pointwise {
 }
 
 impl Planner for Pointwise {
+    fn n(&self) -> usize {
+        self.n
+    }
     fn kind(&self) -> CallKind {
         CallKind::Point
     }
@@ -29,10 +32,8 @@ impl Planner for Pointwise {
         }
         self.asked = true;
     }
-    fn submit(&mut self, _calls: &Calls, answers: Answers) -> Result<()> {
-        if let Answers::Values(v) = answers {
-            self.scores = v;
-        }
+    fn submit_values(&mut self, _calls: &Calls, values: Vec<f64>) -> Result<()> {
+        self.scores = values;
         Ok(())
     }
     fn ranking(&mut self) -> Result<Vec<u32>> {
@@ -49,7 +50,7 @@ mod tests {
     #[test]
     fn sorts_by_score() {
         let truth = shuffled_truth(30, 1);
-        let mut plan = Plan::new(Box::new(Pointwise::new(30)), 30);
+        let mut plan = Plan::new(Box::new(Pointwise::new(30)));
         let r = run(&mut plan, &utilities(&truth));
         assert!(r.iter().enumerate().all(|(k, &i)| truth[i as usize] == k));
         assert_eq!((plan.spend.calls, plan.spend.rounds), (30, 1));

@@ -15,7 +15,7 @@
 
 use std::str::FromStr;
 
-use super::{check_at_least, Answers, CallKind, Calls, Planner};
+use super::{check_at_least, CallKind, Calls, Planner};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,6 +153,9 @@ fn level_nodes(level: usize, arity: usize) -> std::ops::Range<usize> {
 }
 
 impl Planner for Setwise {
+    fn n(&self) -> usize {
+        self.n
+    }
     fn kind(&self) -> CallKind {
         CallKind::List
     }
@@ -173,8 +176,7 @@ impl Planner for Setwise {
             }
         }
     }
-    fn submit(&mut self, _calls: &Calls, answers: Answers) -> Result<()> {
-        let Answers::Orders(orders) = answers else { return Ok(()) };
+    fn submit_orders(&mut self, _calls: &Calls, orders: Vec<Vec<u32>>) -> Result<()> {
         match self.method {
             Method::Heapsort => {
                 let mut next = Vec::new();
@@ -221,7 +223,7 @@ mod tests {
             for (n, c, k) in [(100, 4, 10), (100, 3, 100), (2, 4, 10), (17, 5, 17), (50, 20, 5)] {
                 let truth = shuffled_truth(n, (n * c) as u64);
                 let u = utilities(&truth);
-                let mut plan = Plan::new(Box::new(Setwise::new(n, c, method, k).unwrap()), n);
+                let mut plan = Plan::new(Box::new(Setwise::new(n, c, method, k).unwrap()));
                 let r = run(&mut plan, &u);
                 for (pos, &item) in r.iter().take(k).enumerate() {
                     assert_eq!(truth[item as usize], pos, "{method:?} n={n} c={c} k={k}: {r:?}");
@@ -241,7 +243,7 @@ mod tests {
     #[test]
     fn heap_build_runs_levels_in_parallel() {
         let truth = shuffled_truth(100, 2);
-        let mut plan = Plan::new(Box::new(Setwise::new(100, 4, Method::Heapsort, 10).unwrap()), 100);
+        let mut plan = Plan::new(Box::new(Setwise::new(100, 4, Method::Heapsort, 10).unwrap()));
         run(&mut plan, &utilities(&truth));
         // far fewer rounds than calls: one level's sift-downs share a round
         assert!(plan.spend.rounds < plan.spend.calls, "{:?}", plan.spend);

@@ -12,7 +12,7 @@
 //! Nodes at one level run in parallel while the tree is built; after that
 //! each winner costs one sequential call per level whose inputs changed.
 
-use super::{check_at_least, Answers, CallKind, Calls, Planner};
+use super::{check_at_least, CallKind, Calls, Planner};
 use crate::error::{Error, Result};
 
 struct Node {
@@ -181,6 +181,9 @@ impl Tournament {
 }
 
 impl Planner for Tournament {
+    fn n(&self) -> usize {
+        self.n
+    }
     fn kind(&self) -> CallKind {
         CallKind::List
     }
@@ -202,12 +205,10 @@ impl Planner for Tournament {
         }
         self.asked = ready;
     }
-    fn submit(&mut self, calls: &Calls, answers: Answers) -> Result<()> {
-        if let Answers::Orders(orders) = answers {
-            for (c, (&id, o)) in self.asked.iter().zip(&orders).enumerate() {
-                let shown = calls.get(c);
-                self.nodes[id].ranked = Some(o.iter().map(|&p| shown[p as usize]).collect());
-            }
+    fn submit_orders(&mut self, calls: &Calls, orders: Vec<Vec<u32>>) -> Result<()> {
+        for (c, (&id, o)) in self.asked.iter().zip(&orders).enumerate() {
+            let shown = calls.get(c);
+            self.nodes[id].ranked = Some(o.iter().map(|&p| shown[p as usize]).collect());
         }
         Ok(())
     }
@@ -250,7 +251,7 @@ mod tests {
         for (n, g, a, k) in [(100, 20, 5, 10), (100, 5, 2, 10), (37, 4, 1, 37), (7, 20, 5, 3), (100, 20, 10, 100)] {
             let truth = shuffled_truth(n, n as u64 + g as u64);
             let u = utilities(&truth);
-            let mut plan = Plan::new(Box::new(Tournament::new(n, g, a, k).unwrap()), n);
+            let mut plan = Plan::new(Box::new(Tournament::new(n, g, a, k).unwrap()));
             let r = run(&mut plan, &u);
             for (pos, &item) in r.iter().take(k).enumerate() {
                 assert_eq!(truth[item as usize], pos, "n={n} g={g} a={a}: {r:?}");
@@ -262,7 +263,7 @@ mod tests {
     fn caching_saves_calls() {
         let truth = shuffled_truth(100, 11);
         let u = utilities(&truth);
-        let mut plan = Plan::new(Box::new(Tournament::new(100, 20, 5, 10).unwrap()), 100);
+        let mut plan = Plan::new(Box::new(Tournament::new(100, 20, 5, 10).unwrap()));
         run(&mut plan, &u);
         // build: 5 leaves + 2 + 1 = 8 calls; each later winner re-asks at most 2 nodes
         assert!(plan.spend.calls <= 8 + 9 * 2, "{:?}", plan.spend);

@@ -10,7 +10,7 @@
 //! when `step == window`), a full window at the top is ranked instead.
 //! `passes` repeats the sweep.
 
-use super::{apply_order, check_at_least, Answers, CallKind, Calls, Planner};
+use super::{apply_order, check_at_least, check_shown, CallKind, Calls, Planner};
 use crate::error::{Error, Result};
 
 /// The windows `(start, end)` of one pass over `n` items, bottom first.
@@ -46,33 +46,39 @@ pub fn check(window: usize, step: usize, passes: usize) -> Result<()> {
 
 pub struct SlidingWindow {
     perm: Vec<u32>,
+    /// The windows of one pass; pass `p`'s window `w` is call `p * len + w`.
     windows: Vec<(usize, usize)>,
+    calls: usize,
     cursor: usize,
 }
 
 impl SlidingWindow {
     pub fn new(n: usize, window: usize, step: usize, passes: usize) -> Result<Self> {
         check(window, step, passes)?;
-        let one = windows(n, window, step);
-        let windows = one.iter().copied().cycle().take(one.len() * passes).collect();
-        Ok(SlidingWindow { perm: (0..n as u32).collect(), windows, cursor: 0 })
+        let windows = windows(n, window, step);
+        let per_pass: u128 = windows.iter().map(|&(s, e)| (e - s) as u128).sum();
+        check_shown("passes", per_pass * passes as u128, &format!("{passes} passes over {n} candidates"))?;
+        let calls = windows.len() * passes;
+        Ok(SlidingWindow { perm: (0..n as u32).collect(), windows, calls, cursor: 0 })
     }
 }
 
 impl Planner for SlidingWindow {
+    fn n(&self) -> usize {
+        self.perm.len()
+    }
     fn kind(&self) -> CallKind {
         CallKind::List
     }
     fn next_round(&mut self, out: &mut Calls) {
-        if let Some(&(s, e)) = self.windows.get(self.cursor) {
+        if self.cursor < self.calls {
+            let (s, e) = self.windows[self.cursor % self.windows.len()];
             out.push(&self.perm[s..e]);
         }
     }
-    fn submit(&mut self, _calls: &Calls, answers: Answers) -> Result<()> {
-        let (s, e) = self.windows[self.cursor];
-        if let Answers::Orders(o) = answers {
-            apply_order(&mut self.perm[s..e], &o[0]);
-        }
+    fn submit_orders(&mut self, _calls: &Calls, orders: Vec<Vec<u32>>) -> Result<()> {
+        let (s, e) = self.windows[self.cursor % self.windows.len()];
+        apply_order(&mut self.perm[s..e], &orders[0]);
         self.cursor += 1;
         Ok(())
     }
@@ -112,7 +118,7 @@ mod tests {
     fn perfect_judge_finds_the_top_step_items() {
         let truth = shuffled_truth(100, 3);
         let u = utilities(&truth);
-        let mut plan = Plan::new(Box::new(SlidingWindow::new(100, 20, 10, 1).unwrap()), 100);
+        let mut plan = Plan::new(Box::new(SlidingWindow::new(100, 20, 10, 1).unwrap()));
         let r = run(&mut plan, &u);
         // one back-to-front pass brings the best `step` items to the top, in order
         for (k, &item) in r.iter().take(10).enumerate() {
