@@ -33,6 +33,11 @@ class Server:
             def log_message(self, *args):  # quiet
                 pass
 
+            def do_GET(self):  # the scorer's start-up probe
+                if self.path.endswith("/models"):
+                    return self.reply(200, {"object": "list", "data": [{"id": "m", "object": "model"}]})
+                self.reply(404, {"error": "no such route"})
+
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 server.bodies.append(body)
@@ -151,7 +156,9 @@ def test_one_bad_request_does_not_sink_the_batch(server):
 
 
 def test_unreachable_server_gives_up_clearly():
-    scorer = OpenAIScorer("http://127.0.0.1:9/v1", "m", max_retries=1, backoff=0.0, timeout=0.5)
+    with pytest.raises(rw.ScorerError, match="cannot reach http://127.0.0.1:9/v1/models"):
+        OpenAIScorer("http://127.0.0.1:9/v1", "m")  # the probe fails at once
+    scorer = OpenAIScorer("http://127.0.0.1:9/v1", "m", max_retries=1, backoff=0.0, timeout=0.5, probe=False)
     call = ListwiseCall("q", "query", tuple(reqs()[0].candidates))
     (answer,) = scorer([call])
     assert isinstance(answer, rw.ScorerError) and "gave up after 2 tries" in str(answer)
@@ -165,4 +172,4 @@ def test_bad_arguments():
     with pytest.raises(rw.InvalidInputError, match="method"):
         OpenAIScorer("http://x/v1", "m", kind="pointwise", method="first")
     with pytest.raises(rw.InvalidInputError, match="answers ListwiseCall"):
-        OpenAIScorer("http://x/v1", "m")([PointwiseCall("q", "q", rw.Candidate("d", "t"))])
+        OpenAIScorer("http://x/v1", "m", probe=False)([PointwiseCall("q", "q", rw.Candidate("d", "t"))])

@@ -1,82 +1,220 @@
 """A scorer that talks to an OpenAI-compatible chat-completions server
-(vLLM, SGLang, llama.cpp, OpenAI), using only the standard library."""
+(vLLM, SGLang, llama.cpp, OpenAI) through a pooled ``httpx.AsyncClient``
+(``pip install 'rankwise[http]'``)."""
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import email.utils
 import json
 import math
 import os
-import socket
+import random
 import threading
 import time
-import urllib.error
-import urllib.request
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Dict, List, Optional
+import weakref
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Set
 
 from .._errors import InvalidInputError, ScorerError
 from . import prompts
-from ._base import ListwiseCall, PointwiseCall
+from ._base import Answer, ListwiseCall, PointwiseCall
 
-__all__ = ["OpenAIScorer"]
+if TYPE_CHECKING:
+    pass
+
+__all__ = ["OpenAIScorer", "DEFAULT_MAX_IN_FLIGHT"]
 
 METHODS = {"pointwise": ("yes_no",), "listwise": ("generate", "first")}
 RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
+# vLLM's OpenAI server schedules up to --max-num-seqs sequences at once: 256 by default on most GPUs
+# (1024 on >= 70 GiB GPUs other than the A100). Keeping that many requests outstanding fills its batch;
+# more would only wait in its queue, where their deadlines tick.
+DEFAULT_MAX_IN_FLIGHT = 256
+PROBE_SECONDS = 10.0
+
+
+def _require_httpx() -> Any:
+    try:
+        import httpx
+    except ImportError:
+        raise ImportError("OpenAIScorer needs httpx: pip install 'rankwise[http]'") from None
+    return httpx
 
 
 class _Transient(Exception):
-    """A failure worth retrying (timeout, connection error, 5xx, 429)."""
+    """A failure worth retrying (a timeout, a dropped or refused connection, 5xx, 429)."""
 
     def __init__(self, msg: str, wait: Optional[float] = None) -> None:
         super().__init__(msg)
         self.wait = wait
 
 
+def _retry_after(value: Optional[str]) -> Optional[float]:
+    """Seconds from a ``Retry-After`` header (seconds or an HTTP date), None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        s = float(value)
+        return s if math.isfinite(s) and s >= 0 else None
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class _Runner:
+    """One event loop on a daemon thread, the connection pool and the in-flight limit.
+
+    It holds no reference to its scorer, so a scorer that is dropped without
+    ``close()`` still stops its thread (``weakref.finalize``).
+    """
+
+    def __init__(self, max_in_flight: int, timeout: float, headers: Dict[str, str]) -> None:
+        httpx = _require_httpx()
+        self.loop = asyncio.new_event_loop()
+        self.pending: Set[concurrent.futures.Future[Any]] = set()
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self._run, name="rankwise-openai", daemon=True)
+        self.thread.start()
+
+        async def setup() -> None:
+            self.sem = asyncio.Semaphore(max_in_flight)
+            self.client = httpx.AsyncClient(
+                timeout=httpx.Timeout(timeout),
+                limits=httpx.Limits(max_connections=max_in_flight, max_keepalive_connections=max_in_flight),
+                headers=headers,
+            )
+
+        asyncio.run_coroutine_threadsafe(setup(), self.loop).result()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        try:
+            self.loop.run_forever()
+        finally:
+            self.loop.close()
+
+    def submit(self, coro: Any) -> concurrent.futures.Future[Any]:
+        fut = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        with self.lock:
+            self.pending.add(fut)
+        fut.add_done_callback(self._done)
+        return fut
+
+    def _done(self, fut: concurrent.futures.Future[Any]) -> None:
+        with self.lock:
+            self.pending.discard(fut)
+
+    def close(self) -> None:
+        """Cancel what is pending at once, close the pool, stop the thread."""
+        if not self.thread.is_alive():
+            return
+        with self.lock:
+            pending = list(self.pending)
+        for f in pending:
+            f.cancel()
+
+        async def shutdown() -> None:
+            me = asyncio.current_task()
+            tasks = [t for t in asyncio.all_tasks() if t is not me]
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self.client.aclose()
+
+        try:
+            asyncio.run_coroutine_threadsafe(shutdown(), self.loop).result(timeout=2.0)
+        except (concurrent.futures.TimeoutError, RuntimeError):
+            pass
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            if threading.current_thread() is not self.thread:
+                self.thread.join(timeout=2.0)
+
+
 class OpenAIScorer:
-    """Score calls through a chat-completions endpoint.
+    """Score calls through a chat-completions endpoint (vLLM, SGLang, llama.cpp, OpenAI).
 
     Methods: pointwise ``yes_no`` (Qwen3-Reranker prompt; P(yes) from the
     top logprobs of the first answer token), listwise ``generate`` (RankGPT
     prompt; the answer text is parsed by :func:`~rankwise.parse_permutation`)
     and listwise ``first`` (letters as identifiers, one or a few answer
     tokens; the top logprobs of the first position that names letters order
-    the window, letters not among them follow in prompt order).
+    the window, letters not among them follow in prompt order). Requests ask
+    for what each method needs: ``logprobs``/``top_logprobs`` (at most 20,
+    vLLM's default ``--max-logprobs``) for ``first`` and ``yes_no``,
+    ``temperature=0`` and ``max_tokens``; ``extra_body`` adds any other field
+    (e.g. vLLM's ``{"top_k": 1}``).
 
-    Up to ``concurrency`` requests run at once. Timeouts, connection errors,
-    HTTP 429 and 5xx are retried ``max_retries`` times with exponential
-    backoff (``Retry-After`` is honoured, up to 60 s); another 4xx, a
-    malformed response or missing logprobs fail that call at once with a
-    :class:`~rankwise.ScorerError` naming the cause. A failed call never
-    sinks the rest of its batch: its answer is the exception, which
-    :func:`~rankwise.rerank` turns into that query's fallback.
+    Requests go through one ``httpx.AsyncClient`` on a background event-loop
+    thread: keep-alive connections, pooled, up to ``max_in_flight`` requests
+    outstanding. :meth:`submit` returns one future per call at once (the
+    driver keeps ``max_in_flight`` calls outstanding); calling the scorer on
+    a batch waits for its answers.
+
+    Failures: timeouts, dropped, reset or refused connections, HTTP 408, 409,
+    429 and 5xx are retried up to ``max_retries`` times after an exponential
+    backoff with jitter (``backoff * 2**attempt``, times a random factor in
+    [0.5, 1]), or after the server's ``Retry-After``. Each try has ``timeout``
+    seconds for the whole request, the body included (a server trickling
+    bytes does not extend it), and a call never takes longer than
+    ``max_call_seconds`` in all, its retries and waits included: a retry
+    whose wait would pass that limit (a ``Retry-After: 3600``) is not made.
+    Another 4xx, a malformed response or missing logprobs fail that call at
+    once with a :class:`~rankwise.ScorerError` naming the cause. A failed
+    call never sinks the rest of its batch: its answer is the exception,
+    which :func:`~rankwise.rerank` turns into that query's fallback.
+
+    At construction the scorer probes ``GET {base_url}/models`` (within 10 s):
+    an unreachable server is a :class:`~rankwise.ScorerError` and a model the
+    server does not list an :class:`~rankwise.InvalidInputError` at once.
+    ``probe=False`` skips it (offline construction, servers without
+    ``/models``).
+
+    :meth:`close` (or leaving a ``with`` block) cancels pending requests at
+    once and closes the pool; Ctrl-C while waiting for a batch cancels that
+    batch's requests.
 
     Args:
-        base_url: e.g. ``"http://localhost:8000/v1"``.
-        model: the served model's name.
+        base_url: e.g. ``"http://localhost:8000/v1"``; default ``$OPENAI_BASE_URL``.
+        model: the served model's name; default the only model the probe finds.
         kind: "listwise" (default) or "pointwise".
         method: generate (default for listwise), first, or yes_no (pointwise).
         api_key: default ``$OPENAI_API_KEY`` (none sent when unset).
-        concurrency: requests in flight, default 8.
-        timeout: seconds per request, default 60.
+        max_in_flight: requests outstanding at once, default 256 (vLLM's
+            default ``--max-num-seqs`` on most GPUs); ``concurrency`` is an alias.
+        timeout: seconds for one try of a request, whole body included, default 60.
         max_retries: retries of a transient failure, default 3.
-        backoff: first retry wait in seconds, doubled each time, default 0.5.
+        backoff: the first retry's wait in seconds, doubled each time, jittered, default 0.5.
+        max_call_seconds: the limit of one call, retries and waits included; default
+            every try's ``timeout`` plus the backoff between them,
+            ``(max_retries + 1) * timeout + backoff * (2**max_retries - 1)`` (243.5 s at the defaults).
+        probe: check the server and the model at construction, default True.
         max_words: words per passage, default 300.
         max_tokens: answer tokens for generate, default 6 per passage + 8.
+        instruction: the yes/no task instruction, default Qwen3-Reranker's.
         extra_body: more request fields (e.g. ``{"top_k": 1}`` for vLLM).
     """
 
     def __init__(
         self,
-        base_url: str,
-        model: str,
+        base_url: Optional[str] = None,
+        model: Optional[str] = None,
         kind: str = "listwise",
         *,
         method: Optional[str] = None,
         api_key: Optional[str] = None,
-        concurrency: int = 8,
+        max_in_flight: Optional[int] = None,
+        concurrency: Optional[int] = None,
         timeout: float = 60.0,
         max_retries: int = 3,
         backoff: float = 0.5,
+        max_call_seconds: Optional[float] = None,
+        probe: bool = True,
         max_words: int = 300,
         max_tokens: Optional[int] = None,
         instruction: str = prompts.DEFAULT_INSTRUCTION,
@@ -87,67 +225,196 @@ class OpenAIScorer:
         method = method or METHODS[kind][0]
         if method not in METHODS[kind]:
             raise InvalidInputError(f"method: {kind} takes {', '.join(METHODS[kind])}; got {method!r}")
+        base_url = base_url or os.environ.get("OPENAI_BASE_URL")
+        if not base_url:
+            raise InvalidInputError("base_url: none given and $OPENAI_BASE_URL is not set")
         if not base_url.startswith(("http://", "https://")):
             raise InvalidInputError(f"base_url: expected http(s)://..., got {base_url!r}")
-        if concurrency < 1 or max_retries < 0 or not timeout > 0 or backoff < 0 or max_words < 1:
+        if max_in_flight is not None and concurrency is not None and max_in_flight != concurrency:
             raise InvalidInputError(
-                "concurrency >= 1, max_retries >= 0, timeout > 0, backoff >= 0 and max_words >= 1 are required"
+                f"max_in_flight: {max_in_flight} and its alias concurrency: {concurrency} disagree; give one"
             )
-        self.kind, self.method, self.model = kind, method, model
-        self.url = base_url.rstrip("/") + "/chat/completions"
+        in_flight = max_in_flight if max_in_flight is not None else concurrency
+        in_flight = DEFAULT_MAX_IN_FLIGHT if in_flight is None else in_flight
+        if isinstance(in_flight, bool) or not isinstance(in_flight, int) or in_flight < 1:
+            raise InvalidInputError(f"max_in_flight: an integer >= 1 is required, got {in_flight!r}")
+        for name, v in (("timeout", timeout), ("backoff", backoff)):
+            if not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0 or (name == "timeout" and v == 0):
+                raise InvalidInputError(
+                    f"{name}: a finite number {'> 0' if name == 'timeout' else '>= 0'} is required, got {v!r}"
+                )
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or not 0 <= max_retries <= 100:
+            raise InvalidInputError(f"max_retries: an integer in [0, 100] is required, got {max_retries!r}")
+        if isinstance(max_words, bool) or not isinstance(max_words, int) or max_words < 1:
+            raise InvalidInputError(f"max_words: an integer >= 1 is required, got {max_words!r}")
+        if max_call_seconds is None:
+            max_call_seconds = (max_retries + 1) * timeout + backoff * (2**max_retries - 1)
+        if (
+            not isinstance(max_call_seconds, (int, float))
+            or not math.isfinite(max_call_seconds)
+            or max_call_seconds <= 0
+        ):
+            raise InvalidInputError(f"max_call_seconds: a finite number > 0 is required, got {max_call_seconds!r}")
+        self.kind, self.method = kind, method
+        self.base_url = base_url.rstrip("/")
+        self.url = self.base_url + "/chat/completions"
         self.api_key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
-        self.concurrency, self.timeout, self.max_retries, self.backoff = concurrency, timeout, max_retries, backoff
+        self.max_in_flight = in_flight
+        self.batch_size = in_flight  # a lockstep driver's batch: as many calls as can be in flight
+        self.timeout, self.max_retries, self.backoff = float(timeout), max_retries, float(backoff)
+        self.max_call_seconds = float(max_call_seconds)
         self.max_words, self.max_tokens, self.instruction = max_words, max_tokens, instruction
         self.extra_body = dict(extra_body or {})
         self.tokens_in = self.tokens_out = self.requests = self.retries = 0
-        self._lock = threading.Lock()
+        self._runner: Optional[_Runner] = None
+        self._runner_lock = threading.Lock()
+        self._rng = random.Random()
+        self.model: Optional[str] = model
+        if probe:
+            try:
+                self.model = self._wait(self._probe(model), self.timeout + PROBE_SECONDS)
+            except BaseException:
+                self.close()
+                raise
+        elif model is None:
+            raise InvalidInputError("model: required when probe=False (the probe would pick the only served model)")
 
-    # --- one request -------------------------------------------------------------
+    @property
+    def concurrency(self) -> int:
+        """Alias of ``max_in_flight``."""
+        return self.max_in_flight
 
-    def _post(self, body: Dict[str, Any]) -> Dict[str, Any]:
-        data = json.dumps(body).encode()
-        headers = {"Content-Type": "application/json"}
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
-        req = urllib.request.Request(self.url, data=data, headers=headers, method="POST")
+    # --- the loop thread -----------------------------------------------------------
+
+    def _get_runner(self) -> _Runner:
+        with self._runner_lock:
+            if self._runner is None or not self._runner.thread.is_alive():
+                headers = {"Content-Type": "application/json"}
+                if self.api_key:
+                    headers["Authorization"] = f"Bearer {self.api_key}"
+                self._runner = _Runner(self.max_in_flight, self.timeout, headers)
+                weakref.finalize(self, self._runner.close)
+            return self._runner
+
+    def _wait(self, coro: Any, limit: float) -> Any:
+        fut = self._get_runner().submit(coro)
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
-                raw = resp.read()
-        except urllib.error.HTTPError as e:
-            detail = e.read().decode("utf-8", "replace")[:300]
-            if e.code in RETRY_STATUS:
-                wait = e.headers.get("Retry-After") if e.headers else None
-                raise _Transient(
-                    f"HTTP {e.code}: {detail}", float(wait) if wait and wait.replace(".", "", 1).isdigit() else None
-                ) from None
-            raise ScorerError(f"{self.url} answered HTTP {e.code}: {detail}") from None
-        except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError) as e:
-            raise _Transient(f"{type(e).__name__}: {getattr(e, 'reason', e)}") from None
+            return fut.result(timeout=limit)
+        except BaseException:
+            fut.cancel()
+            raise
+
+    def close(self) -> None:
+        """Cancel pending requests at once, close the connection pool and stop the loop thread."""
+        with self._runner_lock:
+            runner, self._runner = self._runner, None
+        if runner is not None:
+            runner.close()
+
+    def __enter__(self) -> "OpenAIScorer":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- the probe ------------------------------------------------------------------------
+
+    async def _probe(self, model: Optional[str]) -> str:
+        httpx = _require_httpx()
+        client = self._get_runner().client
+        where = f"{self.base_url}/models"
         try:
-            out = json.loads(raw)
+            r = await asyncio.wait_for(client.get(where), min(self.timeout, PROBE_SECONDS))
+        except (asyncio.TimeoutError, httpx.TimeoutException):
+            raise ScorerError(
+                f"{where} did not answer within {min(self.timeout, PROBE_SECONDS):g} s: is the server up? "
+                "(probe=False skips this check)"
+            ) from None
+        except httpx.TransportError as e:
+            raise ScorerError(
+                f"cannot reach {where} ({type(e).__name__}: {e}): is the server up? (probe=False skips this check)"
+            ) from None
+        if r.status_code in (401, 403):
+            raise ScorerError(f"{where} answered HTTP {r.status_code}: check api_key / $OPENAI_API_KEY")
+        if r.status_code != 200:
+            raise ScorerError(
+                f"{where} answered HTTP {r.status_code}: {r.text[:200]} (probe=False for a server without a model list)"
+            )
+        try:
+            served = [str(m["id"]) for m in r.json()["data"]]
+        except (ValueError, KeyError, TypeError):
+            raise ScorerError(
+                f"{where} returned no model list: {r.text[:200]!r} (probe=False skips this check)"
+            ) from None
+        if model is None:
+            if len(served) != 1:
+                raise InvalidInputError(f"model: none given and {where} serves {len(served)}: {', '.join(served)}")
+            return served[0]
+        if model not in served:
+            raise InvalidInputError(
+                f"model: {model!r} is not served by {where}; it serves {', '.join(served) or 'none'}"
+            )
+        return model
+
+    # --- one request --------------------------------------------------------------------
+
+    async def _post(self, body: Dict[str, Any]) -> Dict[str, Any]:
+        httpx = _require_httpx()
+        runner = self._runner
+        assert runner is not None
+        try:
+            r = await runner.client.post(self.url, json=body)
+        except httpx.TimeoutException as e:
+            raise _Transient(f"timed out ({type(e).__name__})") from None
+        except httpx.TransportError as e:  # refused, reset, dropped mid-body (RemoteProtocolError, ReadError)
+            raise _Transient(f"{type(e).__name__}: {e}") from None
+        if r.status_code in RETRY_STATUS:
+            raise _Transient(f"HTTP {r.status_code}: {r.text[:300]}", _retry_after(r.headers.get("retry-after")))
+        if not 200 <= r.status_code < 300:
+            raise ScorerError(f"{self.url} answered HTTP {r.status_code}: {r.text[:300]}")
+        try:
+            out = json.loads(r.content)
             if not isinstance(out, dict) or not out.get("choices"):
                 raise ValueError("no choices")
             return out
         except ValueError as e:
-            raise ScorerError(f"{self.url} returned a malformed response ({e}): {raw[:200]!r}") from None
+            raise ScorerError(f"{self.url} returned a malformed response ({e}): {r.content[:200]!r}") from None
 
-    def _complete(self, body: Dict[str, Any]) -> Dict[str, Any]:
-        for attempt in range(self.max_retries + 1):
-            try:
-                out = self._post(body)
-                usage = out.get("usage") or {}
-                with self._lock:
+    async def _complete(self, body: Dict[str, Any]) -> Dict[str, Any]:
+        runner = self._runner
+        assert runner is not None
+        loop = asyncio.get_running_loop()
+        deadline: Optional[float] = None
+        attempt = 0
+        while True:
+            async with runner.sem:  # the in-flight slot; a call's clock starts when it first gets one
+                now = loop.time()
+                deadline = now + self.max_call_seconds if deadline is None else deadline
+                limit = min(self.timeout, deadline - now)
+                try:
+                    out = await asyncio.wait_for(self._post(body), limit)
+                    usage = out.get("usage") or {}
                     self.requests += 1
-                    self.tokens_in += int(usage.get("prompt_tokens") or 0)
-                    self.tokens_out += int(usage.get("completion_tokens") or 0)
-                return out
-            except _Transient as e:
-                if attempt == self.max_retries:
-                    raise ScorerError(f"{self.url}: gave up after {self.max_retries + 1} tries: {e}") from None
-                with self._lock:
-                    self.retries += 1
-                time.sleep(min(60.0, e.wait if e.wait is not None else self.backoff * 2**attempt))
-        raise AssertionError("unreachable")
+                    self.tokens_in += _count(usage.get("prompt_tokens"))
+                    self.tokens_out += _count(usage.get("completion_tokens"))
+                    return out
+                except asyncio.TimeoutError:
+                    err = _Transient(f"no complete answer within {limit:.3g} s")
+                except _Transient as e:
+                    err = e
+            tries = f"gave up after {attempt + 1} {'try' if attempt == 0 else 'tries'}"
+            if attempt >= self.max_retries:
+                raise ScorerError(f"{self.url}: {tries}: {err}")
+            base = self.backoff * 2**attempt
+            wait = err.wait if err.wait is not None else base * self._rng.uniform(0.5, 1.0)
+            if loop.time() + wait >= deadline:
+                what = f"Retry-After {wait:g} s" if err.wait is not None else f"the next try (in {wait:.3g} s)"
+                raise ScorerError(
+                    f"{self.url}: {tries}: {err}; {what} would pass max_call_seconds={self.max_call_seconds:g}"
+                )
+            self.retries += 1
+            await asyncio.sleep(wait)
+            attempt += 1
 
     # --- answers ------------------------------------------------------------------------
 
@@ -162,17 +429,30 @@ class OpenAIScorer:
         except (KeyError, TypeError, IndexError):
             raise ScorerError("the server returned no top logprobs (does it support logprobs/top_logprobs?)") from None
 
-    def _one(self, call: Any) -> Any:
-        body: Dict[str, Any] = {"model": self.model, "temperature": 0.0, **self.extra_body}
+    def _body(self, call: Any) -> Dict[str, Any]:
+        """The request body of one call: what the method needs, then ``extra_body``."""
+        body: Dict[str, Any] = {"model": self.model, "temperature": 0.0}
         if isinstance(call, PointwiseCall):
-            body["messages"] = [
-                {
-                    "role": "user",
-                    "content": prompts.qwen3_yes_no(call.query, self._cut(call.doc.text), self.instruction),
-                }
-            ]
-            body.update(max_tokens=1, logprobs=True, top_logprobs=20)
-            top = self._first_logprobs(self._complete(body))
+            content = prompts.qwen3_yes_no(call.query, self._cut(call.doc.text), self.instruction)
+            body.update(messages=[{"role": "user", "content": content}], max_tokens=1, logprobs=True, top_logprobs=20)
+        elif self.method == "first":
+            k = len(call.docs)
+            if k > len(prompts.LETTERS):
+                raise ScorerError(
+                    f"FIRST identifies passages by the letters A..W, so at most {len(prompts.LETTERS)} per call"
+                )
+            msgs = prompts.rankgpt_messages(call.query, [self._cut(d.text) for d in call.docs], True)
+            body.update(messages=msgs, max_tokens=3, logprobs=True, top_logprobs=min(20, max(k, 5)))
+        else:
+            k = len(call.docs)
+            msgs = prompts.rankgpt_messages(call.query, [self._cut(d.text) for d in call.docs], False)
+            body.update(messages=msgs, max_tokens=self.max_tokens or 6 * k + 8)
+        body.update(self.extra_body)
+        return body
+
+    def _value(self, call: Any, out: Dict[str, Any]) -> Any:
+        if isinstance(call, PointwiseCall):
+            top = self._first_logprobs(out)
             lp: Dict[str, float] = {}
             for t in top[0] if top else []:
                 word = str(t.get("token", "")).strip().lower()
@@ -182,18 +462,11 @@ class OpenAIScorer:
                 raise ScorerError("neither 'yes' nor 'no' is among the top logprobs of the answer")
             d = lp.get("no", -math.inf) - lp.get("yes", -math.inf)  # P(yes) = 1 / (1 + e^d), safe for any logprobs
             return 0.0 if d == math.inf else 1.0 / (1.0 + math.exp(min(d, 700.0)))
-        letters = self.method == "first"
-        k = len(call.docs)
-        if letters and k > len(prompts.LETTERS):
-            raise ScorerError(
-                f"FIRST identifies passages by the letters A..W, so at most {len(prompts.LETTERS)} per call"
-            )
-        body["messages"] = prompts.rankgpt_messages(call.query, [self._cut(d.text) for d in call.docs], letters)
-        if letters:
-            body.update(max_tokens=3, logprobs=True, top_logprobs=min(20, max(k, 5)))
-            for position in self._first_logprobs(self._complete(body)):
+        if self.method == "first":
+            k = len(call.docs)
+            for position in self._first_logprobs(out):
                 ranked = sorted(position, key=lambda t: -float(t.get("logprob", -math.inf)))
-                order = []
+                order: List[int] = []
                 for t in ranked:
                     tok = str(t.get("token", "")).strip(" []")
                     if len(tok) == 1 and tok.upper() in prompts.LETTERS[:k]:
@@ -203,33 +476,83 @@ class OpenAIScorer:
                 if order:
                     return order  # letters not named follow in prompt order (the driver completes it)
             raise ScorerError("no identifier letter among the top logprobs of the first answer tokens")
-        body["max_tokens"] = self.max_tokens or 6 * k + 8
-        out = self._complete(body)
-        try:
-            return str(out["choices"][0]["message"]["content"] or "")
-        except (KeyError, TypeError, IndexError):
-            raise ScorerError(f"malformed response, no message content: {str(out)[:200]}") from None
+        return _text(out)
 
-    def __call__(self, calls: List[Any]) -> List[Any]:
+    async def _answer(self, call: Any) -> Answer:
+        try:
+            body = self._body(call)
+            t0 = time.perf_counter()
+            out = await self._complete(body)
+            latency = time.perf_counter() - t0
+            value = self._value(call, out)
+            try:
+                raw: Optional[str] = _text(out)
+            except ScorerError:
+                raw = None
+            usage = out.get("usage") or {}
+            return Answer(
+                value,
+                raw=raw,
+                prompt=body["messages"],
+                tokens_in=_count(usage.get("prompt_tokens")),
+                tokens_out=_count(usage.get("completion_tokens")),
+                latency=latency,
+            )
+        except (ScorerError, asyncio.CancelledError):
+            raise
+        except Exception as e:  # a torn response, an odd logprob entry, ...
+            raise ScorerError(f"{self.url}: unusable response ({type(e).__name__}: {e})") from None
+
+    # --- the protocol ---------------------------------------------------------------------
+
+    def _check(self, calls: List[Any]) -> None:
         want = PointwiseCall if self.kind == "pointwise" else ListwiseCall
         if not all(isinstance(c, want) for c in calls):
             raise InvalidInputError(f"a {self.kind} OpenAIScorer answers {want.__name__} only")
 
-        def safe(c: Any) -> Any:
-            try:
-                return self._one(c)
-            except ScorerError as e:  # this call failed; the rest of the batch stands
-                return e
-            except Exception as e:  # a torn response, an odd logprob entry, ...
-                return ScorerError(f"{self.url}: unusable response ({type(e).__name__}: {e})")
+    def submit(self, calls: List[Any]) -> List[concurrent.futures.Future[Any]]:
+        """Send ``calls`` now; one future per call, in order, resolving to its :class:`~rankwise.scorers.Answer`
+        (tokens from the server's ``usage``, ``latency`` the call's seconds, retries included) or raising
+        that call's :class:`~rankwise.ScorerError`."""
+        self._check(calls)
+        runner = self._get_runner()
+        return [runner.submit(self._answer(c)) for c in calls]
 
-        if len(calls) == 1 or self.concurrency == 1:
-            return [safe(c) for c in calls]
-        pool = ThreadPoolExecutor(max_workers=min(self.concurrency, len(calls)))
+    def __call__(self, calls: List[Any]) -> List[Any]:
+        """Answer a batch and wait: one bare answer per call, or that call's ScorerError."""
+        futures = self.submit(calls)
+        out: List[Any] = []
         try:
-            return list(pool.map(safe, calls))
-        finally:  # on Ctrl-C, do not wait for the queued requests
-            pool.shutdown(wait=False, cancel_futures=True)
+            for f in futures:
+                try:
+                    out.append(f.result().value)
+                except ScorerError as e:  # this call failed; the rest of the batch stands
+                    out.append(e)
+                except concurrent.futures.CancelledError:
+                    out.append(ScorerError(f"{self.url}: the call was cancelled (the scorer was closed)"))
+        except BaseException:  # Ctrl-C: cancel this batch's requests at once
+            for f in futures:
+                f.cancel()
+            raise
+        return out
 
     def __repr__(self) -> str:
-        return f"OpenAIScorer({self.url!r}, model={self.model!r}, kind={self.kind!r}, method={self.method!r})"
+        return (
+            f"OpenAIScorer({self.base_url!r}, model={self.model!r}, kind={self.kind!r}, method={self.method!r}, "
+            f"max_in_flight={self.max_in_flight})"
+        )
+
+
+def _count(v: Any) -> int:
+    try:
+        n = int(v or 0)
+    except (TypeError, ValueError, OverflowError):
+        return 0
+    return n if n > 0 else 0
+
+
+def _text(out: Dict[str, Any]) -> str:
+    try:
+        return str(out["choices"][0]["message"]["content"] or "")
+    except (KeyError, TypeError, IndexError):
+        raise ScorerError(f"malformed response, no message content: {str(out)[:200]}") from None
