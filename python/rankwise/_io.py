@@ -1,0 +1,119 @@
+"""The one place where rankwise opens a text file and splits it into lines.
+
+Every reader (TREC runs and qrels, topics, documents, request files,
+recordings) goes through :func:`read_text` and :func:`split_lines`, so they
+agree on three rules:
+
+* the file is UTF-8; a leading byte-order mark (U+FEFF) is dropped, and bytes
+  that are not UTF-8 raise :class:`~rankwise.InvalidInputError` naming the
+  file, the line and the byte;
+* lines end at ``\\n`` only (a ``\\r`` before it is dropped): a JSON string
+  may hold a raw U+2028, U+0085 or form feed (``json.dumps(...,
+  ensure_ascii=False)`` writes them so), a TSV passage may hold ``\\x0c``, and
+  neither splits a record the way :meth:`str.splitlines` would;
+* JSON errors, including nesting too deep to parse, name the file and line.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import numbers
+import os
+from pathlib import Path
+from typing import Any, Iterator, Tuple, Union
+
+from ._errors import InvalidInputError
+
+__all__ = ["BOM", "decode", "finite", "parse_json", "read_lines", "read_text", "split_lines", "where_of"]
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+BOM = "\ufeff"
+
+
+def where_of(path: PathLike) -> str:
+    """How a file is named in messages: its path as given."""
+    return os.fspath(path)
+
+
+def decode(data: bytes, what: str, where: str) -> str:
+    """``data`` as UTF-8 text without a leading byte-order mark; invalid
+    bytes raise :class:`InvalidInputError` naming ``where`` and the line."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        bad = data[e.start : e.start + 1].hex()
+        raise InvalidInputError(
+            f"{what}: {where}, line {line}: not valid UTF-8 (byte 0x{bad} at offset {e.start}: {e.reason})"
+        ) from None
+    return text[1:] if text.startswith(BOM) else text
+
+
+def read_text(path: PathLike, what: str) -> str:
+    """The whole file as text (UTF-8, BOM dropped).
+
+    Raises:
+        InvalidInputError: ``"{what}: file not found: PATH"``, a directory or
+            an unreadable file, or bytes that are not UTF-8 (with the line).
+    """
+    where = where_of(path)
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise InvalidInputError(f"{what}: file not found: {where}") from None
+    except IsADirectoryError:
+        raise InvalidInputError(f"{what}: {where} is a directory, not a file") from None
+    except OSError as e:
+        raise InvalidInputError(f"{what}: cannot read {where}: {e.strerror or e}") from None
+    return decode(data, what, where)
+
+
+def split_lines(text: str) -> Iterator[Tuple[int, str]]:
+    """``(line number from 1, line)`` for each line of ``text``, split at
+    ``\\n`` only, a trailing ``\\r`` dropped; no empty line after a final
+    ``\\n``. Blank lines are yielded: skipping them is the reader's choice."""
+    parts = text.split("\n")
+    if parts and parts[-1] == "":
+        parts.pop()
+    for i, line in enumerate(parts, 1):
+        yield i, line[:-1] if line.endswith("\r") else line
+
+
+def read_lines(path: PathLike, what: str) -> Iterator[Tuple[int, str]]:
+    """:func:`split_lines` of :func:`read_text`; the file is read (and
+    checked) before the first line is yielded."""
+    return split_lines(read_text(path, what))
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a finite number")
+
+
+def parse_json(text: str, what: str, where: str) -> Any:
+    """``json.loads(text)``, with ``NaN``/``Infinity`` refused and every
+    failure (syntax, nesting too deep, a number too large) an
+    :class:`InvalidInputError` starting ``"{what}: {where}"``.
+
+    ``where`` names the file (and the line, for JSONL); a syntax error inside
+    a multi-line document adds its own line and column."""
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as e:
+        at = f" (line {e.lineno}, column {e.colno})" if "\n" in text else f" (column {e.colno})"
+        raise InvalidInputError(f"{what}: {where}: invalid JSON{at}: {e.msg}") from None
+    except RecursionError:
+        raise InvalidInputError(f"{what}: {where}: JSON nested too deeply to read") from None
+    except ValueError as e:  # NaN/Infinity, or an integer with too many digits
+        raise InvalidInputError(f"{what}: {where}: invalid JSON: {e}") from None
+
+
+def finite(value: Any) -> bool:
+    """Whether ``value`` is a real number (not a bool) with a finite float value."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
