@@ -1,0 +1,639 @@
+"""Rerank a collection on a Ray cluster (``pip install 'rankwise[ray]'``).
+
+:func:`rerank_iter` runs rankwise's own driver (:func:`rankwise.rerank_iter`)
+inside a Ray Data ``map_batches`` actor pool: each actor builds its scorer
+once (a GPU model, an HTTP client of its node's server, ...) and reranks the
+batches of queries Ray hands it, with scorer batches that span the queries
+of its batch. Rankings stream back to the caller in completion order.
+
+The same results as one process, by construction: a query's plan is seeded
+with its query id and never depends on the queries beside it, so a run on N
+workers equals :func:`rankwise.rerank` in one process query by query (the
+tests compare the TREC files byte for byte after sorting by query id).
+
+Faults: an actor that dies (killed, out of memory, a lost node) is restarted
+by Ray and its unfinished batch is run again, so no query is lost; the driver
+yields each query id once (a guard against a batch that ran twice). A scorer
+factory that fails, a misconfigured scorer (:class:`~rankwise.InvalidInputError`)
+or ``on_error="raise"`` ends the job with one clear rankwise exception instead
+of Ray's tracebacks, and nothing after it is yielded.
+
+Inputs: a Ray Dataset with columns ``qid``, ``query``, ``docids``, ``texts``
+and optionally ``scores`` (see :func:`requests_dataset`), paths of DL JSON or
+rank_llm JSONL files (streamed entry by entry on the workers, never loaded
+whole on the driver; one read task per file), or an iterable of
+:class:`~rankwise.Request`. This module imports Ray on first use;
+``import rankwise`` never does.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import logging
+import os
+import time
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Literal, Optional, Sequence, Union
+
+import numpy as np
+
+from ._errors import InvalidInputError, RankwiseError, ScorerError, ScorerWarning
+from ._progress import Progress
+from ._validate import at_least
+from .data import Candidate, Request
+from .rerank import RerankStats
+from .rerank import rerank_iter as _local_rerank_iter
+from .runs import PathLike, Ranking
+from .strategies import Strategy
+
+if TYPE_CHECKING:  # pragma: no cover
+    import ray.data
+
+__all__ = ["rerank_iter", "rerank", "requests_dataset", "write_parquet", "iter_requests", "RAY_MISSING"]
+
+RAY_MISSING = "rankwise.ray needs Ray: pip install 'rankwise[ray]'"
+ScorerFactory = Union[str, Callable[[], Any]]
+#: the columns of a requests Dataset (``scores`` optional)
+COLUMNS = ("qid", "query", "docids", "texts", "scores")
+_READ_CHUNK = 1 << 20  # bytes read at a time from a DL JSON file
+_ROWS_PER_BLOCK = 64  # requests per block a read task yields
+
+
+def _ray() -> Any:
+    """Ray, or the one-line ImportError that says how to install it."""
+    try:
+        import ray
+        import ray.data  # noqa: F401
+    except ImportError:
+        raise ImportError(RAY_MISSING) from None
+    return ray
+
+
+# --- streaming readers (plain Python; they run inside Ray read tasks) ---------------------------
+
+
+def _lines(path: PathLike) -> Iterator[tuple[int, str]]:
+    """``(line number, line)`` read lazily: split at ``\\n`` only, a ``\\r``
+    before it and a leading byte-order mark dropped, as ``rankwise._io`` does."""
+    where = os.fspath(path)
+    try:
+        f = open(path, "rb")
+    except OSError as e:
+        raise InvalidInputError(f"path: cannot read {where}: {e.strerror or e}") from None
+    with f:
+        for n, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise InvalidInputError(f"path: {where}, line {n}: not valid UTF-8 ({e.reason})") from None
+            if n == 1 and line.startswith("\ufeff"):
+                line = line[1:]
+            yield n, line.rstrip("\n").removesuffix("\r")
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a finite number")
+
+
+def _json_array(path: PathLike) -> Iterator[tuple[str, Any]]:
+    """The elements of a JSON list one at a time, with ``"entry i"``: memory
+    holds one chunk of the file and one element, not the file."""
+    where = os.fspath(path)
+    decoder = json.JSONDecoder(parse_constant=_reject_constant)
+    utf8 = codecs.getincrementaldecoder("utf-8")()
+    try:
+        f = open(path, "rb")
+    except OSError as e:
+        raise InvalidInputError(f"path: cannot read {where}: {e.strerror or e}") from None
+    buf, pos, eof, i, read = "", 0, False, 0, 0
+
+    def more() -> bool:
+        nonlocal buf, pos, eof, read
+        data = f.read(_READ_CHUNK)
+        try:
+            text = utf8.decode(data, final=not data)
+        except UnicodeDecodeError as e:
+            raise InvalidInputError(f"path: {where}: not valid UTF-8 at byte {read + e.start} ({e.reason})") from None
+        if read == 0 and text.startswith("\ufeff"):
+            text = text[1:]
+        read += len(data)
+        buf, pos, eof = buf[pos:] + text, 0, not data
+        return bool(data)
+
+    def skip_ws() -> None:
+        nonlocal pos
+        while True:
+            while pos < len(buf) and buf[pos] in " \t\r\n":
+                pos += 1
+            if pos < len(buf) or eof or not more():
+                return
+
+    try:
+        skip_ws()
+        if pos >= len(buf) or buf[pos] != "[":
+            raise InvalidInputError(f"path: {where}: expected a JSON list of request objects")
+        pos += 1
+        skip_ws()
+        if pos < len(buf) and buf[pos] == "]":
+            return
+        while True:
+            while True:
+                try:
+                    obj, end = decoder.raw_decode(buf, pos)
+                except (json.JSONDecodeError, ValueError, RecursionError) as e:
+                    if not eof and more():
+                        continue
+                    raise InvalidInputError(f"path: {where}, entry {i}: invalid JSON: {e}") from None
+                if end >= len(buf) and not eof and more():  # a value cut at the buffer's end: read on
+                    continue
+                pos = end
+                break
+            yield f"entry {i}", obj
+            i += 1
+            skip_ws()
+            if pos < len(buf) and buf[pos] == ",":
+                pos += 1
+                skip_ws()
+                continue
+            if pos < len(buf) and buf[pos] == "]":
+                return
+            raise InvalidInputError(f"path: {where}, after entry {i - 1}: expected ',' or ']'")
+    finally:
+        f.close()
+
+
+def iter_requests(path: PathLike, *, depth: Optional[int] = None) -> Iterator[Request]:
+    """Stream the requests of a JSON list or JSONL file (DL JSON, rank_llm,
+    plain forms) one at a time, parsed as :func:`rankwise.load_requests`
+    parses each entry, without holding the file in memory. Other inputs (one
+    JSON object, a TREC run) go to :func:`rankwise.load_requests` whole."""
+    from . import data
+
+    where = os.fspath(path)
+    if not Path(path).is_file():
+        raise InvalidInputError(f"path: file not found: {where}")
+    first = next((line.lstrip() for _, line in _lines(path) if line.strip()), "")
+    if first.startswith("["):
+        entries: Iterator[tuple[str, Any]] = _json_array(path)
+    elif first.startswith("{") and _is_json(first):
+        entries = ((f"line {n}", _parse_line(line, where, n)) for n, line in _lines(path) if line.strip())
+    else:
+        yield from data.load_requests(path, depth=depth)
+        return
+    for i, (pos, obj) in enumerate(entries):
+        yield data._convert(obj, f"path: {where}: {pos}", depth, None, str(i))
+
+
+def _is_json(line: str) -> bool:
+    try:
+        json.loads(line)
+    except ValueError:
+        return False
+    return True
+
+
+def _parse_line(line: str, where: str, n: int) -> Any:
+    from ._io import parse_json
+
+    return parse_json(line, "path", f"{where}, line {n}")
+
+
+# --- rows <-> requests ------------------------------------------------------------------------
+
+
+def _columns(requests: Sequence[Request]) -> Dict[str, Any]:
+    return {
+        "qid": [r.qid for r in requests],
+        "query": [r.query for r in requests],
+        "docids": [[c.docid for c in r.candidates] for r in requests],
+        "texts": [[c.text for c in r.candidates] for r in requests],
+        "scores": [[c.score for c in r.candidates] for r in requests],
+    }
+
+
+def _requests(batch: Dict[str, Any]) -> List[Request]:
+    qids = batch["qid"]
+    scores = batch.get("scores")
+    out = []
+    for k in range(len(qids)):
+        docids, texts = list(batch["docids"][k]), list(batch["texts"][k])
+        sc = list(scores[k]) if scores is not None and scores[k] is not None else [0.0] * len(docids)
+        if not len(docids) == len(texts) == len(sc):
+            raise InvalidInputError(f"requests: query {str(qids[k])!r} has different numbers of docids, texts, scores")
+        cands = [Candidate(str(d), str(t), float(s)) for d, t, s in zip(docids, texts, sc)]
+        out.append(Request(str(qids[k]), str(batch["query"][k]), cands))
+    return out
+
+
+def _table(requests: Sequence[Request]) -> Any:
+    import pyarrow as pa
+
+    return pa.table(_columns(requests))
+
+
+def _datasource(paths: Sequence[str], depth: Optional[int]) -> Any:
+    from ray.data.block import BlockMetadata
+    from ray.data.datasource import Datasource, ReadTask
+
+    class RequestFiles(Datasource):  # type: ignore[misc]
+        """One streaming read task per file: blocks of ``_ROWS_PER_BLOCK`` requests."""
+
+        def estimate_inmemory_data_size(self) -> Optional[int]:
+            return sum(os.path.getsize(p) for p in paths)
+
+        def get_read_tasks(self, parallelism: int, **_: Any) -> List[Any]:
+            def read(path: str) -> Callable[[], Iterator[Any]]:
+                def fn() -> Iterator[Any]:
+                    chunk: List[Request] = []
+                    for r in iter_requests(path, depth=depth):
+                        chunk.append(r)
+                        if len(chunk) == _ROWS_PER_BLOCK:
+                            yield _table(chunk)
+                            chunk = []
+                    if chunk:
+                        yield _table(chunk)
+
+                return fn
+
+            meta = [
+                BlockMetadata(num_rows=None, size_bytes=os.path.getsize(p), input_files=[p], exec_stats=None)
+                for p in paths
+            ]
+            return [ReadTask(read(p), m) for p, m in zip(paths, meta)]
+
+    return RequestFiles()
+
+
+def requests_dataset(source: Any, *, depth: Optional[int] = None) -> "ray.data.Dataset":
+    """The requests as a Ray Dataset with columns ``qid``, ``query``,
+    ``docids``, ``texts``, ``scores`` (lists per query, first-stage order).
+
+    ``source``: a Dataset (returned as is), a path or list of paths of DL
+    JSON / rank_llm JSONL files (read on the workers, streamed, one task per
+    file), or an iterable of :class:`~rankwise.Request` (held by the driver).
+    """
+    ray = _ray()
+    if isinstance(source, ray.data.Dataset):
+        return source
+    if isinstance(source, (str, os.PathLike)):
+        source = [source]
+    items = list(source)
+    if items and all(isinstance(p, (str, os.PathLike)) for p in items):
+        paths = [os.fspath(p) for p in items]
+        for p in paths:
+            if not Path(p).is_file():
+                raise InvalidInputError(f"requests: file not found: {p}")
+        return ray.data.read_datasource(_datasource(paths, depth))
+    if not all(isinstance(r, Request) for r in items):
+        raise InvalidInputError("requests: expected a Ray Dataset, paths, or Request objects")
+    if not items:
+        raise InvalidInputError("requests: no queries")
+    if depth is not None:
+        items = [Request(r.qid, r.query, r.candidates[:depth]) for r in items]
+    return ray.data.from_arrow(_table(items))
+
+
+# --- the actor --------------------------------------------------------------------------------
+
+
+def _build_scorer(factory: ScorerFactory, strategy: Strategy) -> Any:
+    if isinstance(factory, str):
+        from . import scorers
+
+        from_spec = getattr(scorers, "from_spec", None)
+        if from_spec is not None:
+            return from_spec(factory, kind=strategy.call_kind)
+        from . import cli  # until scorers.from_spec lands: the CLI's own builder with its defaults
+
+        args = cli.parser().parse_args(["rerank", "-", "-o", "-", "--scorer", factory])
+        return cli.build_scorer(factory, args, strategy)
+    return factory()
+
+
+def _one_line(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {text[-1] if text else ''}".rstrip(": ")
+
+
+class _Reranker:
+    """The callable class of the actor pool: one scorer per actor."""
+
+    def __init__(self, strategy: Strategy, factory: ScorerFactory, options: Dict[str, Any]) -> None:
+        self.strategy, self.options = strategy, options
+        self.fatal: Optional[tuple[str, str]] = None
+        try:
+            self.scorer = _build_scorer(factory, strategy)
+        except BaseException as e:  # shown once on the driver, not as a Ray traceback
+            if isinstance(e, KeyboardInterrupt):
+                raise
+            self.scorer = None
+            self.fatal = ("factory", f"the scorer factory failed on a Ray worker: {_one_line(e)}")
+
+    def __call__(self, batch: Dict[str, Any]) -> Dict[str, Any]:
+        qids = [str(q) for q in batch["qid"]]
+        n = len(qids)
+        out: Dict[str, Any] = {
+            "qid": qids,
+            "docids": [[] for _ in qids],
+            "spend": ["{}"] * n,
+            "error": [""] * n,
+            "fatal": [""] * n,
+            "fatal_kind": [""] * n,
+            "scorer_seconds": [0.0] * n,
+            "tokens_in": [0] * n,
+            "tokens_out": [0] * n,
+            "batches": [0] * n,
+            "batch_queries": [0] * n,
+        }
+        fatal = self.fatal
+        if fatal is None:
+            st = RerankStats()
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", ScorerWarning)  # the driver warns once for the whole job
+                    done = {
+                        r.qid: r
+                        for r in _local_rerank_iter(
+                            _requests(batch), self.strategy, self.scorer, progress=False, stats=st, **self.options
+                        )
+                    }
+            except InvalidInputError as e:
+                fatal = ("input", str(e))
+            except RankwiseError as e:
+                fatal = ("scorer", str(e))
+            else:
+                for k, q in enumerate(qids):
+                    r = done[q]
+                    out["docids"][k] = r.docids
+                    out["spend"][k] = json.dumps(r.spend)
+                    out["error"][k] = r.error or ""
+                out["scorer_seconds"][0] = st.scorer_seconds
+                out["tokens_in"][0], out["tokens_out"][0] = st.tokens_in, st.tokens_out
+                out["batches"][0], out["batch_queries"][0] = st.batches, st.batch_queries
+        if fatal is not None:
+            out["fatal_kind"] = [fatal[0]] * n
+            out["fatal"] = [fatal[1]] * n
+        return out
+
+
+# --- the driver -------------------------------------------------------------------------------
+
+
+def _connect(ray: Any, address: Optional[str], num_cpus: Optional[int]) -> bool:
+    """Attach to (or start) a cluster; True when this call started it."""
+    if ray.is_initialized():
+        return False
+    if address in (None, "local"):
+        ray.init(num_cpus=num_cpus, include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False)
+        return True
+    try:
+        ray.init(address=address, logging_level=logging.ERROR, log_to_driver=False)
+    except (ConnectionError, RuntimeError, ValueError) as e:
+        raise InvalidInputError(f"address: no Ray cluster at {address!r}: {_one_line(e)}") from None
+    return True
+
+
+def rerank_iter(
+    requests: Any,
+    strategy: Strategy,
+    scorer_factory: ScorerFactory,
+    *,
+    workers: int = 2,
+    num_cpus: float = 0.5,
+    num_gpus: float = 0,
+    address: Optional[str] = None,
+    queries_per_batch: int = 32,
+    batch_size: Optional[int] = None,
+    depth: Optional[int] = None,
+    skip: Iterable[str] = (),
+    on_error: Literal["fallback", "raise"] = "fallback",
+    retries: int = 1,
+    worker_restarts: int = 3,
+    progress: Optional[bool] = None,
+    stats: Optional[RerankStats] = None,
+) -> Iterator[Ranking]:
+    """Rerank ``requests`` on a Ray cluster; yields each query's
+    :class:`~rankwise.Ranking` (with ``spend`` and ``error``) as it arrives,
+    every query id exactly once, in completion order.
+
+    Args:
+        requests: a Ray Dataset (columns ``qid``, ``query``, ``docids``,
+            ``texts``, optional ``scores``), a path or list of paths of DL
+            JSON / rank_llm JSONL files (streamed on the workers), or an
+            iterable of :class:`~rankwise.Request`.
+        strategy: any rankwise strategy (pickled to the workers).
+        scorer_factory: a zero-argument callable that returns a scorer, run
+            once in each actor (so a GPU model loads once per worker), or a
+            ``--scorer`` spec string (``minilm``, ``replay:FILE``,
+            ``http://host:8000/v1``, ...).
+        workers: actors in the pool, default 2.
+        num_cpus: CPUs reserved per actor, default 0.5 (the scorer's time is
+            on a GPU or a server; a whole CPU per actor on a 2-core machine
+            starves the read tasks and deadlocks).
+        num_gpus: GPUs per actor, default 0 (1 for a 7B model per GPU; 0.5
+            packs two actors on one GPU).
+        address: None or ``"local"`` (default): the running cluster if
+            ``ray.init`` was called, else a local one started for this job and
+            stopped after it; ``"auto"``, ``"HOST:PORT"`` or ``"ray://..."``:
+            an existing cluster.
+        queries_per_batch: queries per ``map_batches`` batch, default 32: an
+            actor's scorer batches span that many queries; a dead actor's
+            batch is run again whole.
+        batch_size: scorer calls per batch inside an actor; default None: the
+            scorer's ``batch_size`` attribute, else 32.
+        depth: rerank only the first ``depth`` candidates (paths and Request
+            lists; default all).
+        skip: query ids to leave out (those a resumed job already has).
+        on_error, retries: as :func:`rankwise.rerank`, per actor.
+        worker_restarts: restarts of a dead actor (and retries of its batch),
+            default 3.
+        progress: a progress line of queries done across the cluster, on
+            stderr; default: when it is a terminal.
+        stats: a :class:`~rankwise.RerankStats` summed over the workers.
+
+    Raises:
+        ImportError: Ray is not installed (``pip install 'rankwise[ray]'``).
+        InvalidInputError: bad input, a query id repeated across the inputs
+            (before any scorer work), no cluster at ``address``.
+        ScorerError: the scorer factory failed on a worker, or a scorer error
+            with ``on_error="raise"``; raised once, after the rankings
+            finished before it.
+    """
+    ray = _ray()
+    if not isinstance(strategy, Strategy):
+        raise InvalidInputError(
+            f"strategy: expected a rankwise strategy (e.g. SlidingWindow()), got {type(strategy).__name__}"
+        )
+    if not (isinstance(scorer_factory, str) or callable(scorer_factory)):
+        raise InvalidInputError(f"scorer_factory: expected a callable or a --scorer spec, got {scorer_factory!r}")
+    workers = at_least("workers", workers, 1)
+    queries_per_batch = at_least("queries_per_batch", queries_per_batch, 1)
+    worker_restarts = at_least("worker_restarts", worker_restarts, 0)
+    retries = at_least("retries", retries, 0)
+    if batch_size is not None:
+        batch_size = at_least("batch_size", batch_size, 1)
+    for name, v in (("num_cpus", num_cpus), ("num_gpus", num_gpus)):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0:
+            raise InvalidInputError(f"{name}: must be a number >= 0, got {v!r}")
+    if on_error not in ("fallback", "raise"):
+        raise InvalidInputError(f"on_error: must be 'fallback' or 'raise', got {on_error!r}")
+    done_qids = {str(q) for q in skip}
+    started = _connect(ray, address, None)
+    st = stats if stats is not None else RerankStats()
+    t0 = time.perf_counter()
+    data_log = logging.getLogger("ray.data")
+    level = data_log.level
+    data_log.setLevel(logging.ERROR)  # no per-dataset chatter on the caller's stderr: the progress line is ours
+    try:
+        ctx = ray.data.DataContext.get_current()
+        ctx.enable_progress_bars = False
+        ctx.print_on_execution_start = False
+        ds = requests_dataset(requests, depth=depth)
+        total = _check_ids(ds, done_qids)
+        if total == 0:
+            return
+        if done_qids:
+            keep = frozenset(done_qids)
+            ds = ds.filter(lambda row: row["qid"] not in keep)
+        options: Dict[str, Any] = {"on_error": on_error, "retries": retries}
+        if batch_size is not None:
+            options["batch_size"] = batch_size
+        with warnings.catch_warnings():
+            # Ray 2.60 deprecates passing actor options as keywords without naming a replacement for these two;
+            # its default (restart forever, retry forever) would loop on a batch that kills every worker.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            out = ds.map_batches(
+                _Reranker,
+                fn_constructor_args=(strategy, scorer_factory, options),
+                batch_size=queries_per_batch,
+                batch_format="numpy",
+                compute=ray.data.ActorPoolStrategy(size=workers),
+                num_cpus=num_cpus,
+                num_gpus=num_gpus,
+                max_restarts=worker_restarts,
+                max_task_retries=worker_restarts,
+            )
+        yield from _collect(ray, out, total, progress, st)
+    finally:
+        st.wall_seconds += time.perf_counter() - t0
+        data_log.setLevel(level)
+        if started:
+            ray.shutdown()
+
+
+def _check_ids(ds: Any, skip: set[str]) -> int:
+    """One pass over the query ids (reading only ids onto the driver): a
+    repeated id is an error before any scorer work. Returns how many remain."""
+    seen: set[str] = set()
+    for batch in ds.select_columns(["qid"]).iter_batches(batch_format="numpy", batch_size=4096):
+        for q in batch["qid"]:
+            q = str(q)
+            if q in seen:
+                raise InvalidInputError(f"requests: query {q!r} appears twice across the inputs")
+            seen.add(q)
+    return len(seen - skip)
+
+
+def _collect(ray: Any, out: Any, total: int, progress: Optional[bool], st: RerankStats) -> Iterator[Ranking]:
+    bar = Progress(total, progress, label="rerank (ray)")
+    yielded: set[str] = set()
+    failures: List[str] = []
+    try:
+        rows = iter(out.iter_batches(batch_format="numpy", batch_size=None))
+        while True:
+            try:
+                batch = next(rows)
+            except StopIteration:
+                break
+            except RankwiseError:
+                raise
+            except Exception as e:  # a Ray failure (workers out of restarts, ...): one line, not the traceback
+                raise ScorerError(f"the Ray job failed: {_one_line(getattr(e, 'cause', None) or e)}") from None
+            for k in range(len(batch["qid"])):
+                if batch["fatal"][k]:
+                    kind, why = str(batch["fatal_kind"][k]), str(batch["fatal"][k])
+                    raise (InvalidInputError if kind == "input" else ScorerError)(why)
+                qid = str(batch["qid"][k])
+                if qid in yielded:  # a batch that ran twice
+                    continue
+                yielded.add(qid)
+                spend = {str(a): float(b) for a, b in json.loads(str(batch["spend"][k])).items()}
+                error = str(batch["error"][k]) or None
+                ranking = Ranking.from_order(qid, [str(d) for d in batch["docids"][k]], spend, error=error)
+                st.queries += 1
+                st.calls += int(spend.get("calls", 0))
+                st.docs_shown += int(spend.get("docs_shown", 0))
+                st.scorer_seconds += float(batch["scorer_seconds"][k])
+                st.tokens_in += int(batch["tokens_in"][k])
+                st.tokens_out += int(batch["tokens_out"][k])
+                st.batches += int(batch["batches"][k])
+                st.batch_queries += int(batch["batch_queries"][k])
+                if error is not None:
+                    st.failed.append(qid)
+                    failures.append(f"{qid}: {error}")
+                bar.update(st.queries, st.calls)
+                yield ranking
+    finally:
+        bar.close()
+    if failures:
+        more = f" (and {len(failures) - 3} more)" if len(failures) > 3 else ""
+        warnings.warn(
+            f"{len(failures)} queries kept their first-stage order because scorer calls failed: "
+            f"{'; '.join(failures[:3])}{more}",
+            ScorerWarning,
+            stacklevel=2,
+        )
+
+
+def rerank(requests: Any, strategy: Strategy, scorer_factory: ScorerFactory, **options: Any) -> List[Ranking]:
+    """:func:`rerank_iter` collected into a list sorted by query id."""
+    return sorted(rerank_iter(requests, strategy, scorer_factory, **options), key=lambda r: r.qid)
+
+
+def write_parquet(rankings: Iterable[Ranking], path: PathLike, *, rows_per_group: int = 1024) -> int:
+    """Write rankings to a parquet file (columns ``qid``, ``docids``,
+    ``scores``, ``spend`` as a map, ``error``), streaming in row groups of
+    ``rows_per_group`` (default 1024), for a pipeline that continues in Ray
+    (``ray.data.read_parquet(path)``). Returns the number of rows written."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows_per_group = at_least("rows_per_group", rows_per_group, 1)
+    schema = pa.schema(
+        [
+            ("qid", pa.string()),
+            ("docids", pa.list_(pa.string())),
+            ("scores", pa.list_(pa.float64())),
+            ("spend", pa.map_(pa.string(), pa.float64())),
+            ("error", pa.string()),
+        ]
+    )
+    n = 0
+    group: List[Ranking] = []
+
+    def flush(w: Any) -> None:
+        w.write_table(
+            pa.table(
+                {
+                    "qid": [r.qid for r in group],
+                    "docids": [r.docids for r in group],
+                    "scores": [np.asarray(r.scores, dtype=np.float64) for r in group],
+                    "spend": [list(r.spend.items()) for r in group],
+                    "error": [r.error for r in group],
+                },
+                schema=schema,
+            )
+        )
+        group.clear()
+
+    with pq.ParquetWriter(os.fspath(path), schema) as w:
+        for r in rankings:
+            group.append(r)
+            n += 1
+            if len(group) == rows_per_group:
+                flush(w)
+        if group or n == 0:
+            flush(w)
+    return n
