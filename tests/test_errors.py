@@ -1,18 +1,25 @@
 """Bad input raises rankwise.InvalidInputError (a ValueError and a
 RankwiseError) whose message names the offending argument.
 
-Everything runs in-process: that no case kills the interpreter (a Rust
-panic turned abort, a segfault) is itself part of the check.
+The cases run in-process; one slow test runs them again in a child
+interpreter and checks that it exits normally (no Rust panic turned abort,
+no segfault), and two run big inputs under a memory cap in a child.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import rankwise
+import reference
 
 W, L = [0, 1, 2], [1, 2, 0]
 RANKINGS = [[0, 1, 2], [2, 1]]
@@ -355,7 +362,13 @@ def test_bad_damping(damping):
 
 @pytest.mark.parametrize("damping", [0.0, 0.5, 0.999999])
 def test_good_damping(damping):
-    rankwise.pagerank(W, L, damping=damping)
+    # the edges of the valid range give the dense power iteration's answer (0 gives the uniform vector)
+    w, l = [0, 0, 1, 3], [1, 2, 2, 0]
+    res = rankwise.pagerank(w, l, damping=damping)
+    assert res.converged
+    np.testing.assert_allclose(res.scores, reference.pagerank(w, l, 4, damping=damping), rtol=1e-6, atol=1e-9)
+    if damping == 0.0:
+        assert res.scores.tolist() == [0.25] * 4
 
 
 @pytest.mark.parametrize(
@@ -389,20 +402,112 @@ def test_elo_k_zero_is_allowed():
     assert np.all(res.scores == 1000.0)
 
 
-def test_validation_happens_before_any_work():
-    # a bad parameter is reported even when the data are also large
-    rng = np.random.default_rng(0)
-    w = rng.integers(0, 1000, 50_000)
-    l = (w + 1) % 1000
-    check_invalid(lambda: rankwise.bradley_terry(w, l, tol=-1), "tol")
-    check_invalid(lambda: rankwise.pagerank(w, l, damping=2.0), "damping")
+# --- what the in-process cases above cannot show -----------------------------
 
 
-def test_interpreter_survives_all_of_the_above():
-    # runs last in this module: if any case above had aborted the process we
-    # would never get here; the library still works afterwards
-    res = rankwise.bradley_terry(W, L)
-    assert res.converged and np.all(np.isfinite(res.scores))
+def _run_capped(code: str, headroom_mb: int = 64) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter whose address space is capped at what
+    it has mapped after ``import rankwise`` plus ``headroom_mb``."""
+    prelude = textwrap.dedent(f"""
+        import resource, re
+        import numpy as np
+        import rankwise
+        vm = int(re.search(r"VmSize:\\s+(\\d+) kB", open("/proc/self/status").read()).group(1)) * 1024
+        cap = vm + {headroom_mb} * 2**20
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    """)
+    return subprocess.run(
+        [sys.executable, "-c", prelude + textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "RUST_BACKTRACE": "0", "RANKWISE_NUM_THREADS": "1"},
+    )
+
+
+# 50 million items need ~200 MB per score vector: more than the cap allows.
+_BIG = 50_000_000
+
+
+_LATE_CHECK = pytest.mark.xfail(
+    strict=True,
+    reason="known bug: rust/python.rs builds the comparison store (n_items-sized) before checking tol/damping "
+    "(Stopping::check, the damping range), so a bad parameter on big input is reported only after the work",
+)
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc to size the memory cap")
+@pytest.mark.parametrize(
+    "call,arg",
+    [
+        pytest.param(f"rankwise.bradley_terry([0], [1], n_items={_BIG}, tol=-1)", "tol", marks=_LATE_CHECK),
+        pytest.param(f"rankwise.pagerank([0], [1], n_items={_BIG}, damping=2.0)", "damping", marks=_LATE_CHECK),
+        (f"rankwise.plackett_luce([[0, 1]], n_items={_BIG}, prior=-1.0)", "prior"),
+        (f"rankwise.plackett_luce([[0, 1]], n_items={_BIG}, tol=0.0)", "tol"),
+    ],
+)
+def test_validation_happens_before_any_work(call, arg):
+    # Under a memory cap that the work would exceed, only a check made before the work can report
+    # the bad parameter: a late check dies in the allocation (an abort or a MemoryError) instead.
+    proc = _run_capped(
+        f"""
+        try:
+            {call}
+        except rankwise.InvalidInputError as e:
+            print("raised:", e)
+        """
+    )
+    assert proc.returncode == 0, f"rc={proc.returncode}\n{proc.stderr[-2000:]}"
+    assert proc.stdout.startswith(f"raised: {arg}: "), proc.stdout
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc to size the memory cap")
+@pytest.mark.xfail(
+    strict=True,
+    reason="known bug: a failed allocation in the Rust core aborts the interpreter (Rust's default "
+    "handle_alloc_error) instead of raising MemoryError",
+)
+def test_running_out_of_memory_raises_instead_of_aborting():
+    proc = _run_capped(
+        f"""
+        try:
+            rankwise.bradley_terry([0], [1], n_items={_BIG})
+        except MemoryError as e:
+            print("raised MemoryError")
+        """
+    )
+    assert proc.returncode == 0, f"rc={proc.returncode}\n{proc.stderr[-2000:]}"
+    assert proc.stdout.strip() == "raised MemoryError"
+
+
+@pytest.mark.slow
+def test_no_case_of_this_module_kills_the_interpreter():
+    # The cases above run in one process; had one aborted it (a panic turned abort, a segfault), the
+    # run would end with no verdict on the rest. Run them all in a child and read its exit status.
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            __file__,
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-m",
+            "not slow",
+            "-k",
+            "not capped and not before_any_work and not instead_of_aborting",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=Path(__file__).parent,
+    )
+    assert proc.returncode == 0, (
+        f"child pytest exited with {proc.returncode}:\n{proc.stdout[-3000:]}{proc.stderr[-2000:]}"
+    )
+    passed = re.search(r"(\d+) passed", proc.stdout)
+    assert passed and int(passed.group(1)) > 500, proc.stdout[-2000:]
 
 
 # --- guards against inputs that would exhaust memory or overflow ------------
