@@ -3,7 +3,8 @@
 The protocol (:mod:`rankwise.scorers._base`): a scorer takes a batch of
 calls from many queries and returns one answer per call. This package holds
 the protocol types, two scorers that need no model, :class:`Replay`
-(recorded LLM calls) and :class:`Oracle` (a simulated judge), and the model
+(recorded LLM calls) and :class:`Oracle` (a simulated judge), the wrapper
+:class:`Cached` (answers repeated calls from a file), and the model
 scorers :class:`HFScorer` and :class:`EmbeddingScorer` (torch and
 transformers, ``pip install 'rankwise[hf]'``; imported on first use).
 """
@@ -12,6 +13,7 @@ from typing import Any
 
 from ._base import Answer, Call, Kind, ListwiseCall, PairwiseCall, PointwiseCall, Scorer, as_scorer
 from .adapters import RerankersScorer
+from .cache import Cached
 from .openai import OpenAIScorer
 from .oracle import Oracle
 from .replay import Replay
@@ -26,6 +28,7 @@ __all__ = [
     "PointwiseCall",
     "Scorer",
     "as_scorer",
+    "Cached",
     "OpenAIScorer",
     "Oracle",
     "Replay",
