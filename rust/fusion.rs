@@ -18,7 +18,6 @@
 use crate::error::{Error, Result};
 use crate::trec::Run;
 use rustc_hash::FxHashMap;
-use std::str::FromStr;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Method {
@@ -30,40 +29,33 @@ pub enum Method {
     WSum,
 }
 
-/// Score normalisation before score-based fusion (ranx's definitions,
-/// denominators floored at 1e-9).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Norm {
-    None,
-    /// `(s - min) / (max - min)`
-    MinMax,
-    /// `(s - mean) / std` (population std)
-    ZScore,
-    /// `(s - min) / sum(s - min)`
-    Sum,
-    /// `s / max`
-    Max,
-    /// `1 - (rank - 1) / n`
-    Rank,
+crate::names! {
+    /// Score normalisation before score-based fusion (ranx's definitions,
+    /// denominators floored at 1e-9).
+    pub enum Norm("norm") {
+        None = "none",
+        /// `(s - min) / (max - min)`
+        MinMax = "min-max" | "minmax",
+        /// `(s - mean) / std` (population std)
+        ZScore = "z-score" | "zscore" | "zmuv",
+        /// `(s - min) / sum(s - min)`
+        Sum = "sum",
+        /// `s / max`
+        Max = "max",
+        /// `1 - (rank - 1) / n`
+        Rank = "rank",
+    }
 }
 
-impl FromStr for Norm {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        Ok(match s {
-            "none" => Norm::None,
-            "min-max" | "minmax" => Norm::MinMax,
-            "z-score" | "zscore" | "zmuv" => Norm::ZScore,
-            "sum" => Norm::Sum,
-            "max" => Norm::Max,
-            "rank" => Norm::Rank,
-            _ => {
-                return Err(Error::invalid(
-                    "norm",
-                    format!("unknown normalisation {s:?}; expected none, min-max, z-score, sum, max or rank"),
-                ))
-            }
-        })
+crate::names! {
+    /// The fusion methods by name ([`Method`] adds RRF's `k`).
+    pub enum Name("method") {
+        Rrf = "rrf",
+        Isr = "isr",
+        Borda = "borda",
+        CombSum = "combsum" | "sum",
+        CombMnz = "combmnz" | "mnz",
+        WSum = "wsum",
     }
 }
 
@@ -72,19 +64,13 @@ impl Method {
         if !(k.is_finite() && k > 0.0) {
             return Err(Error::invalid("k", format!("must be a positive finite number, got {k}")));
         }
-        Ok(match name {
-            "rrf" => Method::Rrf { k },
-            "isr" => Method::Isr,
-            "borda" => Method::Borda,
-            "combsum" | "sum" => Method::CombSum,
-            "combmnz" | "mnz" => Method::CombMnz,
-            "wsum" => Method::WSum,
-            _ => {
-                return Err(Error::invalid(
-                    "method",
-                    format!("unknown fusion method {name:?}; expected rrf, isr, borda, combsum, combmnz or wsum"),
-                ))
-            }
+        Ok(match name.parse::<Name>()? {
+            Name::Rrf => Method::Rrf { k },
+            Name::Isr => Method::Isr,
+            Name::Borda => Method::Borda,
+            Name::CombSum => Method::CombSum,
+            Name::CombMnz => Method::CombMnz,
+            Name::WSum => Method::WSum,
         })
     }
 

@@ -368,23 +368,13 @@ mod tests {
     }
 }
 
-/// What to do with a query that has judgments but is missing from the run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Missing {
-    /// It scores 0 on every metric (trec_eval `-c`).
-    Zero,
-    /// It is left out of the evaluation (trec_eval's default, pytrec_eval).
-    Skip,
-}
-
-impl FromStr for Missing {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "zero" => Ok(Missing::Zero),
-            "skip" => Ok(Missing::Skip),
-            _ => Err(Error::invalid("missing", format!("unknown value {s:?}; expected \"zero\" or \"skip\""))),
-        }
+crate::names! {
+    /// What to do with a query that has judgments but is missing from the run.
+    pub enum Missing("missing") {
+        /// It scores 0 on every metric (trec_eval `-c`).
+        Zero = "zero",
+        /// It is left out of the evaluation (trec_eval's default, pytrec_eval).
+        Skip = "skip",
     }
 }
 

@@ -10,7 +10,7 @@ use pyo3::types::PyType;
 use crate::aggregate::bradley_terry::Method;
 use crate::aggregate::elo::EloParams;
 use crate::aggregate::{self as agg, counting, ranking_from_scores, Estimate, Stopping};
-use crate::comparisons::{pairs_from_rankings, resolve_n_items, Comparisons};
+use crate::comparisons::{pairs_from_rankings_checked, resolve_n_items, Comparisons};
 use crate::error::Error;
 use crate::fusion;
 use crate::metrics::{self, Metric, Missing};
@@ -132,7 +132,7 @@ fn plackett_luce<'py>(
     tol: f64,
     max_iter: usize,
 ) -> PyResult<Estimated<'py>> {
-    let method = agg::plackett_luce::parse_method(method).map_err(to_py)?;
+    let method: Method = method.parse().map_err(to_py)?;
     let stop = Stopping { tol, max_iter };
     let e = with_rankings(py, &items, &lengths, n_items, &weights, |r| {
         agg::plackett_luce::plackett_luce(r, method, prior, stop)
@@ -198,7 +198,7 @@ fn borda<'py>(
 }
 
 #[pyfunction]
-#[pyo3(signature = (winners, losers, n_items, weights, initial, k, scale, base))]
+#[pyo3(signature = (winners, losers, n_items, weights, draws, initial, k, scale, base))]
 #[allow(clippy::too_many_arguments)]
 fn elo<'py>(
     py: Python<'py>,

@@ -4,32 +4,19 @@
 use crate::error::{Error, Result};
 use rustc_hash::FxHashMap;
 
-/// How the documents of each query are ordered in a [`Run`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Order {
-    /// trec_eval's order: score descending, ties by doc id descending.
-    /// Like trec_eval (which stores scores as C floats), scores are compared
-    /// at single precision: two scores equal as f32 are a tie.
-    Score,
-    /// The rank column ascending (for runs whose score column is not
-    /// meaningful), ties by position in the file.
-    Rank,
-    /// As given.
-    Given,
+crate::names! {
+    /// How the documents of each query are ordered in a [`Run`].
+    pub enum Order("order") {
+        /// trec_eval's order: score descending, ties by doc id descending.
+        /// Like trec_eval (which stores scores as C floats), scores are compared
+        /// at single precision: two scores equal as f32 are a tie.
+        Score = "score",
+        /// The rank column ascending (for runs whose score column is not
+        /// meaningful), ties by position in the file.
+        Rank = "rank",
+        /// As given.
+        Given = "given",
 }
-
-impl std::str::FromStr for Order {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "score" => Ok(Order::Score),
-            "rank" => Ok(Order::Rank),
-            "given" => Ok(Order::Given),
-            _ => {
-                Err(Error::invalid("order", format!("unknown order {s:?}; expected \"score\", \"rank\" or \"given\"")))
-            }
-        }
-    }
 }
 
 /// Ranked documents for many queries: query `q` owns entries

@@ -267,6 +267,21 @@ def test_reader_drops_a_torn_last_line_and_names_file_and_line_otherwise(tmp_pat
         read_calls(tmp_path / "missing.jsonl")
 
 
+def test_a_torn_multibyte_character_is_a_torn_line_and_bad_bytes_elsewhere_are_named(tmp_path):
+    path = tmp_path / "c.jsonl"
+    with CallRecorder(path) as rec:
+        rec.record(PointwiseCall("q", "\u00e9t\u00e9", rw.Candidate("a", "")), 1.0)
+        rec.record(PointwiseCall("q", "\u00e9t\u00e9", rw.Candidate("b", "")), 2.0)
+    data = path.read_bytes()
+    cut = data.rindex("\u00e9".encode()) + 1  # inside the last line's last two-byte character
+    path.write_bytes(b"\xef\xbb\xbf" + data[:cut])
+    (only,) = read_calls(path)
+    assert only.docids == ("a",) and only.query == "\u00e9t\u00e9"
+    path.write_bytes(b"\xff\n" + data)
+    with pytest.raises(rw.InvalidInputError, match="line 1: not valid UTF-8"):
+        read_calls(path)
+
+
 def test_reader_after_a_real_sigkill_mid_write(tmp_path):
     """A child appends big records until it is SIGKILLed: every line the reader
     keeps is whole, and a recorder reopened on the file appends cleanly."""

@@ -13,6 +13,7 @@ __all__ = [
     "__version__",
     "borda",
     "bradley_terry",
+    "choices",
     "comparisons_from_rankings",
     "copeland",
     "elo",
@@ -90,6 +91,7 @@ def elo(
     base: float,
 ) -> Tuple[_Floats, _Ids]: ...
 def comparisons_from_rankings(items: _Ids, lengths: _Ids) -> Tuple[_Ids, _Ids]: ...
+def choices(what: str) -> List[str]: ...
 
 @final
 class Plan:

@@ -60,6 +60,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 
 import numpy as np
 
+from . import _io
 from ._errors import InvalidInputError
 from .parsing import ParsedPermutation, parse_permutation
 from .scorers._base import Answer, ListwiseCall, PairwiseCall, PointwiseCall
@@ -306,31 +307,40 @@ class CallRecorder:
 
 
 def _lines(path: PathLike, what: str) -> Iterator[Tuple[int, Dict[str, Any]]]:
-    """(line number, object) of each non-blank JSONL line; a torn last line is dropped."""
-    where = os.fspath(path)
+    """(line number, object) of each non-blank JSONL line, read as :mod:`rankwise._io`
+    reads text (UTF-8, BOM dropped, lines split at ``\\n`` only); a torn last line is dropped."""
+    where = _io.where_of(path)
     try:
         data = Path(path).read_bytes()
     except FileNotFoundError:
         raise InvalidInputError(f"{what}: file not found: {where}") from None
+    except IsADirectoryError:
+        raise InvalidInputError(f"{what}: {where} is a directory, not a file") from None
     except OSError as e:
-        raise InvalidInputError(f"{what}: cannot read {where}: {e}") from None
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    lines = data.split(b"\n")
-    for lineno, raw_line in enumerate(lines, 1):
-        last = lineno == len(lines)
-        if not raw_line.strip():
-            continue
+        raise InvalidInputError(f"{what}: cannot read {where}: {e.strerror or e}") from None
+    cut = data.rfind(b"\n") + 1
+    lineno = 0
+    for lineno, line in _io.split_lines(_io.decode(data[:cut], what, where)):
+        if line.strip():
+            obj = _io.parse_json(line, what, f"{where}, line {lineno}")
+            if not isinstance(obj, dict):
+                raise InvalidInputError(
+                    f"{what}: {where}, line {lineno}: expected a JSON object, got {type(obj).__name__}"
+                )
+            yield lineno, obj
+    tail = data[cut:]
+    if cut == 0 and tail.startswith(_io.BOM.encode()):
+        tail = tail[len(_io.BOM.encode()) :]
+    if tail.strip():  # after the last newline: complete, or a line torn by a kill mid-write (dropped)
         try:
-            obj = json.loads(raw_line.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as e:
-            if last:  # after the last newline: a line torn by a kill mid-write
-                return
-            kind = "invalid UTF-8" if isinstance(e, UnicodeDecodeError) else "invalid JSON"
-            raise InvalidInputError(f"{what}: {where}, line {lineno}: {kind}: {e}") from None
-        if not isinstance(obj, dict):
-            raise InvalidInputError(f"{what}: {where}, line {lineno}: expected a JSON object, got {type(obj).__name__}")
-        yield lineno, obj
+            last = json.loads(tail.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            return
+        if not isinstance(last, dict):
+            raise InvalidInputError(
+                f"{what}: {where}, line {lineno + 1}: expected a JSON object, got {type(last).__name__}"
+            )
+        yield lineno + 1, last
 
 
 _KINDS = {"listwise": None, "pointwise": 1, "pairwise": 2}

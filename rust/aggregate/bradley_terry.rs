@@ -29,21 +29,12 @@ use crate::comparisons::Comparisons;
 use crate::error::{Error, Result};
 use crate::parallel::map_rows;
 
-/// Which fixed-point iteration to run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Method {
-    Newman,
-    Zermelo,
-}
-
-impl std::str::FromStr for Method {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "newman" => Ok(Method::Newman),
-            "zermelo" | "mm" => Ok(Method::Zermelo),
-            _ => Err(Error::invalid("method", format!("unknown method {s:?}; expected \"newman\" or \"zermelo\""))),
-        }
+crate::names! {
+    /// Which fixed-point iteration to run (Bradley–Terry and Plackett–Luce):
+    /// Newman's, or Zermelo's (Hunter's MM; "mm" is an alias).
+    pub enum Method("method") {
+        Newman = "newman",
+        Zermelo = "zermelo" | "mm",
     }
 }
 

@@ -24,16 +24,6 @@ use crate::error::{Error, Result};
 use crate::parallel::{for_each_segment, map_rows};
 use crate::rankings::Rankings;
 
-/// The method names Plackett–Luce accepts: "newman" and "mm" (Hunter's MM;
-/// "zermelo" is accepted as an alias).
-pub fn parse_method(s: &str) -> Result<Method> {
-    match s {
-        "newman" => Ok(Method::Newman),
-        "mm" | "zermelo" => Ok(Method::Zermelo),
-        _ => Err(Error::invalid("method", format!("unknown method {s:?}; expected \"newman\" or \"mm\""))),
-    }
-}
-
 /// Maximum a posteriori Plackett–Luce log-strengths.
 pub fn plackett_luce(r: &Rankings, method: Method, prior: f64, stop: Stopping) -> Result<Estimate> {
     check_prior(prior)?;

@@ -20,8 +20,6 @@
 //!
 //! With `n <= k` every design is `r` shuffled copies of the whole list.
 
-use std::str::FromStr;
-
 use super::{check_at_least, check_shown, CallKind, Calls, Planner, Rng};
 use crate::aggregate::bradley_terry::{bradley_terry, Method};
 use crate::aggregate::counting::{borda, copeland, win_rate};
@@ -32,50 +30,19 @@ use crate::comparisons::{pairs_from_rankings, Comparisons};
 use crate::error::{Error, Result};
 use crate::rankings::Rankings;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Design {
-    Auto,
-    EquiReplicate,
-    Replicate,
-    Random,
-    Latin,
-    Triangular,
-}
-
-impl FromStr for Design {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        Ok(match s {
-            "auto" => Design::Auto,
-            "equi_replicate" | "equi-replicate" => Design::EquiReplicate,
-            "replicate" => Design::Replicate,
-            "random" => Design::Random,
-            "latin" => Design::Latin,
-            "triangular" => Design::Triangular,
-            _ => {
-                return Err(Error::invalid(
-                    "design",
-                    format!(
-                        "unknown design {s:?}; expected auto, equi_replicate, replicate, random, latin or triangular"
-                    ),
-                ))
-            }
-        })
+crate::names! {
+    /// A block design (see the module docs).
+    pub enum Design("design") {
+        Auto = "auto",
+        EquiReplicate = "equi_replicate",
+        Replicate = "replicate",
+        Random = "random",
+        Latin = "latin",
+        Triangular = "triangular",
     }
 }
 
 impl Design {
-    pub fn name(self) -> &'static str {
-        match self {
-            Design::Auto => "auto",
-            Design::EquiReplicate => "equi_replicate",
-            Design::Replicate => "replicate",
-            Design::Random => "random",
-            Design::Latin => "latin",
-            Design::Triangular => "triangular",
-        }
-    }
-
     fn fits(self, n: usize, k: usize, r: usize) -> bool {
         match self {
             Design::Latin => n == k * k && r <= k + 1,
@@ -220,33 +187,15 @@ fn triangular(k: usize) -> Vec<Vec<u32>> {
         .collect()
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BlockAggregator {
-    PageRank,
-    WinRate,
-    BradleyTerry,
-    PlackettLuce,
-    Copeland,
-    Borda,
-}
-
-impl FromStr for BlockAggregator {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        Ok(match s {
-            "pagerank" => BlockAggregator::PageRank,
-            "win_rate" => BlockAggregator::WinRate,
-            "bradley_terry" => BlockAggregator::BradleyTerry,
-            "plackett_luce" => BlockAggregator::PlackettLuce,
-            "copeland" => BlockAggregator::Copeland,
-            "borda" => BlockAggregator::Borda,
-            _ => {
-                return Err(Error::invalid(
-                    "aggregator",
-                    format!("unknown aggregator {s:?}; expected pagerank, win_rate, bradley_terry, plackett_luce, copeland or borda"),
-                ))
-            }
-        })
+crate::names! {
+    /// How block rankings become one ranking.
+    pub enum BlockAggregator("aggregator") {
+        PageRank = "pagerank",
+        WinRate = "win_rate",
+        BradleyTerry = "bradley_terry",
+        PlackettLuce = "plackett_luce",
+        Copeland = "copeland",
+        Borda = "borda",
     }
 }
 

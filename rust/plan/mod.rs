@@ -21,24 +21,15 @@ pub mod window;
 use crate::error::{Error, Result};
 use crate::parse::complete;
 
-/// What a call asks the scorer for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CallKind {
-    /// Rank the shown items; the answer is an order of their positions.
-    List,
-    /// Score one item; the answer is a finite number.
-    Point,
-    /// Compare two items; the answer is P(first beats second) in [0, 1].
-    Pair,
-}
-
-impl CallKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            CallKind::List => "listwise",
-            CallKind::Point => "pointwise",
-            CallKind::Pair => "pairwise",
-        }
+crate::names! {
+    /// What a call asks the scorer for.
+    pub enum CallKind("kind") {
+        /// Rank the shown items; the answer is an order of their positions.
+        List = "listwise",
+        /// Score one item; the answer is a finite number.
+        Point = "pointwise",
+        /// Compare two items; the answer is P(first beats second) in [0, 1].
+        Pair = "pairwise",
     }
 }
 

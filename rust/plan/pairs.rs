@@ -18,8 +18,6 @@
 //! `kwiksort` (Ailon et al.'s randomised pivot sort; unknown pairs keep
 //! their first-stage order).
 
-use std::str::FromStr;
-
 use rustc_hash::FxHashMap;
 
 use super::{check_shown, CallKind, Calls, Planner, Rng};
@@ -29,50 +27,24 @@ use crate::aggregate::{ranking_from_scores, Stopping};
 use crate::comparisons::Comparisons;
 use crate::error::{Error, Result};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Sampler {
-    All,
-    Window,
-    Skip,
-    Random,
-}
-
-impl FromStr for Sampler {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "all" => Ok(Sampler::All),
-            "window" | "neighbourhood" | "neighborhood" => Ok(Sampler::Window),
-            "skip" => Ok(Sampler::Skip),
-            "random" | "global" => Ok(Sampler::Random),
-            _ => Err(Error::invalid("sampler", format!("unknown sampler {s:?}; expected all, window, skip or random"))),
-        }
+crate::names! {
+    /// Which pairs to show (see the module docs).
+    pub enum Sampler("sampler") {
+        All = "all",
+        Window = "window" | "neighbourhood" | "neighborhood",
+        Skip = "skip",
+        Random = "random" | "global",
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PairAggregator {
-    Additive,
-    BradleyTerry,
-    PageRank,
-    Greedy,
-    KwikSort,
-}
-
-impl FromStr for PairAggregator {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "additive" => Ok(PairAggregator::Additive),
-            "bradley_terry" => Ok(PairAggregator::BradleyTerry),
-            "pagerank" => Ok(PairAggregator::PageRank),
-            "greedy" => Ok(PairAggregator::Greedy),
-            "kwiksort" => Ok(PairAggregator::KwikSort),
-            _ => Err(Error::invalid(
-                "aggregator",
-                format!("unknown aggregator {s:?}; expected additive, bradley_terry, pagerank, greedy or kwiksort"),
-            )),
-        }
+crate::names! {
+    /// How preference probabilities become a ranking.
+    pub enum PairAggregator("aggregator") {
+        Additive = "additive",
+        BradleyTerry = "bradley_terry",
+        PageRank = "pagerank",
+        Greedy = "greedy",
+        KwikSort = "kwiksort",
     }
 }
 

@@ -13,25 +13,14 @@
 //! Items below the `top_k` keep their first-stage order (heapsort) or the
 //! order the passes left (bubblesort).
 
-use std::str::FromStr;
-
 use super::{check_at_least, CallKind, Calls, Planner};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Method {
-    Heapsort,
-    Bubblesort,
-}
-
-impl FromStr for Method {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "heapsort" => Ok(Method::Heapsort),
-            "bubblesort" | "bubble" => Ok(Method::Bubblesort),
-            _ => Err(Error::invalid("method", format!("unknown method {s:?}; expected heapsort or bubblesort"))),
-        }
+crate::names! {
+    /// The sort a setwise plan runs.
+    pub enum Method("method") {
+        Heapsort = "heapsort",
+        Bubblesort = "bubblesort" | "bubble",
     }
 }
 
