@@ -1,37 +1,61 @@
 """The ``rankwise`` command line: rerank, eval, plot, demo.
 
 Errors a user can fix (a missing file, an unknown strategy or model alias,
-an output that exists, qrels that judge none of the run) print one line that
-says what to do, and exit with status 2; no traceback.
+an output that exists or is not rankwise's, qrels that judge none of the
+run) print one line that says what to do, and exit with status 2; no
+traceback. Warnings and the library's log (logger ``rankwise``: retries,
+fallbacks, probes) print as ``rankwise: ...`` lines. Ctrl-C, SIGTERM and
+SIGHUP stop a rerank with status 128 + the signal's number, saying that the
+work is resumable.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib
 import json
+import logging
 import os
+import signal
 import sys
 import time
+import typing
+import warnings
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Type
+from typing import Any, Dict, Iterator, List, Literal, Optional, Sequence, Tuple, Type
 
 import numpy as np
 
 from . import __version__
 from ._errors import InvalidInputError, RankwiseError
-from .data import Request, first_stage_ranking, load_requests
-from .evaluation import evaluate
+from .data import Format, Request, first_stage_ranking, load_requests
+from .evaluation import evaluate, paired_randomization_test
 from .rerank import RerankStats, rerank, rerank_iter
-from .runs import Qrels, Ranking, Run, read_qrels, read_run, write_run
+from .runs import Qrels, Ranking, Run, RunWriter, read_qrels, read_run
 from .strategies import AllPairs, JointRank, Pointwise, Setwise, SlidingWindow, SparsePairwise, Strategy, Tournament
 
 EXAMPLES = Path(__file__).resolve().parent / "examples"
+INPUT_FORMATS: Tuple[str, ...] = tuple(str(a) for a in typing.get_args(Format))
+log = logging.getLogger("rankwise")
 
 
 class UsageError(Exception):
     """A mistake the user can fix; printed as one line, exit status 2."""
+
+
+# --- names: '-' and '_' alike, case-insensitive ------------------------------------------------
+
+
+def _key(name: str) -> str:
+    return name.lower().replace("-", "").replace("_", "")
+
+
+def _choose(flag: str, value: str, choices: Sequence[str]) -> str:
+    """The choice ``value`` names (``-`` and ``_`` alike, any case), or a UsageError listing them."""
+    for c in choices:
+        if _key(c) == _key(value):
+            return c
+    raise UsageError(f"{flag}: unknown choice {value!r}: choose one of {', '.join(choices)}")
 
 
 # --- strategies by name, their options from the dataclass fields --------------------
@@ -47,10 +71,8 @@ STRATEGIES: Dict[str, Type[Strategy]] = {
 }
 # a strategy field whose flag would clash with another option
 RENAMED: Dict[Tuple[type, str], str] = {(Setwise, "method"): "setwise_method"}
-
-
-def _key(name: str) -> str:
-    return name.lower().replace("-", "").replace("_", "")
+# the default strategy for the kind of call the scorer answers
+DEFAULT_STRATEGY = {"pointwise": "pointwise", "listwise": "jointrank", "pairwise": "sparse-pairwise"}
 
 
 def strategy_class(name: str) -> Type[Strategy]:
@@ -59,6 +81,10 @@ def strategy_class(name: str) -> Type[Strategy]:
     if cls is None:
         raise UsageError(f"unknown strategy {name!r}: choose one of {', '.join(STRATEGIES)}")
     return cls
+
+
+def strategy_name(cls: Type[Strategy]) -> str:
+    return next(k for k, v in STRATEGIES.items() if v is cls)
 
 
 def strategy_options() -> Dict[str, List[Tuple[Type[Strategy], dataclasses.Field]]]:  # type: ignore[type-arg]
@@ -72,241 +98,244 @@ def strategy_options() -> Dict[str, List[Tuple[Type[Strategy], dataclasses.Field
     return out
 
 
-def build_strategy(args: argparse.Namespace) -> Strategy:
-    cls = strategy_class(args.strategy)
+def field_choices(cls: Type[Strategy], name: str) -> Optional[Tuple[str, ...]]:
+    """The names a string field takes (from its ``Literal`` type), or None."""
+    hint = typing.get_type_hints(cls).get(name)
+    if typing.get_origin(hint) is typing.Literal:
+        return tuple(str(a) for a in typing.get_args(hint))
+    return None
+
+
+def build_strategy(args: argparse.Namespace, name: str) -> Strategy:
+    cls = strategy_class(name)
     kwargs: Dict[str, Any] = {}
     for dest, users in strategy_options().items():
         value = getattr(args, dest, None)
         if value is None:
             continue
+        flag = f"--{dest.replace('_', '-')}"
         field = next((f for c, f in users if c is cls), None)
         if field is None:
-            raise UsageError(
-                f"--{dest.replace('_', '-')} does not apply to {args.strategy}; see rankwise rerank --help"
-            )
-        kwargs[field.name] = value
+            raise UsageError(f"{flag} does not apply to {strategy_name(cls)}; see rankwise rerank --help")
+        choices = field_choices(cls, field.name)
+        kwargs[field.name] = _choose(flag, value, choices) if choices else value
     try:
         return cls(**kwargs, depth=args.depth)
     except InvalidInputError as e:
-        raise UsageError(f"{args.strategy}: {e}") from None
+        raise UsageError(f"{strategy_name(cls)}: {e}") from None
+    except OverflowError:
+        big = ", ".join(f"--{k.replace('_', '-')} {v}" for k, v in kwargs.items() if isinstance(v, int))
+        raise UsageError(f"{strategy_name(cls)}: a value is too large ({big or f'--depth {args.depth}'})") from None
 
 
-# --- scorers by alias or path ------------------------------------------------------------
+# --- scorers by spec (rankwise.scorers.from_spec) ------------------------------------------------
 
 
-def build_scorer(spec: str, args: argparse.Namespace, strategy: Strategy) -> Any:
-    from . import scorers
-
-    kind = args.kind or strategy.call_kind
-    if spec == "minilm":
-        if args.dtype not in ("auto", "float32", "bfloat16"):
-            raise UsageError("--dtype for minilm is auto, float32 or bfloat16")
-        return scorers.EmbeddingScorer(device=args.device, dtype=args.dtype)
+def _flexible_kinds(spec: str) -> Tuple[str, ...]:
+    """The kinds a spec can be built as on request (empty: it has one kind of its own)."""
+    if spec == "minilm" or spec.startswith(("replay:", "py:")):
+        return ()
     if spec.startswith(("http://", "https://")):
-        if not args.model:
-            raise UsageError("an OpenAI-compatible server needs --model (the served model's name)")
-        return scorers.OpenAIScorer(spec, args.model, kind=kind, method=args.method, concurrency=args.concurrency)
-    if spec.startswith("replay:"):
-        return scorers.Replay.from_jsonl(spec[len("replay:") :])
-    if spec.startswith("oracle:"):
-        path = spec[len("oracle:") :]
-        first = Path(path).read_text(encoding="utf-8").split("\n", 1)[0].split() if Path(path).is_file() else []
-        reference: Any = read_qrels(path) if len(first) == 4 else read_run(path, order="rank")
-        print("note: the oracle scorer is a SIMULATED judge; its numbers are simulations", file=sys.stderr)
-        return scorers.Oracle(
-            reference,
-            kind=kind if kind in ("listwise", "pointwise", "pairwise") else "listwise",  # type: ignore[arg-type]
+        return ("pointwise", "listwise")
+    return ("pointwise", "listwise", "pairwise")
+
+
+def plan_job(args: argparse.Namespace) -> Tuple[Strategy, Optional[str]]:
+    """The strategy, and the kind to build the scorer as (None: the scorer's own).
+
+    The default strategy fits the scorer's kind (a pointwise MiniLM gets
+    Pointwise); a model or server built for an explicit strategy answers the
+    strategy's kind unless ``--kind`` says otherwise."""
+    from .scorers import spec_kind
+
+    kind = _choose("--kind", args.kind, ("pointwise", "listwise", "pairwise")) if args.kind else None
+    try:
+        natural = spec_kind(args.scorer, kind)
+    except InvalidInputError as e:
+        raise UsageError(str(e).removeprefix("scorer: ")) from None
+    name = args.strategy or DEFAULT_STRATEGY.get(natural or "listwise", "jointrank")
+    strategy = build_strategy(args, name)
+    if kind is None and args.strategy and strategy.call_kind in _flexible_kinds(args.scorer):
+        kind = strategy.call_kind
+    return strategy, kind
+
+
+def build_scorer(args: argparse.Namespace, kind: Optional[str]) -> Any:
+    from .scorers import from_spec
+
+    if args.scorer.startswith(("http://", "https://")) and not args.model:
+        raise UsageError("an OpenAI-compatible server needs --model (the served model's name)")
+    try:
+        return from_spec(
+            args.scorer,
+            kind=kind,
+            method=args.method,
+            model=args.model,
+            device=args.device,
+            dtype=args.dtype,
+            batch_size=args.model_batch_size,
+            concurrency=args.concurrency,
+            timeout=getattr(args, "timeout", None),
             temperature=args.oracle_temperature,
             seed=args.oracle_seed,
         )
-    if spec.startswith("py:"):
-        module, _, attr = spec[len("py:") :].partition(":")
-        try:
-            obj = getattr(importlib.import_module(module), attr or "scorer")
-        except (ImportError, AttributeError) as e:
-            raise UsageError(f"cannot load scorer {spec!r}: {e}") from None
-        return obj() if isinstance(obj, type) else obj
-    if not os.path.exists(spec) and spec.count("/") != 1:
-        raise UsageError(
-            f"unknown scorer {spec!r}: use minilm, a model folder or hub id (with --kind), "
-            "http(s)://server/v1 (with --model), replay:FILE.jsonl, oracle:QRELS or py:module:name"
-        )
-    return scorers.HFScorer.from_pretrained(
-        spec, kind=kind, method=args.method, device=args.device, dtype=args.dtype, batch_size=args.model_batch_size
-    )
+    except InvalidInputError as e:
+        if str(e).startswith("scorer: "):
+            raise UsageError(str(e)[len("scorer: ") :]) from None
+        raise UsageError(f"--{e}") from None
 
 
-# --- output that survives crashes ---------------------------------------------------------
+# --- rerank ----------------------------------------------------------------------------------------
 
 
-class RunWriter:
-    """Appends each finished query to the run in one write, so a kill never
-    tears a query; on ``resume`` keeps only complete queries of an existing
-    file (queries that fell back are done again). Side files, written after
-    the run's lines: ``OUTPUT.spend.jsonl`` (per-query spend) and
-    ``OUTPUT.failed.jsonl`` (queries that fell back, with the reason).
+class Signalled(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised in the main thread like Ctrl-C."""
 
-    Nothing is created or deleted until :meth:`open`, so a job that fails to
-    start (a bad scorer, say) leaves the output as it was."""
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
 
-    def __init__(self, path: Path, requests: Sequence[Request], tag: str, resume: bool, overwrite: bool) -> None:
-        self.path, self.tag, self.overwrite = path, tag, overwrite
-        self.expected = {r.qid: len(r.candidates) for r in requests}
-        self.spend_path = path.with_name(path.name + ".spend.jsonl")
-        self.failed_path = path.with_name(path.name + ".failed.jsonl")
-        self.fd = -1
-        if path.is_dir():
-            raise UsageError(f"output {path} is a directory")
-        self.done: Dict[str, List[str]] = {}
-        if path.exists() and not (resume or overwrite):
-            raise UsageError(f"output {path} exists: pass --resume to finish it or --overwrite to start over")
-        if path.exists() and resume:
-            self.done = self._recover()
 
-    @staticmethod
-    def _jsonl(path: Path) -> List[Dict[str, Any]]:
-        if not path.is_file():
-            return []
-        out = []
-        for line in path.read_text(encoding="utf-8").split("\n")[:-1]:  # a torn last line is dropped
-            try:
-                out.append(json.loads(line))
-            except ValueError:
-                continue
-        return out
-
-    @staticmethod
-    def _replace(path: Path, text: str) -> None:
-        tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-
-    def _recover(self) -> Dict[str, List[str]]:
-        text = self.path.read_text(encoding="utf-8")
-        lines = text.split("\n")[:-1]  # after the last newline: empty, or a torn line
-        groups: Dict[str, List[str]] = {}
-        for line in lines:
-            groups.setdefault(line.split(" ", 1)[0], []).append(line + "\n")
-        failed = {str(f.get("qid")) for f in self._jsonl(self.failed_path)}
-        done = {q: ls for q, ls in groups.items() if len(ls) == self.expected.get(q) and q not in failed}
-        kept = "".join("".join(ls) for ls in done.values())
-        if kept != text:  # drop torn, unknown and fallen-back queries, atomically
-            self._replace(self.path, kept)
-        for side in (self.spend_path, self.failed_path):  # keep the side files in step with the run
-            if side.exists():
-                entries = [e for e in self._jsonl(side) if str(e.get("qid")) in done]
-                self._replace(side, "".join(json.dumps(e) + "\n" for e in entries))
-        return done
-
-    def open(self) -> None:
-        if self.overwrite:
-            for p in (self.path, self.spend_path, self.failed_path):
-                p.unlink(missing_ok=True)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-
-    @staticmethod
-    def _append(path: Path, data: str) -> None:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(fd, data.encode("utf-8"))
-        finally:
-            os.close(fd)
-
-    def write(self, r: Ranking) -> None:
-        data = Run.from_rankings([r])._data.to_trec(self.tag).encode("utf-8")
-        view = memoryview(data)
-        while view:
-            n = os.write(self.fd, view)
-            view = view[n:]
-        self._append(self.spend_path, json.dumps({"qid": r.qid, **r.spend}) + "\n")
-        if r.error is not None:
-            self._append(self.failed_path, json.dumps({"qid": r.qid, "error": r.error}) + "\n")
-
-    def finish(self, order: Sequence[str]) -> None:
-        """Rewrite the finished run in input order (atomically)."""
-        self.close()
-        run = read_run(self.path, order="rank")
-        write_run([run[q] for q in order if q in run], self.path, tag=self.tag)
-
-    def close(self) -> None:
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
+def _raise_signalled(signum: int, frame: Any) -> None:
+    raise Signalled(signum)
 
 
 def _check_writable(requests: Sequence[Request], tag: str) -> None:
     """Render the first-stage run once, so the TREC writer's own check (ids
     and tag: non-empty, no whitespace) fails before any scorer work."""
     try:
-        Run.from_rankings([first_stage_ranking(r) for r in requests])._data.to_trec(tag)
+        Run.from_rankings([first_stage_ranking(r) for r in requests]).to_trec(tag)
     except InvalidInputError as e:
         raise UsageError(f"--{e}" if str(e).startswith("tag:") else f"input: {e}") from None
+
+
+def _check_output(path: Path) -> None:
+    """An output whose folder cannot exist: say which part of the path is in the way."""
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise UsageError(f"cannot create output {path}: {parent} is a file, not a folder")
+            return
+
+
+def _at_least(flag: str, value: Optional[int], low: int) -> None:
+    if value is not None and value < low:
+        raise UsageError(f"{flag}: must be at least {low}, got {value}")
+
+
+def job_manifest(args: argparse.Namespace, strategy: Strategy, kind: Optional[str]) -> Dict[str, Any]:
+    """What produces the rankings, as the run's journal records it: resume requires it equal."""
+    params = {f.name: getattr(strategy, f.name) for f in dataclasses.fields(strategy)}
+    return {
+        "strategy": {"name": strategy_name(type(strategy)), **params},
+        "scorer": {
+            "spec": args.scorer,
+            "kind": kind,
+            "method": args.method,
+            "model": args.model,
+            "dtype": args.dtype,
+            **(
+                {"temperature": args.oracle_temperature, "seed": args.oracle_seed}
+                if args.scorer.startswith("oracle:")
+                else {}
+            ),
+        },
+    }
+
+
+def rerank_stream(
+    args: argparse.Namespace, todo: List[Request], strategy: Strategy, scorer: Any, stats: RerankStats
+) -> Iterator[Ranking]:
+    """The rankings of ``todo`` as they finish: the one place the CLI drives the reranker."""
+    options: Dict[str, Any] = {"progress": args.progress, "stats": stats, "retries": args.retries}
+    if args.batch_size is not None:
+        options["batch_size"] = args.batch_size
+    # (--record CALLS.jsonl goes here: options["record"] = args.record, once rerank_iter takes it)
+    return rerank_iter(todo, strategy, scorer, **options)
 
 
 def cmd_rerank(args: argparse.Namespace) -> int:
     if not Path(args.input).is_file():
         raise UsageError(f"input {args.input} does not exist or is not a file")
-    strategy = build_strategy(args)
-    requests = load_requests(args.input, format=args.format, topics=args.topics, docs=args.docs)
+    _at_least("--batch-size", args.batch_size, 1)
+    _at_least("--retries", args.retries, 0)
+    _at_least("--model-batch-size", args.model_batch_size, 1)
+    _at_least("--concurrency", args.concurrency, 1)
+    if args.timeout is not None and not (args.timeout > 0 and np.isfinite(args.timeout)):
+        raise UsageError(f"--timeout: must be a positive number of seconds, got {args.timeout}")
+    strategy, kind = plan_job(args)
+    fmt = _choose("--format", args.format, INPUT_FORMATS) if args.format else None
+    requests = load_requests(args.input, format=fmt, topics=args.topics, docs=args.docs)  # type: ignore[arg-type]
     if not requests:
         raise UsageError(f"input {args.input} holds no queries")
     _check_writable(requests, args.tag)
-    writer = RunWriter(Path(args.output), requests, args.tag, args.resume, args.overwrite)
+    out = Path(args.output)
+    _check_output(out)
+    mode: Literal["new", "resume", "overwrite"] = "resume" if args.resume else "overwrite" if args.overwrite else "new"
+    if mode == "new":
+        taken = [p for p in RunWriter.files(out) if p.exists()]
+        if taken:
+            raise UsageError(f"output {taken[0]} exists: pass --resume to finish it or --overwrite to start over")
+    try:
+        writer = RunWriter(out, requests, tag=args.tag, job=job_manifest(args, strategy, kind), mode=mode)
+    except InvalidInputError as e:
+        raise UsageError(str(e).removeprefix("path: ")) from None
+    with writer:
+        return _rerank_into(writer, args, requests, strategy, kind)
+
+
+def _rerank_into(
+    writer: RunWriter, args: argparse.Namespace, requests: List[Request], strategy: Strategy, kind: Optional[str]
+) -> int:
     todo = [r for r in requests if r.qid not in writer.done]
     if writer.done:
         print(f"resuming: {len(writer.done)} of {len(requests)} queries already in {args.output}", file=sys.stderr)
-    scorer = build_scorer(args.scorer, args, strategy) if todo else None
-    writer.open()
     stats = RerankStats()
     t0 = time.perf_counter()
-    interrupted = False
+    signum = 0
+    scorer = None
     try:
         if todo:
-            for ranking in rerank_iter(
-                todo,
-                strategy,
-                scorer,
-                batch_size=args.batch_size,  # type: ignore[arg-type]
-                progress=args.progress,
-                stats=stats,
-                retries=args.retries,
-            ):
+            scorer = build_scorer(args, kind)
+            for ranking in rerank_stream(args, todo, strategy, scorer, stats):
                 writer.write(ranking)
-    except KeyboardInterrupt:
-        interrupted = True
-    finally:
-        writer.close()
-    wall = time.perf_counter() - t0
-    outside = wall - stats.scorer_seconds
-    print(
-        f"{stats.queries} queries reranked ({len(writer.done)} resumed), {stats.calls} calls, {stats.docs_shown} documents shown, "
-        f"{wall:.1f} s wall, {outside:.1f} s outside the scorer"
-        + (f", {stats.tokens_in:,} tokens in, {stats.tokens_out:,} out" if stats.tokens_in or stats.tokens_out else "")
-        + (
-            f", {len(stats.failed)} fell back to first-stage order "
-            f"(see {writer.failed_path.name}; --resume retries them)"
-            if stats.failed
-            else ""
-        ),
-        file=sys.stderr,
-    )
-    if interrupted:
-        print(f"interrupted: finished queries are in {args.output}; run again with --resume to finish", file=sys.stderr)
-        return 130
-    writer.finish([r.qid for r in requests])
-    return 1 if stats.failed else 0
+        else:
+            scorer = None
+    except KeyboardInterrupt as e:
+        signum = e.signum if isinstance(e, Signalled) else signal.SIGINT
+    if scorer is not None or signum:
+        wall = time.perf_counter() - t0
+        outside = wall - stats.scorer_seconds
+        print(
+            f"{stats.queries} queries reranked ({len(requests) - len(todo)} resumed), {stats.calls} calls, {stats.docs_shown} documents shown, "
+            f"{wall:.1f} s wall, {outside:.1f} s outside the scorer"
+            + (
+                f", {stats.tokens_in:,} tokens in, {stats.tokens_out:,} out"
+                if stats.tokens_in or stats.tokens_out
+                else ""
+            )
+            + (
+                f", {len(stats.failed)} fell back to first-stage order "
+                f"(see {writer.failed_path.name}; --resume retries them)"
+                if stats.failed
+                else ""
+            ),
+            file=sys.stderr,
+        )
+    if signum:
+        why = "interrupted" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
+        print(
+            f"{why}: {len(writer.records)} finished queries are kept in {writer.journal_path.name}; "
+            f"run the same command with --resume to finish",
+            file=sys.stderr,
+        )
+        return 128 + signum
+    writer.finish()
+    failed = [q for q, r in writer.records.items() if r.error is not None]
+    return 1 if failed else 0
 
 
-def _paired_randomization(a: np.ndarray, b: np.ndarray, trials: int = 10_000, seed: int = 0) -> float:
-    """Two-sided p-value of the mean difference under random sign flips (Smucker et al., CIKM 2007)."""
-    d = a - b
-    if not d.size or not np.any(d):
-        return 1.0
-    rng = np.random.default_rng(seed)
-    signs = rng.choice([-1.0, 1.0], size=(trials, d.size))
-    observed = abs(d.mean())
-    return float((np.sum(np.abs((signs * d).mean(axis=1)) >= observed - 1e-12) + 1) / (trials + 1))
+# --- eval, plot ----------------------------------------------------------------------------------
 
 
 def _load_run(path: str) -> Run:
@@ -366,7 +395,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         if len(names) == 2:
             a = np.array([per[names[0]][q][m] for q in common])
             b = np.array([per[names[1]][q][m] for q in common])
-            line += f"{float(np.mean(b - a)):>+10.4f}{_paired_randomization(a, b):>18.4f}"
+            line += f"{float(np.mean(b - a)):>+10.4f}{paired_randomization_test(a, b):>18.4f}"
         print(line)
     print(
         f"({len(common)} queries in both runs; means, diff and test over those)"
@@ -440,14 +469,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     requests = load_requests(EXAMPLES / "dl19_top30.json")
     qrels = read_qrels(EXAMPLES / "dl19_qrels.txt")
-    strategy = build_strategy(args)
+    strategy = build_strategy(args, args.strategy)
     bm25 = evaluate([first_stage_ranking(r) for r in requests], qrels, ["ndcg@10"])["ndcg@10"]
     print(
         f"rankwise {__version__} demo: {len(requests)} TREC DL19 queries x {len(requests[0].candidates)} BM25 candidates "
         f"(shipped in {EXAMPLES.name}/), reranked by {args.scorer} with {args.strategy}"
     )
     t1 = time.perf_counter()
-    scorer = build_scorer(args.scorer, args, strategy)
+    scorer = build_scorer(args, None)
     load = time.perf_counter() - t1
     stats = RerankStats()
     t2 = time.perf_counter()
@@ -475,6 +504,13 @@ def _add_strategy_options(p: argparse.ArgumentParser) -> None:
             f"{c.__name__} {notes.get(f.name, repr(f.default)) if f.default is None else repr(f.default)}"
             for c, f in users
         )
+        listed: Dict[str, List[str]] = {}
+        for c, f in users:
+            choices = field_choices(c, f.name)
+            if choices:
+                listed.setdefault(", ".join(choices), []).append(c.__name__)
+        if listed:
+            where += "; choices: " + "; ".join(f"{', '.join(cs)}: {ch}" for ch, cs in listed.items())
         g.add_argument(
             f"--{dest.replace('_', '-')}",
             dest=dest,
@@ -495,9 +531,9 @@ def _add_scorer_options(p: argparse.ArgumentParser, default_scorer: str) -> None
     )
     g.add_argument(
         "--kind",
-        choices=["pointwise", "listwise", "pairwise"],
         default=None,
-        help="what a model or server scores (default: what the strategy asks)",
+        help="what a model or server scores: pointwise, listwise or pairwise "
+        "(default: what --strategy asks, else the scorer's own: pointwise for models, listwise for servers)",
     )
     g.add_argument(
         "--method",
@@ -515,8 +551,15 @@ def _add_scorer_options(p: argparse.ArgumentParser, default_scorer: str) -> None
     g.add_argument(
         "--model-batch-size",
         type=int,
-        default=8,
-        help="prompts per forward pass of a local model (default: %(default)s)",
+        default=None,
+        help="prompts per forward pass of a local model (default: the scorer's own: 8, 32 for minilm)",
+    )
+    g.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="the deadline of one request to a server, retries apart (default: the scorer's own, 60)",
     )
     g.add_argument("--concurrency", type=int, default=8, help="requests in flight to a server (default: %(default)s)")
     g.add_argument(
@@ -538,19 +581,37 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("input", help="the requests: DL JSON, rank_llm JSONL, or a TREC run (with --topics and --docs)")
     p.add_argument("-o", "--output", required=True, help="the TREC run to write")
-    p.add_argument("--strategy", default="jointrank", help=f"one of {', '.join(STRATEGIES)} (default: %(default)s)")
-    p.add_argument("--depth", type=int, default=None, help="rerank only the top DEPTH candidates (default: all)")
-    p.add_argument("--batch-size", type=int, default=32, help="scorer calls per batch (default: %(default)s)")
-    p.add_argument("--retries", type=int, default=1, help="extra tries of a failing batch (default: %(default)s)")
     p.add_argument(
-        "--format", choices=["dl-json", "rank-llm", "trec"], default=None, help="input format (default: sniffed)"
+        "--strategy",
+        default=None,
+        help=f"one of {', '.join(STRATEGIES)} ('-' or '_' alike) (default: fits the scorer's kind: "
+        + ", ".join(f"{v} for {k}" for k, v in DEFAULT_STRATEGY.items())
+        + " scorers; minilm is pointwise)",
     )
+    p.add_argument("--depth", type=int, default=None, help="rerank only the top DEPTH candidates (default: all)")
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="scorer calls per batch (default: the scorer's batch_size, else 32)",
+    )
+    p.add_argument("--retries", type=int, default=1, help="extra tries of a failing batch (default: %(default)s)")
+    p.add_argument("--format", default=None, help=f"input format: {', '.join(INPUT_FORMATS)} (default: sniffed)")
     p.add_argument("--topics", default=None, help="queries for a TREC-run input (qid<TAB>query or JSONL)")
     p.add_argument("--docs", default=None, help="passages for a TREC-run input (JSONL or docid<TAB>text)")
     p.add_argument("--tag", default="rankwise", help="run tag (default: %(default)s)")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--resume", action="store_true", help="keep the queries OUTPUT already holds and do the rest")
-    g.add_argument("--overwrite", action="store_true", help="replace OUTPUT")
+    g.add_argument(
+        "--resume",
+        action="store_true",
+        help="finish a job that stopped: keep the queries its journal (OUTPUT.rankwise.jsonl) holds and do the rest; "
+        "refuses a file that another job or program wrote",
+    )
+    g.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace OUTPUT (the old files stay until the first query is done, and are replaced at the end)",
+    )
     g2 = p.add_mutually_exclusive_group()
     g2.add_argument(
         "--progress", dest="progress", action="store_true", default=None, help="always draw the progress line"
@@ -612,12 +673,53 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+class _OneLine(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return "rankwise: " + " ".join(record.getMessage().split("\n"))
+
+
+def _show_warning(message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+    """A warning as one ``rankwise: ...`` line, without the Python source line."""
+    text = " ".join(str(message).split("\n"))
+    name = getattr(category, "__name__", "Warning")
+    print(f"rankwise: {'warning' if name in ('UserWarning', 'Warning') else name}: {text}", file=sys.stderr)
+
+
+def _configure_logging() -> None:
+    if not any(getattr(h, "_rankwise_cli", False) for h in log.handlers):
+        h = logging.StreamHandler(sys.stderr)
+        h.setFormatter(_OneLine())
+        h._rankwise_cli = True  # type: ignore[attr-defined]
+        log.addHandler(h)
+    if log.level == logging.NOTSET:
+        log.setLevel(logging.INFO)
+    log.propagate = False
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     top = parser()
     args = top.parse_args(argv)
     if not getattr(args, "func", None):
         top.print_help()
         return 2
+    _configure_logging()
+    old = {s: signal.signal(s, _raise_signalled) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            code = _run(args)
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+    if argv is None and code > 128:
+        # stopped by a signal: do not wait for a scorer's threads (a stalled server) at exit
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return int(args.func(args))
     except UsageError as e:
@@ -625,5 +727,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except (RankwiseError, ImportError) as e:
         print(f"rankwise {args.command}: error: {e}", file=sys.stderr)
     except OSError as e:
-        print(f"rankwise {args.command}: error: {e.strerror or e}: {e.filename or ''}".rstrip(": "), file=sys.stderr)
+        where = f": {e.filename}" if e.filename and str(e.filename) not in str(e.strerror) else ""
+        print(f"rankwise {args.command}: error: {e.strerror or e}{where}", file=sys.stderr)
+    except KeyboardInterrupt as e:  # outside the rerank loop (loading data or a model)
+        signum = e.signum if isinstance(e, Signalled) else signal.SIGINT
+        why = "interrupted" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
+        print(f"rankwise {args.command}: {why}", file=sys.stderr)
+        return 128 + signum
     return 2

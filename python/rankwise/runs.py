@@ -401,6 +401,17 @@ class RunWriter:
             self.close()
             raise
 
+    @staticmethod
+    def files(path: PathLike) -> List[Path]:
+        """The files a writer of ``path`` reads and writes (the lock file apart)."""
+        p = Path(path)
+        return [
+            p,
+            p.with_name(p.name + ".spend.jsonl"),
+            p.with_name(p.name + ".failed.jsonl"),
+            p.with_name(p.name + ".rankwise.jsonl"),
+        ]
+
     # -- opening --------------------------------------------------------------------------------
 
     def _lock(self) -> None:

@@ -17,7 +17,7 @@ from .cache import Cached
 from .openai import OpenAIScorer
 from .oracle import Oracle
 from .replay import Replay
-from .spec import from_spec
+from .spec import from_spec, spec_kind
 
 __all__ = [
     "Answer",
@@ -34,6 +34,7 @@ __all__ = [
     "Replay",
     "RerankersScorer",
     "from_spec",
+    "spec_kind",
     "HFScorer",
     "EmbeddingScorer",
 ]

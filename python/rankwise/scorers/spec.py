@@ -21,7 +21,7 @@ import importlib
 import logging
 import os
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Dict, Optional
 
 from .._errors import InvalidInputError
 from ._base import KINDS, check_kind
@@ -109,7 +109,9 @@ def from_spec(
             a ``py:`` name that cannot be imported or is not a scorer, a kind
             or method the scorer does not take.
     """
-    from . import EmbeddingScorer, HFScorer, OpenAIScorer, Oracle, Replay
+    from .openai import OpenAIScorer
+    from .oracle import Oracle
+    from .replay import Replay
 
     if not isinstance(spec, str) or not spec:
         raise InvalidInputError(f"scorer: expected a spec string ({SPECS}), got {spec!r}")
@@ -120,12 +122,14 @@ def from_spec(
             raise InvalidInputError(f"kind: minilm is a pointwise scorer, got {kind!r}")
         if dtype not in ("auto", "float32", "bfloat16"):
             raise InvalidInputError(f"dtype: minilm takes auto, float32 or bfloat16, got {dtype!r}")
-        extra = {} if batch_size is None else {"batch_size": batch_size}
+        extra: Dict[str, Any] = {} if batch_size is None else {"batch_size": batch_size}
+        from .embedding import EmbeddingScorer
+
         return EmbeddingScorer(device=device, dtype=dtype, **extra)
     if spec.startswith(("http://", "https://")):
         if not model:
             raise InvalidInputError("model: an OpenAI-compatible server needs the served model's name")
-        extra_t = {} if timeout is None else {"timeout": timeout}
+        extra_t: Dict[str, Any] = {} if timeout is None else {"timeout": float(timeout)}
         return OpenAIScorer(spec, model, kind=kind or "listwise", method=method, concurrency=concurrency, **extra_t)
     if spec.startswith("replay:"):
         return Replay.from_jsonl(spec[len("replay:") :])
@@ -154,6 +158,8 @@ def from_spec(
         return obj
     if not _is_model_path(spec):
         raise InvalidInputError(f"scorer: unknown scorer {spec!r}: use {SPECS}")
+    from .hf import HFScorer
+
     return HFScorer.from_pretrained(
         spec, kind=kind or "pointwise", method=method, device=device, dtype=dtype, batch_size=batch_size or 8
     )
