@@ -162,7 +162,7 @@ def test_dl_json_sorted_by_rank_and_errors(tmp_path):
         rw.load_requests(p)
 
     p.write_text('[{"query": "q", "hits": [}')
-    with pytest.raises(InvalidInputError, match="not valid JSON"):
+    with pytest.raises(InvalidInputError, match="invalid JSON"):
         rw.load_requests(p)
 
 
