@@ -10,7 +10,7 @@ use pyo3::types::PyType;
 use crate::aggregate::bradley_terry::Method;
 use crate::aggregate::elo::EloParams;
 use crate::aggregate::{self as agg, counting, ranking_from_scores, Estimate, Stopping};
-use crate::comparisons::{pairs_from_rankings_checked, resolve_n_items, Comparisons};
+use crate::comparisons::{pairs_from_rankings, resolve_n_items, Comparisons};
 use crate::error::Error;
 use crate::fusion;
 use crate::metrics::{self, Metric, Missing};
@@ -198,7 +198,7 @@ fn borda<'py>(
 }
 
 #[pyfunction]
-#[pyo3(signature = (winners, losers, n_items, weights, draws, initial, k, scale, base))]
+#[pyo3(signature = (winners, losers, n_items, weights, initial, k, scale, base))]
 #[allow(clippy::too_many_arguments)]
 fn elo<'py>(
     py: Python<'py>,
@@ -410,6 +410,21 @@ fn parse_permutation<'py>(py: Python<'py>, text: &str, n: usize) -> ParsedOut<'p
     (order.into_pyarray(py), p.parsed, p.duplicates, p.out_of_range, p.missing, p.letters)
 }
 
+/// The names a user may pick for `what` ("block_aggregator", "design",
+/// "pair_aggregator", "sampler", "setwise_method", "call_kind",
+/// "strength_method", "fusion", "norm", "order", "missing"), canonical
+/// spelling; `-` and `_` are accepted alike wherever these are parsed.
+#[pyfunction]
+#[pyo3(signature = (what))]
+fn choices(what: &str) -> PyResult<Vec<&'static str>> {
+    crate::names::choices(what).map(<[_]>::to_vec).ok_or_else(|| {
+        to_py(Error::invalid(
+            "what",
+            format!("unknown choice list {what:?}; expected one of {}", crate::names::CHOICES.join(", ")),
+        ))
+    })
+}
+
 /// One query's planner (see `rust/plan`): `requests()` gives the calls to
 /// answer now as flat (offsets, items) arrays, `submit_*` takes their
 /// answers, `result()` the ranking once `done`.
@@ -535,6 +550,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(evaluate, m)?)?;
     m.add_function(wrap_pyfunction!(fuse, m)?)?;
     m.add_function(wrap_pyfunction!(kendall_tau, m)?)?;
+    m.add_function(wrap_pyfunction!(choices, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(bradley_terry, m)?)?;
     m.add_function(wrap_pyfunction!(plackett_luce, m)?)?;

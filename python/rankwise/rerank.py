@@ -1,25 +1,36 @@
-"""The driver: step the planners of many queries together so that every
-scorer call carries a full batch.
+"""The driver: keep the scorer saturated across many queries.
 
-Calls wait in one first-in-first-out queue. Each batch takes the next
-``batch_size`` calls, whatever queries they belong to; a query whose round
-is fully answered submits the answers to its planner at once and queues its
-next round, so batches stay full while any query has work. Queries are
-started lazily (enough to keep two batches queued), which bounds memory and
-lets :func:`rerank_iter` hand back finished queries early.
+A :class:`_Driver` holds the planners of many queries; the
+:class:`~rankwise._dispatch.Dispatcher` is the only place that talks to the
+scorer. Calls are dispatched the moment they are planned and answers are
+consumed in completion order: a query's next round is planned as soon as the
+last answer of its current round arrives, whatever else is outstanding. A
+scorer with ``submit(calls) -> futures`` (the server scorers) keeps up to
+``max_in_flight`` calls outstanding across all queries; a plain batch
+callable (an in-process model) gets full batches of ``batch_size`` calls,
+and the next batch is formed and queued while the current one runs.
 
-Failure policy (``on_error="fallback"``, the default): a batch whose scorer
-call raises (anything but :class:`~rankwise.InvalidInputError`, which means
-the scorer is misconfigured and is raised at once) or returns the wrong
-number of answers is retried ``retries``
-times; if it still fails, each of its calls is tried alone, so one bad call
-cannot sink the others. A query with a call that fails alone, or with an
-answer that is not one (NaN, a probability outside [0, 1], no ranking),
+Results do not depend on arrival order or batching: answers are kept by
+call and a round is submitted to its planner whole, in call order, and
+per-query seeds are hashed with the query id. Queries are started lazily
+(enough to keep the scorer fed), which bounds memory and lets
+:func:`rerank_iter` hand back finished queries early.
+
+How a plan's call is answered by a scorer of another kind (a pointwise
+scorer serving a listwise strategy, ...) is one table, :data:`ADAPTERS`,
+keyed by (the plan's call kind, the scorer's kind) and looked up per round.
+
+Failure policy (``on_error="fallback"``, the default; details in
+:mod:`rankwise._dispatch`): a failing scorer invocation is retried
+``retries`` times, then each of its calls is tried alone. A query with a
+call that still fails, or with an answer that is not one (NaN, a
+probability outside [0, 1], no ranking, a number too large for a float),
 keeps its first-stage order: its :class:`~rankwise.Ranking` has
 ``spend["failed"] == 1`` and ``error`` says why, and a
 :class:`~rankwise.ScorerWarning` lists such queries at the end. No query is
 ever dropped. ``on_error="raise"`` raises :class:`~rankwise.ScorerError`
-instead, naming the queries.
+instead, naming the query. An :class:`~rankwise.InvalidInputError` from the
+scorer (a misconfiguration) is raised at once.
 """
 
 from __future__ import annotations
@@ -34,13 +45,14 @@ from typing import Any, Callable, Deque, Dict, Iterable, Iterator, List, Literal
 import numpy as np
 
 from . import _core
+from ._dispatch import Dispatcher
 from ._errors import InvalidInputError, RankwiseError, ScorerError, ScorerWarning
 from ._progress import Progress
 from ._validate import at_least
 from .data import Candidate, Request
 from .parsing import ParsedPermutation, parse_permutation
 from .runs import Ranking
-from .scorers._base import ListwiseCall, PairwiseCall, PointwiseCall, scorer_kind
+from .scorers._base import Answer, ListwiseCall, PairwiseCall, PointwiseCall, scorer_kind
 from .strategies import Strategy
 
 __all__ = ["rerank", "rerank_iter", "rank_function", "RerankStats"]
@@ -75,36 +87,84 @@ class RerankStats:
         return self.batch_queries / self.batches if self.batches else 0.0
 
 
-class _Query:
-    __slots__ = ("request", "n", "plan", "answers", "outstanding", "calls", "docs_shown", "error", "mode")
-
-    def __init__(self, request: Request, n: int, plan: "_core.Plan", mode: str) -> None:
-        self.request, self.n, self.plan, self.mode = request, n, plan, mode
-        self.answers: List[List[Any]] = []
-        self.outstanding = 0
-        self.calls = self.docs_shown = 0
-        self.error: Optional[str] = None
+# --- adapting a plan's calls to the scorer's kind ---------------------------------------
 
 
-# (query, plan call index, sub-call index, scorer call)
-_Item = Tuple[_Query, int, int, Any]
+@dataclass(frozen=True)
+class Adapter:
+    """How a plan call is answered by a scorer of some kind: ``split`` makes
+    the scorer calls for one plan call (the request, the shown documents in
+    prompt order), ``merge`` turns their answers (converted: positions or
+    floats) back into the plan's answer (positions for a listwise plan, a
+    float otherwise)."""
 
-# How a plan's call is answered by a scorer of another kind:
-#   plan kind -> scorer kind -> mode
-_MODES: Dict[str, Dict[str, str]] = {
-    "listwise": {"listwise": "direct", "pointwise": "list_by_points"},
-    "pairwise": {"pairwise": "direct", "listwise": "pair_by_list", "pointwise": "pair_by_points"},
-    "pointwise": {"pointwise": "direct"},
+    split: Callable[[Request, Tuple[Candidate, ...]], List[Any]]
+    merge: Callable[[List[Any]], Any]
+
+
+def _list_call(req: Request, docs: Tuple[Candidate, ...]) -> List[Any]:
+    return [ListwiseCall(req.qid, req.query, docs)]
+
+
+def _pair_call(req: Request, docs: Tuple[Candidate, ...]) -> List[Any]:
+    return [PairwiseCall(req.qid, req.query, docs[0], docs[1])]
+
+
+def _point_calls(req: Request, docs: Tuple[Candidate, ...]) -> List[Any]:
+    return [PointwiseCall(req.qid, req.query, d) for d in docs]
+
+
+def _the_answer(subs: List[Any]) -> Any:
+    return subs[0]
+
+
+def _order_by_score(subs: List[Any]) -> Any:
+    """Points to a listwise answer: by score, ties in prompt order."""
+    return np.argsort(-np.asarray(subs, dtype=np.float64), kind="stable").tolist()
+
+
+def _pair_by_order(subs: List[Any]) -> Any:
+    """A ranking of the two shown to P(first beats second); unnamed: prompt order."""
+    first = next((p for p in subs[0] if 0 <= p < 2), 0)
+    return 1.0 if first == 0 else 0.0
+
+
+def _pair_by_points(subs: List[Any]) -> Any:
+    """Two scores to ``sigmoid(score_a - score_b)``."""
+    return 1.0 / (1.0 + math.exp(max(-700.0, min(700.0, subs[1] - subs[0]))))
+
+
+#: (plan call kind, scorer kind) -> how the one answers the other
+ADAPTERS: Dict[Tuple[str, str], Adapter] = {
+    ("listwise", "listwise"): Adapter(_list_call, _the_answer),
+    ("listwise", "pointwise"): Adapter(_point_calls, _order_by_score),
+    ("pairwise", "pairwise"): Adapter(_pair_call, _the_answer),
+    ("pairwise", "listwise"): Adapter(_list_call, _pair_by_order),
+    ("pairwise", "pointwise"): Adapter(_point_calls, _pair_by_points),
+    ("pointwise", "pointwise"): Adapter(_point_calls, _the_answer),
 }
 
 
+def _adapter(plan_kind: str, kind: str, strategy: Strategy) -> Adapter:
+    adapter = ADAPTERS.get((plan_kind, kind))
+    if adapter is None:
+        raise InvalidInputError(
+            f"scorer: {type(strategy).__name__} makes {plan_kind} calls, which a {kind} scorer cannot answer"
+        )
+    return adapter
+
+
 def _as_positions(answer: Any, docs: Sequence[Candidate]) -> List[int]:
-    """A listwise answer as 0-based positions (possibly partial)."""
+    """A listwise answer as 0-based positions, as the model gave them: a
+    partial, repeated or out-of-range answer stays so, and the planner
+    repairs and counts it (a text answer is parsed first, and what the
+    parser dropped is passed on so that it is counted too)."""
     k = len(docs)
-    if isinstance(answer, ParsedPermutation):
-        return [int(x) for x in answer.order]
     if isinstance(answer, str):
-        return [int(x) for x in parse_permutation(answer, k).order]
+        answer = parse_permutation(answer, k)
+    if isinstance(answer, ParsedPermutation):
+        named = [int(x) for x in answer.order[: answer.parsed]]
+        return named + [int(d) for d in answer.duplicates] + [k] * len(answer.out_of_range)
     if isinstance(answer, np.ndarray):
         answer = answer.tolist()
     if not isinstance(answer, (list, tuple)):
@@ -123,6 +183,8 @@ def _as_positions(answer: Any, docs: Sequence[Candidate]) -> List[int]:
 def _as_value(answer: Any, kind: str) -> float:
     try:
         v = float(answer)
+    except OverflowError:
+        raise ValueError(f"a score must be finite, got a number too large for a float ({str(answer)[:40]})") from None
     except (TypeError, ValueError):
         raise TypeError(f"expected a number, got {type(answer).__name__}") from None
     if kind == "pairwise" and not 0.0 <= v <= 1.0:
@@ -132,12 +194,200 @@ def _as_value(answer: Any, kind: str) -> float:
     return v
 
 
+def _convert(call: Any, answer: Any) -> Any:
+    if isinstance(call, ListwiseCall):
+        return _as_positions(answer, call.docs)
+    return _as_value(answer, "pairwise" if isinstance(call, PairwiseCall) else "pointwise")
+
+
+def _shown(call: Any) -> int:
+    return len(call.docs) if isinstance(call, ListwiseCall) else (2 if isinstance(call, PairwiseCall) else 1)
+
+
+# --- the driver ---------------------------------------------------------------------------
+
+
+class _Query:
+    """One query's planner and the answers of its current round."""
+
+    __slots__ = (
+        "request",
+        "n",
+        "plan",
+        "kind",
+        "adapter",
+        "answers",
+        "outstanding",
+        "calls",
+        "docs_shown",
+        "tokens_in",
+        "tokens_out",
+        "latency",
+        "error",
+    )
+
+    def __init__(self, request: Request, n: int, plan: "_core.Plan") -> None:
+        self.request, self.n, self.plan = request, n, plan
+        self.kind = ""
+        self.adapter: Optional[Adapter] = None
+        self.answers: List[List[Any]] = []
+        self.outstanding = self.calls = self.docs_shown = self.tokens_in = self.tokens_out = 0
+        self.latency = 0.0
+        self.error: Optional[str] = None
+
+
+class _Ticket:
+    """One scorer call of one query's round: plan call ``c``, its part ``s``."""
+
+    __slots__ = ("query", "c", "s", "call")
+
+    def __init__(self, query: _Query, c: int, s: int, call: Any) -> None:
+        self.query, self.c, self.s, self.call = query, c, s, call
+
+
+def _call_of(t: _Ticket) -> Any:
+    return t.call
+
+
+class _Driver:
+    """The planners of many queries: ``start`` a request, feed it outcomes
+    with ``on_outcome``; calls wait in ``ready``, finished rankings in
+    ``finished``."""
+
+    def __init__(self, strategy: Strategy, kind: str, on_error: OnError, stats: RerankStats) -> None:
+        self.strategy, self.kind, self.on_error, self.stats = strategy, kind, on_error, stats
+        self.ready: Deque[_Ticket] = deque()
+        self.finished: List[Ranking] = []
+        self.failures: List[Tuple[str, str]] = []
+        self.seen: set[str] = set()
+
+    def start(self, req: Any) -> None:
+        if not isinstance(req, Request):
+            raise InvalidInputError(f"requests: expected Request objects, got {type(req).__name__}")
+        if req.qid in self.seen:
+            raise InvalidInputError(f"requests: query {req.qid!r} appears twice")
+        self.seen.add(req.qid)
+        if not req.candidates:
+            raise InvalidInputError(f"requests: query {req.qid!r} has no candidates")
+        depth = self.strategy.depth
+        n = len(req.candidates) if depth is None else min(depth, len(req.candidates))
+        try:
+            plan = self.strategy.plan(n, req.qid)
+        except InvalidInputError as e:
+            raise InvalidInputError(f"query {req.qid!r} ({n} candidates): {e}") from None
+        self._next_round(_Query(req, n, plan))
+
+    def take(self, k: int) -> List[_Ticket]:
+        """Up to ``k`` ready calls, skipping those of queries that failed meanwhile."""
+        out: List[_Ticket] = []
+        while self.ready and len(out) < k:
+            t = self.ready.popleft()
+            if t.query.error is None:
+                out.append(t)
+        return out
+
+    def _next_round(self, q: _Query) -> None:
+        offsets, items = q.plan.requests()
+        n_calls = len(offsets) - 1
+        if n_calls == 0:
+            self._finish(q)
+            return
+        q.kind = str(q.plan.kind)  # per round: a plan may change call kinds between rounds
+        q.adapter = _adapter(q.kind, self.kind, self.strategy)
+        req, cands = q.request, q.request.candidates
+        bounds, flat = offsets.tolist(), items.tolist()
+        q.answers = []
+        for c in range(n_calls):
+            subs = q.adapter.split(req, tuple(cands[i] for i in flat[bounds[c] : bounds[c + 1]]))
+            q.answers.append([None] * len(subs))
+            self.ready.extend(_Ticket(q, c, s, call) for s, call in enumerate(subs))
+            q.outstanding += len(subs)
+
+    def on_outcome(self, t: _Ticket, ok: bool, value: Any) -> None:
+        q, call = t.query, t.call
+        if q.error is not None:
+            return
+        shown = _shown(call)
+        q.calls += 1
+        q.docs_shown += shown
+        self.stats.calls += 1
+        self.stats.docs_shown += shown
+        if isinstance(value, Answer):
+            q.tokens_in += int(value.tokens_in or 0)
+            q.tokens_out += int(value.tokens_out or 0)
+            q.latency += float(value.latency or 0.0)
+            value = value.value
+        if not ok or isinstance(value, BaseException):
+            self._fail(q, f"the scorer failed on its call: {value!r}")
+            return
+        if q.answers[t.c][t.s] is not None:
+            raise ScorerError(f"query {q.request.qid!r}: a call was answered twice")
+        try:
+            q.answers[t.c][t.s] = _convert(call, value)
+        except (TypeError, ValueError, OverflowError) as e:
+            self._fail(q, f"answer to a {type(call).__name__} is not valid: {e}")
+            return
+        q.outstanding -= 1
+        if q.outstanding == 0:
+            self._submit_round(q)
+
+    def _submit_round(self, q: _Query) -> None:
+        assert q.adapter is not None
+        merged = [q.adapter.merge(subs) for subs in q.answers]
+        try:
+            if q.kind == "listwise":
+                offsets = np.cumsum([0] + [len(o) for o in merged], dtype=np.int64)
+                flat = np.fromiter((x for o in merged for x in o), dtype=np.int64, count=int(offsets[-1]))
+                q.plan.submit_orders(offsets, flat)
+            else:
+                q.plan.submit_values(np.asarray(merged, dtype=np.float64))
+        except RankwiseError as e:
+            self._fail(q, f"its answers were rejected: {e}")
+            return
+        self._next_round(q)
+
+    def _fail(self, q: _Query, why: str) -> None:
+        if q.error is not None:
+            return
+        if self.on_error == "raise":
+            raise ScorerError(f"query {q.request.qid!r}: {why}")
+        q.error = why
+        self._finish(q)
+
+    def _finish(self, q: _Query) -> None:
+        req, st = q.request, self.stats
+        if q.error is None:
+            order = [int(i) for i in q.plan.result()]
+        else:
+            order = list(range(q.n))
+            self.failures.append((req.qid, q.error))
+            st.failed.append(req.qid)
+        sp = q.plan.spend()  # calls and documents are counted here, per scorer call
+        docids = [req.candidates[i].docid for i in order] + [c.docid for c in req.candidates[q.n :]]
+        spend = {
+            "calls": float(q.calls),
+            "docs_shown": float(q.docs_shown),
+            "rounds": float(sp[2]),
+            "repaired": float(sp[3]),
+            "unparsed": float(sp[4]) if len(sp) > 4 else 0.0,
+            "failed": float(q.error is not None),
+        }
+        if q.tokens_in or q.tokens_out:
+            spend["tokens_in"], spend["tokens_out"] = float(q.tokens_in), float(q.tokens_out)
+        if q.latency:
+            spend["latency"] = q.latency
+        self.finished.append(Ranking.from_order(req.qid, docids, spend, error=q.error))
+        st.queries += 1
+
+
 def rerank_iter(
     requests: Iterable[Request],
     strategy: Strategy,
     scorer: Callable[[List[Any]], Sequence[Any]],
     *,
-    batch_size: int = 32,
+    batch_size: Optional[int] = None,
+    max_in_flight: Optional[int] = None,
+    call_timeout: Optional[float] = None,
     progress: Optional[bool] = None,
     on_error: OnError = "fallback",
     retries: int = 1,
@@ -150,237 +400,73 @@ def rerank_iter(
         raise InvalidInputError(
             f"strategy: expected a rankwise strategy (e.g. SlidingWindow()), got {type(strategy).__name__}"
         )
-    batch_size = at_least("batch_size", batch_size, 1)
+    bs = at_least(
+        "batch_size", batch_size if batch_size is not None else _preferred(scorer, "preferred_batch_size", 32), 1
+    )
+    mif = at_least(
+        "max_in_flight", max_in_flight if max_in_flight is not None else _preferred(scorer, "max_in_flight", 64), 1
+    )
     retries = at_least("retries", retries, 0)
+    if call_timeout is not None and not (isinstance(call_timeout, (int, float)) and call_timeout > 0):
+        raise InvalidInputError(f"call_timeout: must be a positive number of seconds or None, got {call_timeout!r}")
     if on_error not in ("fallback", "raise"):
         raise InvalidInputError(f"on_error: must be 'fallback' or 'raise', got {on_error!r}")
-    plan_kind = strategy.call_kind
-    kind = scorer_kind(scorer, plan_kind)
-    mode = _MODES[plan_kind].get(kind)
-    if mode is None:
-        raise InvalidInputError(
-            f"scorer: {type(strategy).__name__} makes {plan_kind} calls, which a {kind} scorer cannot answer"
-        )
+    kind = scorer_kind(scorer, strategy.call_kind)
+    _adapter(strategy.call_kind, kind, strategy)  # a kind mismatch fails before any work
     st = stats if stats is not None else RerankStats()
-    total = len(requests) if isinstance(requests, Sequence) else None
-    bar = Progress(total, progress)
-    t0 = time.perf_counter()
+    drv = _Driver(strategy, kind, on_error, st)
+    disp: Dispatcher[_Ticket] = Dispatcher(
+        scorer, _call_of, batch_size=bs, max_in_flight=mif, retries=retries, call_timeout=call_timeout, stats=st
+    )
+    bar = Progress(len(requests) if isinstance(requests, Sequence) else None, progress)
     source = iter(requests)
-    seen: set[str] = set()
-    queue: Deque[_Item] = deque()
-    finished: List[Ranking] = []
-    failures: List[Tuple[str, str]] = []
-
-    def finish(q: _Query) -> None:
-        req = q.request
-        if q.error is None:
-            order = [int(i) for i in q.plan.result()]
-        else:
-            order = list(range(q.n))
-            failures.append((req.qid, q.error))
-            st.failed.append(req.qid)
-        _, _, rounds, repaired = q.plan.spend()  # calls and documents are counted here, per scorer call
-        docids = [req.candidates[i].docid for i in order] + [c.docid for c in req.candidates[q.n :]]
-        spend = {
-            "calls": float(q.calls),
-            "docs_shown": float(q.docs_shown),
-            "rounds": float(rounds),
-            "repaired": float(repaired),
-            "failed": float(q.error is not None),
-        }
-        finished.append(Ranking.from_order(req.qid, docids, spend, error=q.error))
-        st.queries += 1
-
-    def fail(q: _Query, why: str) -> None:
-        if q.error is not None:
-            return
-        if on_error == "raise":
-            raise ScorerError(f"query {q.request.qid!r}: {why}")
-        q.error = why
-        finish(q)
-
-    def enqueue_round(q: _Query) -> None:
-        offsets, items = q.plan.requests()
-        n_calls = len(offsets) - 1
-        if n_calls == 0:
-            finish(q)
-            return
-        req, cands = q.request, q.request.candidates
-        items_l = items.tolist()
-        q.answers = []
-        for c in range(n_calls):
-            shown = items_l[offsets[c] : offsets[c + 1]]
-            docs = tuple(cands[i] for i in shown)
-            if q.mode == "direct":
-                if plan_kind == "listwise":
-                    subs: List[Any] = [ListwiseCall(req.qid, req.query, docs)]
-                elif plan_kind == "pairwise":
-                    subs = [PairwiseCall(req.qid, req.query, docs[0], docs[1])]
-                else:
-                    subs = [PointwiseCall(req.qid, req.query, docs[0])]
-            elif q.mode == "pair_by_list":
-                subs = [ListwiseCall(req.qid, req.query, docs)]
-            else:  # list_by_points, pair_by_points
-                subs = [PointwiseCall(req.qid, req.query, d) for d in docs]
-            q.answers.append([None] * len(subs))
-            for s, call in enumerate(subs):
-                queue.append((q, c, s, call))
-            q.outstanding += len(subs)
-
-    def submit_round(q: _Query) -> None:
-        try:
-            if plan_kind == "listwise":
-                orders = []
-                for subs in q.answers:
-                    if q.mode == "direct":
-                        orders.append(subs[0])
-                    else:  # list_by_points: sort by score, ties in prompt order
-                        orders.append(np.argsort(-np.asarray(subs, dtype=np.float64), kind="stable").tolist())
-                offsets = np.cumsum([0] + [len(o) for o in orders], dtype=np.int64)
-                flat = np.fromiter((x for o in orders for x in o), dtype=np.int64, count=int(offsets[-1]))
-                q.plan.submit_orders(offsets, flat)
-            else:
-                vals = []
-                for subs in q.answers:
-                    if q.mode == "pair_by_list":
-                        first = next((p for p in subs[0] if 0 <= p < 2), 0)  # unnamed: prompt order
-                        vals.append(1.0 if first == 0 else 0.0)
-                    elif q.mode == "pair_by_points":
-                        vals.append(1.0 / (1.0 + math.exp(max(-700.0, min(700.0, subs[1] - subs[0])))))
-                    else:
-                        vals.append(subs[0])
-                q.plan.submit_values(np.asarray(vals, dtype=np.float64))
-        except RankwiseError as e:
-            fail(q, f"its answers were rejected: {e}")
-            return
-        enqueue_round(q)
-
-    def convert(item: _Item, answer: Any) -> Any:
-        _, _, _, call = item
-        if isinstance(call, ListwiseCall):
-            return _as_positions(answer, call.docs)
-        return _as_value(answer, "pairwise" if isinstance(call, PairwiseCall) else "pointwise")
-
-    def call_scorer(batch: List[Any]) -> List[Any]:
-        t = time.perf_counter()
-        try:
-            out = scorer(batch)
-        finally:
-            st.scorer_seconds += time.perf_counter() - t
-        out = list(out)
-        if len(out) != len(batch):
-            raise ScorerError(f"the scorer returned {len(out)} answers for a batch of {len(batch)} calls")
-        return out
-
-    def score(batch: List[_Item]) -> List[Tuple[bool, Any]]:
-        calls = [it[3] for it in batch]
-        last: Optional[BaseException] = None
-        for _ in range(retries + 1):
-            try:
-                return [(True, a) for a in call_scorer(calls)]
-            except InvalidInputError:
-                raise  # a misconfigured scorer (wrong kind, window too large): no retry, no fallback
-            except Exception as e:  # a scorer may raise anything; KeyboardInterrupt passes
-                last = e
-        if on_error == "raise":
-            qids = sorted({it[0].request.qid for it in batch})
-            raise ScorerError(
-                f"the scorer failed on a batch of {len(batch)} calls from queries {qids[:5]}: {last!r}"
-            ) from last
-        if len(batch) == 1:
-            return [(False, last)]
-        out: List[Tuple[bool, Any]] = []
-        for c in calls:
-            try:
-                out.append((True, call_scorer([c])[0]))
-            except InvalidInputError:
-                raise
-            except Exception as e:
-                out.append((False, e))
-        return out
-
-    def start(req: Request) -> None:
-        if not isinstance(req, Request):
-            raise InvalidInputError(f"requests: expected Request objects, got {type(req).__name__}")
-        if req.qid in seen:
-            raise InvalidInputError(f"requests: query {req.qid!r} appears twice")
-        seen.add(req.qid)
-        if not req.candidates:
-            raise InvalidInputError(f"requests: query {req.qid!r} has no candidates")
-        n = len(req.candidates) if strategy.depth is None else min(strategy.depth, len(req.candidates))
-        try:
-            plan = strategy.plan(n, req.qid)
-        except InvalidInputError as e:
-            raise InvalidInputError(f"query {req.qid!r} ({n} candidates): {e}") from None
-        enqueue_round(_Query(req, n, plan, mode))
-
     exhausted = False
+    t0 = time.perf_counter()
     tokens0 = (getattr(scorer, "tokens_in", 0), getattr(scorer, "tokens_out", 0))
     try:
         while True:
-            while not exhausted and len(queue) < 2 * batch_size:
+            want = disp.wanted()
+            while not exhausted and len(drv.ready) < want:
                 req = next(source, None)
                 if req is None:
                     exhausted = True
                 else:
-                    start(req)
-            if finished:
+                    drv.start(req)
+            if drv.finished:
                 bar.update(st.queries, st.calls)
-                yield from finished
-                finished.clear()
-            if not queue:
+                yield from drv.finished
+                drv.finished.clear()
+            room = disp.room(len(drv.ready))
+            if room:
+                disp.send(drv.take(room))
+            if disp.idle and not drv.ready:
                 if exhausted:
                     break
                 continue
-            batch: List[_Item] = []
-            while queue and len(batch) < batch_size:
-                item = queue.popleft()
-                if item[0].error is None:
-                    batch.append(item)
-            if not batch:
-                continue
-            results = score(batch)
-            st.batches += 1
-            st.batch_queries += len({id(it[0]) for it in batch})
-            touched: Dict[int, _Query] = {}
-            for item, (ok, value) in zip(batch, results):
-                q, c, s, call = item
-                if q.error is not None:
-                    continue
-                shown = (
-                    len(call.docs) if isinstance(call, ListwiseCall) else (2 if isinstance(call, PairwiseCall) else 1)
-                )
-                q.calls += 1
-                q.docs_shown += shown
-                st.calls += 1
-                st.docs_shown += shown
-                if not ok or isinstance(value, BaseException):
-                    fail(q, f"the scorer failed on its call: {value!r}")
-                    continue
-                try:
-                    q.answers[c][s] = convert(item, value)
-                except (TypeError, ValueError) as e:
-                    fail(q, f"answer to a {type(call).__name__} is not valid: {e}")
-                    continue
-                q.outstanding -= 1
-                touched[id(q)] = q
-            for q in touched.values():
-                if q.error is None and q.outstanding == 0:
-                    submit_round(q)
+            for t, ok, value in disp.poll():
+                drv.on_outcome(t, ok, value)
             bar.update(st.queries, st.calls)
+        yield from drv.finished
+        drv.finished.clear()
     finally:
+        disp.close()
         st.wall_seconds += time.perf_counter() - t0
         st.tokens_in += int(getattr(scorer, "tokens_in", 0) or 0) - int(tokens0[0] or 0)
         st.tokens_out += int(getattr(scorer, "tokens_out", 0) or 0) - int(tokens0[1] or 0)
         bar.close()
-    if failures:
-        shown_f = "; ".join(f"{qid}: {why}" for qid, why in failures[:3])
-        more = f" (and {len(failures) - 3} more)" if len(failures) > 3 else ""
+    if drv.failures:
+        shown_f = "; ".join(f"{qid}: {why}" for qid, why in drv.failures[:3])
+        more = f" (and {len(drv.failures) - 3} more)" if len(drv.failures) > 3 else ""
         warnings.warn(
-            f"{len(failures)} queries kept their first-stage order because scorer calls failed: {shown_f}{more}",
+            f"{len(drv.failures)} queries kept their first-stage order because scorer calls failed: {shown_f}{more}",
             ScorerWarning,
             stacklevel=2,
         )
+
+
+def _preferred(scorer: Any, attr: str, default: int) -> Any:
+    value = getattr(scorer, attr, None)
+    return default if value is None else value
 
 
 def rerank(
@@ -388,40 +474,57 @@ def rerank(
     strategy: Strategy,
     scorer: Callable[[List[Any]], Sequence[Any]],
     *,
-    batch_size: int = 32,
+    batch_size: Optional[int] = None,
+    max_in_flight: Optional[int] = None,
+    call_timeout: Optional[float] = None,
     progress: Optional[bool] = None,
     on_error: OnError = "fallback",
     retries: int = 1,
     stats: Optional[RerankStats] = None,
 ) -> List[Ranking]:
-    """Rerank every request with ``strategy``, asking ``scorer`` in batches
-    that span queries.
+    """Rerank every request with ``strategy``, keeping ``scorer`` busy with
+    calls from many queries at once.
 
     Args:
         requests: :class:`~rankwise.Request` objects (a query and its
             candidates in first-stage order); query ids must be unique and
             every request needs at least one candidate.
         strategy: e.g. ``SlidingWindow()``, ``JointRank()``, ``Setwise()``.
-        scorer: a batch callable (see :mod:`rankwise.scorers`). Its ``kind``
-            attribute (or, without one, the strategy's call kind) says what it
+        scorer: a batch callable (see :mod:`rankwise.scorers`), or a scorer
+            with ``submit(calls) -> futures`` (the server scorers), which is
+            then kept ``max_in_flight`` calls busy. Its ``kind`` attribute
+            (or, without one, the strategy's call kind) says what it
             answers; a pointwise scorer can also serve listwise strategies
             (each shown document scored, then sorted) and pairwise ones
             (``sigmoid(score_a - score_b)``), a listwise one pairwise ones.
-        batch_size: calls per scorer invocation, default 32.
+        batch_size: calls per invocation of a batch scorer; default the
+            scorer's ``preferred_batch_size`` attribute, else 32.
+        max_in_flight: calls outstanding at a ``submit`` scorer; default its
+            ``max_in_flight`` attribute, else 64. (A batch scorer has at most
+            two batches outstanding: one running, the next one queued.)
+        call_timeout: seconds a call (or a batch) may take before it fails
+            and the failure policy applies; default None (no limit beyond
+            the scorer's own). A batch scorer stuck past it is left behind
+            on its thread and a fresh thread serves the next batches.
         progress: draw a progress line on stderr; default: when it is a terminal.
         on_error: "fallback" (default: a failing query keeps its first-stage
             order, is marked and reported) or "raise" (:class:`ScorerError`).
-        retries: extra tries of a failing batch before its calls are tried
-            one by one, default 1.
+        retries: extra tries of a failing scorer invocation before its calls
+            are tried one by one, default 1.
         stats: a :class:`RerankStats` to fill in (calls, batches, time in the
             scorer, failed queries).
 
     Returns:
         One :class:`~rankwise.Ranking` per request, in request order, with
-        synthetic scores ``n..1``; ``spend`` holds ``calls``, ``docs_shown``,
+        synthetic scores ``n..1``. ``spend`` holds ``calls``, ``docs_shown``,
         ``rounds`` (sequential rounds of the planner), ``repaired`` (listwise
-        answers that had to be completed) and ``failed`` (0 or 1). Candidates
-        beyond ``strategy.depth`` follow the reranked ones in first-stage order.
+        answers that had to be completed), ``unparsed`` (those among them
+        that named no shown document at all) and ``failed`` (0 or 1); and
+        ``tokens_in``/``tokens_out``/``latency`` (seconds, summed over calls)
+        when the scorer reports them per call (:class:`~rankwise.scorers.Answer`).
+        Candidates beyond ``strategy.depth`` follow the reranked ones in
+        first-stage order. The rankings do not depend on ``batch_size``,
+        ``max_in_flight`` or the order in which answers arrive.
     """
     reqs = list(requests)
     done = {
@@ -431,6 +534,8 @@ def rerank(
             strategy,
             scorer,
             batch_size=batch_size,
+            max_in_flight=max_in_flight,
+            call_timeout=call_timeout,
             progress=progress,
             on_error=on_error,
             retries=retries,

@@ -1,0 +1,302 @@
+"""The dispatcher: the only place that talks to a scorer.
+
+Two ways to talk to one, chosen by what the scorer offers:
+
+* **in flight** (the scorer has ``submit(calls) -> futures``, as the server
+  scorers do): every ready call is sent the moment there is room, up to
+  ``max_in_flight`` outstanding, and answers are taken in completion order;
+* **batches** (a plain batch callable, as in-process models are): full
+  batches run one after another on one worker thread, and the next batch
+  is formed and queued while the current one runs, so the model never waits
+  for the planner. At most two batches are outstanding: one running, one
+  waiting.
+
+Failure policy, the same for both: a scorer invocation that raises (anything
+but :class:`~rankwise.InvalidInputError`, a misconfiguration raised at once)
+or returns the wrong number of answers or futures is retried ``retries``
+times, then each of its calls is tried alone; an exception given
+as one call's answer (or raised by that call's future) fails that call
+without a retry (the scorer owns its retries); a call past ``call_timeout``
+fails with a :class:`~rankwise.ScorerError`. A ``submit`` that returns
+something other than one distinct future per call raises a
+:class:`~rankwise.ScorerError` at once: such a scorer cannot tell its answers
+apart, and retrying would not help. What comes back is one outcome
+per call: ``(ticket, ok, value)``.
+"""
+
+from __future__ import annotations
+
+import functools
+import heapq
+import itertools
+import queue
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, wait
+from typing import TYPE_CHECKING, Any, Callable, Dict, Generic, List, Optional, Sequence, Tuple, TypeVar
+
+from ._errors import InvalidInputError, ScorerError
+
+if TYPE_CHECKING:
+    from .rerank import RerankStats
+
+T = TypeVar("T")
+Outcome = Tuple[T, bool, Any]
+
+#: how long one poll waits at most, so Ctrl-C and progress stay responsive
+TICK = 0.2
+
+
+class _Runner:
+    """One daemon thread running jobs in submission order (a batch scorer
+    is never entered twice at once). A daemon, so a hung scorer cannot keep
+    the interpreter from exiting."""
+
+    def __init__(self) -> None:
+        self._jobs: "queue.SimpleQueue[Optional[Tuple[Future[Any], Callable[[], Any]]]]" = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._loop, name="rankwise-scorer", daemon=True)
+        self._thread.start()
+
+    def submit(self, fn: Callable[[], Any]) -> "Future[Any]":
+        f: "Future[Any]" = Future()
+        self._jobs.put((f, fn))
+        return f
+
+    def _loop(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            f, fn = job
+            if not f.set_running_or_notify_cancel():
+                continue
+            try:
+                f.set_result(fn())
+            except BaseException as e:  # handed to the driver's thread
+                f.set_exception(e)
+
+    def close(self) -> None:
+        self._jobs.put(None)
+
+
+class _Unit(Generic[T]):
+    """One submission outstanding at the scorer: a batch, or one call."""
+
+    __slots__ = ("tickets", "batch", "deadline")
+
+    def __init__(self, tickets: List[T], batch: bool, deadline: float) -> None:
+        self.tickets, self.batch, self.deadline = tickets, batch, deadline
+
+
+class Dispatcher(Generic[T]):
+    """Sends calls (wrapped in tickets) to a scorer and hands back outcomes.
+
+    ``call_of(ticket)`` gives the call to send for a ticket.
+    """
+
+    def __init__(
+        self,
+        scorer: Any,
+        call_of: Callable[[T], Any],
+        *,
+        batch_size: int,
+        max_in_flight: int,
+        retries: int,
+        call_timeout: Optional[float],
+        stats: "RerankStats",
+    ) -> None:
+        submit = getattr(scorer, "submit", None)
+        self.scorer = scorer
+        self.submit: Optional[Callable[[List[Any]], Sequence[Any]]] = submit if callable(submit) else None
+        self.call_of = call_of
+        self.batch_size, self.max_in_flight, self.retries = batch_size, max_in_flight, retries
+        self.call_timeout = call_timeout
+        self.stats = stats
+        self.units: Dict["Future[Any]", _Unit[T]] = {}
+        self.in_flight = 0  # calls outstanding
+        self._deadlines: List[Tuple[float, int, "Future[Any]"]] = []
+        self._seq = itertools.count()
+        self._runner: Optional[_Runner] = None if self.submit else _Runner()
+        self._ready_outcomes: List[Outcome[T]] = []
+
+    # --- how much to send -----------------------------------------------------------
+
+    @property
+    def mode(self) -> str:
+        return "in_flight" if self.submit else "batches"
+
+    def wanted(self) -> int:
+        """How many ready calls the driver should keep planned ahead."""
+        return self.max_in_flight if self.submit else 2 * self.batch_size
+
+    def room(self, ready: int) -> int:
+        """How many of ``ready`` calls to send now."""
+        if self.submit:
+            return max(0, self.max_in_flight - self.in_flight)
+        if not self.units:
+            return min(ready, self.batch_size)  # the model is idle: a partial batch beats waiting
+        if len(self.units) == 1 and ready >= self.batch_size:
+            return self.batch_size  # queue the next full batch behind the running one
+        return 0
+
+    @property
+    def idle(self) -> bool:
+        return not self.units and not self._ready_outcomes
+
+    # --- sending ---------------------------------------------------------------------
+
+    def _deadline(self) -> float:
+        return time.monotonic() + self.call_timeout if self.call_timeout is not None else float("inf")
+
+    def _track(self, f: "Future[Any]", unit: _Unit[T]) -> None:
+        self.units[f] = unit
+        self.in_flight += len(unit.tickets)
+        if unit.deadline != float("inf"):
+            heapq.heappush(self._deadlines, (unit.deadline, next(self._seq), f))
+
+    def send(self, tickets: List[T]) -> None:
+        if not tickets:
+            return
+        st = self.stats
+        st.batches += 1
+        st.batch_queries += len({id(getattr(t, "query", t)) for t in tickets})
+        if self.submit is None:
+            assert self._runner is not None
+            f = self._runner.submit(functools.partial(self._run_batch, [self.call_of(t) for t in tickets]))
+            self._track(f, _Unit(tickets, True, self._deadline()))
+            return
+        self._submit(tickets, self.retries)
+
+    def _submit(self, tickets: List[T], retries_left: int) -> None:
+        """Send calls through ``submit``; a failing submission is retried,
+        then split into single calls."""
+        assert self.submit is not None
+        calls = [self.call_of(t) for t in tickets]  # a fresh list: the scorer may keep or change it
+        try:
+            futures = list(self.submit(calls))
+            if len(futures) != len(tickets):
+                raise ScorerError(f"submit() returned {len(futures)} futures for {len(tickets)} calls")
+        except InvalidInputError:
+            raise
+        except Exception as e:
+            if retries_left > 0:
+                self._submit(tickets, retries_left - 1)
+            elif len(tickets) > 1:
+                for t in tickets:
+                    self._submit([t], 0)
+            else:
+                self._ready_outcomes.append((tickets[0], False, e))
+            return
+        # a scorer that cannot keep its answers apart is broken, not flaky: a clear error, no retry
+        bad = next((f for f in futures if not isinstance(f, Future)), None)
+        if bad is not None:
+            raise ScorerError(f"submit() must return concurrent.futures.Future objects, got {type(bad).__name__}")
+        if len({id(f) for f in futures}) != len(futures) or any(f in self.units for f in futures):
+            raise ScorerError("submit() returned one future for two calls: each call needs its own answer")
+        deadline = self._deadline()
+        for f, t in zip(futures, tickets):
+            self._track(f, _Unit([t], False, deadline))
+
+    def _call(self, calls: List[Any]) -> List[Any]:
+        t = time.perf_counter()
+        try:
+            out = list(self.scorer(list(calls)))  # a copy: a scorer that empties its list changes nothing here
+        finally:
+            self.stats.scorer_seconds += time.perf_counter() - t
+        if len(out) != len(calls):
+            raise ScorerError(f"the scorer returned {len(out)} answers for a batch of {len(calls)} calls")
+        return out
+
+    def _run_batch(self, calls: List[Any]) -> List[Tuple[bool, Any]]:
+        """On the worker thread: the batch, retried, then call by call."""
+        last: Optional[BaseException] = None
+        for _ in range(self.retries + 1):
+            try:
+                return [(True, a) for a in self._call(calls)]
+            except InvalidInputError:
+                raise
+            except Exception as e:  # a scorer may raise anything; KeyboardInterrupt passes
+                last = e
+        if len(calls) == 1:
+            return [(False, last)]
+        out: List[Tuple[bool, Any]] = []
+        for c in calls:
+            try:
+                out.append((True, self._call([c])[0]))
+            except InvalidInputError:
+                raise
+            except Exception as e:
+                out.append((False, e))
+        return out
+
+    # --- receiving -------------------------------------------------------------------
+
+    def poll(self, timeout: float = TICK) -> List[Outcome[T]]:
+        """Outcomes of whatever finished, waiting up to ``timeout`` for one."""
+        out, self._ready_outcomes = self._ready_outcomes, []
+        if out or not self.units:
+            return out
+        now = time.monotonic()
+        wait_for = timeout
+        if self._deadlines:
+            wait_for = max(0.0, min(wait_for, self._deadlines[0][0] - now))
+        t0 = time.perf_counter()
+        done, _ = wait(list(self.units), timeout=wait_for, return_when=FIRST_COMPLETED)
+        if self.submit is not None:  # time with calls outstanding: the scorer's busy time
+            self.stats.scorer_seconds += time.perf_counter() - t0
+        for f in done:
+            unit = self.units.pop(f)
+            self.in_flight -= len(unit.tickets)
+            out.extend(self._outcomes(f, unit))
+        self._expire(out)
+        return out
+
+    def _outcomes(self, f: "Future[Any]", unit: _Unit[T]) -> List[Outcome[T]]:
+        try:
+            value = f.result()
+        except InvalidInputError:
+            raise
+        except CancelledError:
+            value = ScorerError("the scorer cancelled the call")
+            return [(t, False, value) for t in unit.tickets]
+        except Exception as e:
+            return [(t, False, e) for t in unit.tickets]
+        if unit.batch:
+            return [(t, ok, v) for t, (ok, v) in zip(unit.tickets, value)]
+        return [(unit.tickets[0], True, value)]
+
+    def _expire(self, out: List[Outcome[T]]) -> None:
+        now = time.monotonic()
+        while self._deadlines and self._deadlines[0][0] <= now:
+            _, _, f = heapq.heappop(self._deadlines)
+            unit = self.units.pop(f, None)
+            if unit is None:
+                continue  # answered in time
+            self.in_flight -= len(unit.tickets)
+            f.cancel()
+            why = ScorerError(f"no answer within call_timeout={self.call_timeout:g} s")
+            out.extend((t, False, why) for t in unit.tickets)
+            if unit.batch and self._runner is not None:
+                # the worker is stuck in the scorer: leave it (a daemon) and start a fresh one
+                self._runner.close()
+                self._runner = _Runner()
+                for other, u in list(self.units.items()):  # batches queued behind it on the old worker
+                    if u.batch:
+                        self.units.pop(other)
+                        self.in_flight -= len(u.tickets)
+                        other.cancel()
+                        self._track(
+                            self._runner.submit(
+                                functools.partial(self._run_batch, [self.call_of(t) for t in u.tickets])
+                            ),
+                            u,
+                        )
+
+    def close(self) -> None:
+        """Cancel what is outstanding (Ctrl-C, an error, a consumer that stopped)."""
+        for f in list(self.units):
+            f.cancel()
+        self.units.clear()
+        self.in_flight = 0
+        if self._runner is not None:
+            self._runner.close()
