@@ -25,7 +25,17 @@ from typing import Any, Iterator, Tuple, Union
 
 from ._errors import InvalidInputError
 
-__all__ = ["BOM", "decode", "finite", "parse_json", "read_lines", "read_text", "split_lines", "where_of"]
+__all__ = [
+    "BOM",
+    "decode",
+    "finite",
+    "parse_json",
+    "read_lines",
+    "read_text",
+    "split_lines",
+    "where_of",
+    "write_text_atomic",
+]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -117,3 +127,33 @@ def finite(value: Any) -> bool:
         return math.isfinite(float(value))
     except OverflowError:
         return False
+
+
+def write_text_atomic(path: PathLike, text: str, what: str = "path") -> None:
+    """Write ``text`` (UTF-8) to ``path`` through a temporary file in the same
+    folder, fsynced and renamed over ``path``: a crash leaves the old file or
+    the new one, never half of one.
+
+    Raises:
+        InvalidInputError: ``"{what}: cannot write PATH: reason"`` (a
+            directory, a missing folder, no permission, a full disk), the
+            temporary file removed.
+    """
+    target = Path(path)
+    where = where_of(path)
+    if target.is_dir():
+        raise InvalidInputError(f"{what}: {where} is a directory")
+    tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except OSError as e:
+        raise InvalidInputError(f"{what}: cannot write {where}: {e.strerror or e}") from None
+    finally:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass

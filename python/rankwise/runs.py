@@ -18,9 +18,9 @@ import numpy.typing as npt
 
 from . import _core
 from ._errors import InvalidInputError
-from ._io import read_text
+from ._io import read_text, write_text_atomic
 
-__all__ = ["Ranking", "Run", "Qrels", "RunWriter", "read_run", "read_qrels", "write_run"]
+__all__ = ["Ranking", "Run", "Qrels", "RunWriter", "read_run", "read_qrels", "write_run", "write_rank_llm_jsonl"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 Order = Literal["score", "rank", "given"]
@@ -270,22 +270,90 @@ def write_run(
     from 1 in the rankings' order). The file is written to a temporary name
     and renamed, so a crash never leaves a half-written run."""
     run = as_run(rankings if not isinstance(rankings, (Iterator,)) else list(rankings))
-    text = run._data.to_trec(tag)
-    target = Path(path)
-    if target.is_dir():
-        raise InvalidInputError(f"path: {os.fspath(path)} is a directory")
-    tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except OSError as e:
-        raise InvalidInputError(f"path: cannot write {os.fspath(path)}: {e}") from None
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    write_text_atomic(path, run._data.to_trec(tag))
+
+
+def _plain_number(value: Any, what: str) -> Union[int, float]:
+    if isinstance(value, (bool, np.bool_)):
+        return int(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)) and np.isfinite(value):
+        return float(value)
+    raise InvalidInputError(f"{what} is {value!r}, not a finite number")
+
+
+def write_rank_llm_jsonl(
+    rankings: Union[Run, Iterable[Ranking], Mapping[str, Ranking]],
+    requests: Iterable[Any],
+    path: PathLike,
+    *,
+    spend: bool = True,
+) -> None:
+    """Write rankings as rank_llm's Result JSONL, one line per query in the
+    rankings' order, as rank_llm's ``DataWriter.write_in_jsonl_format`` writes
+    them (``ensure_ascii=False``)::
+
+        {"query": {"text": ..., "qid": ...},
+         "candidates": [{"docid": ..., "score": ..., "doc": {"text": ...}}, ...],
+         "spend": {"calls": 9, "docs_shown": 180, ...}}
+
+    Candidates are in ranked order with the ranking's scores; the passage
+    text comes from the request. ``"spend"`` (left out with ``spend=False``)
+    holds the ranking's per-query spend, and ``"error"`` is added for a query
+    that fell back; rank_llm's readers ignore both keys, and
+    :func:`rankwise.load_requests` reads the file back as requests. Written to
+    a temporary name and renamed.
+
+    Args:
+        rankings: :class:`Ranking` objects (with their ``spend``), a
+            ``{qid: Ranking}`` mapping or a :class:`Run`.
+        requests: the requests that were ranked (anything
+            :func:`rankwise.data.as_request` takes), for the query and
+            passage texts.
+
+    Raises:
+        InvalidInputError: a ranked query or document that is not among the
+            requests, or a spend value that is not a finite number.
+    """
+    from .data import as_request  # data imports this module
+
+    if isinstance(rankings, Run):
+        ranked: List[Ranking] = list(rankings.values())
+    elif isinstance(rankings, Mapping):
+        ranked = list(rankings.values())
+    else:
+        ranked = list(rankings)
+    by_qid = {}
+    for i, obj in enumerate(requests):
+        one = as_request(obj, default_qid=str(i))
+        by_qid[one.qid] = one
+    lines = []
+    for r in ranked:
+        if not isinstance(r, Ranking):
+            raise InvalidInputError(f"rankings: expected Ranking objects, got {type(r).__name__}")
+        req = by_qid.get(r.qid)
+        if req is None:
+            raise InvalidInputError(f"requests: no request for ranked query {r.qid!r}")
+        texts = {c.docid: c.text for c in req.candidates}
+        cands = []
+        for d, s in zip(r.docids, r.scores.tolist()):
+            if d not in texts:
+                raise InvalidInputError(f"rankings: document {d!r} of query {r.qid!r} is not among its candidates")
+            cands.append(
+                {
+                    "docid": d,
+                    "score": _plain_number(s, f"rankings: score of {d!r} in query {r.qid!r}"),
+                    "doc": {"text": texts[d]},
+                }
+            )
+        record: Dict[str, Any] = {"query": {"text": req.query, "qid": r.qid}, "candidates": cands}
+        if spend:
+            record["spend"] = {str(k): _plain_number(v, f"spend: {k!r} of query {r.qid!r}") for k, v in r.spend.items()}
+            if r.error is not None:
+                record["error"] = str(r.error)
+        lines.append(json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n")
+    write_text_atomic(path, "".join(lines))
 
 
 # --- a resumable, crash-safe run writer ------------------------------------------------------
