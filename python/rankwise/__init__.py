@@ -23,10 +23,11 @@ from .aggregate import (
     win_rate,
 )
 from .data import Candidate, Request, first_stage_ranking, load_documents, load_requests, load_topics
-from .evaluation import evaluate, fuse, kendall_tau
+from .evaluation import evaluate, fuse, kendall_tau, paired_randomization_test
 from .parsing import ParsedPermutation, parse_permutation
 from .rerank import RerankStats, rank_function, rerank, rerank_iter
-from .runs import Qrels, Ranking, Run, read_qrels, read_run, write_run
+from .reranker import Reranker
+from .runs import Qrels, Ranking, Run, RunWriter, read_qrels, read_run, write_run
 from .strategies import AllPairs, JointRank, Pointwise, Setwise, SlidingWindow, SparsePairwise, Strategy, Tournament
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "JointRank",
     "Pointwise",
     "RerankStats",
+    "Reranker",
     "Setwise",
     "SlidingWindow",
     "SparsePairwise",
@@ -64,6 +66,8 @@ __all__ = [
     "read_qrels",
     "read_run",
     "write_run",
+    "RunWriter",
+    "paired_randomization_test",
     "ConvergenceWarning",
     "EstimationError",
     "InvalidInputError",
