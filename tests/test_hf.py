@@ -147,12 +147,19 @@ def scorers(models):
 @pytest.mark.parametrize("strategy", STRATEGIES, ids=lambda s: type(s).__name__)
 def test_every_kind_with_every_strategy(scorers, key, strategy):
     scorer = scorers[key]
-    if strategy.call_kind == "pointwise" and scorer.kind != "pointwise":
-        pytest.skip("a pointwise strategy needs a pointwise scorer")
-    if strategy.call_kind == "listwise" and scorer.kind == "pairwise":
-        pytest.skip("a pairwise scorer cannot rank lists")
     reqs = requests(2, 8)
     stats = rw.RerankStats()
+    if (strategy.call_kind, scorer.kind) in {
+        ("pointwise", "listwise"),
+        ("pointwise", "pairwise"),
+        ("listwise", "pairwise"),
+    }:
+        # a kind that cannot serve the strategy's calls is refused up front, before any model call
+        tokens = scorer.tokens_in
+        with pytest.raises(rw.InvalidInputError, match=f"which a {scorer.kind} scorer cannot answer"):
+            rw.rerank(reqs, strategy, scorer, batch_size=5, stats=stats)
+        assert scorer.tokens_in == tokens and stats.tokens_in == 0
+        return
     out = rw.rerank(reqs, strategy, scorer, batch_size=5, on_error="raise", stats=stats)
     assert stats.tokens_in > 0
     for r, req in zip(out, reqs):
