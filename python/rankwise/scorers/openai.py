@@ -109,8 +109,12 @@ class _Runner:
         with self.lock:
             self.pending.discard(fut)
 
-    def close(self) -> None:
-        """Cancel what is pending at once, close the pool, stop the thread."""
+    def close(self, wait: bool = True) -> None:
+        """Cancel what is pending at once, close the pool, stop the thread.
+
+        With ``wait=False`` (a finalizer, which may run on any thread, the loop's own included) the
+        shutdown is only scheduled; otherwise it is waited for, at most 2 s.
+        """
         if not self.thread.is_alive():
             return
         with self.lock:
@@ -119,21 +123,22 @@ class _Runner:
             f.cancel()
 
         async def shutdown() -> None:
-            me = asyncio.current_task()
-            tasks = [t for t in asyncio.all_tasks() if t is not me]
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            await self.client.aclose()
+            try:
+                me = asyncio.current_task()
+                tasks = [t for t in asyncio.all_tasks() if t is not me]
+                for t in tasks:
+                    t.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                await self.client.aclose()
+            finally:
+                self.loop.stop()
 
         try:
-            asyncio.run_coroutine_threadsafe(shutdown(), self.loop).result(timeout=2.0)
-        except (concurrent.futures.TimeoutError, RuntimeError):
-            pass
-        finally:
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            if threading.current_thread() is not self.thread:
-                self.thread.join(timeout=2.0)
+            asyncio.run_coroutine_threadsafe(shutdown(), self.loop)
+        except RuntimeError:  # the loop is already closed
+            return
+        if wait and threading.current_thread() is not self.thread:
+            self.thread.join(timeout=2.0)  # the shutdown stops the loop, which ends the thread
 
 
 class OpenAIScorer:
@@ -220,6 +225,7 @@ class OpenAIScorer:
         instruction: str = prompts.DEFAULT_INSTRUCTION,
         extra_body: Optional[Dict[str, Any]] = None,
     ) -> None:
+        _require_httpx()
         if kind not in METHODS:
             raise InvalidInputError(f"kind: OpenAIScorer answers pointwise or listwise calls, got {kind!r}")
         method = method or METHODS[kind][0]
@@ -293,7 +299,7 @@ class OpenAIScorer:
                 if self.api_key:
                     headers["Authorization"] = f"Bearer {self.api_key}"
                 self._runner = _Runner(self.max_in_flight, self.timeout, headers)
-                weakref.finalize(self, self._runner.close)
+                weakref.finalize(self, self._runner.close, False)
             return self._runner
 
     def _wait(self, coro: Any, limit: float) -> Any:
