@@ -36,6 +36,7 @@ scorer (a misconfiguration) is raised at once.
 from __future__ import annotations
 
 import math
+import os
 import time
 import warnings
 from collections import deque
@@ -49,7 +50,7 @@ from ._dispatch import Dispatcher
 from ._errors import InvalidInputError, RankwiseError, ScorerError, ScorerWarning
 from ._progress import Progress
 from ._validate import at_least
-from .data import Candidate, Request
+from .data import Candidate, Request, as_request
 from .parsing import ParsedPermutation, parse_permutation
 from .runs import Ranking
 from .scorers._base import Answer, ListwiseCall, PairwiseCall, PointwiseCall, scorer_kind
@@ -262,8 +263,7 @@ class _Driver:
         self.seen: set[str] = set()
 
     def start(self, req: Any) -> None:
-        if not isinstance(req, Request):
-            raise InvalidInputError(f"requests: expected Request objects, got {type(req).__name__}")
+        req = as_request(req)
         if req.qid in self.seen:
             raise InvalidInputError(f"requests: query {req.qid!r} appears twice")
         self.seen.add(req.qid)
@@ -392,6 +392,7 @@ def rerank_iter(
     on_error: OnError = "fallback",
     retries: int = 1,
     stats: Optional[RerankStats] = None,
+    record: Optional[Union[str, "os.PathLike[str]"]] = None,
 ) -> Iterator[Ranking]:
     """Like :func:`rerank`, but yields each query's ranking as soon as it is
     finished (in completion order), so a caller can write results out as it
@@ -413,6 +414,10 @@ def rerank_iter(
         raise InvalidInputError(f"on_error: must be 'fallback' or 'raise', got {on_error!r}")
     kind = scorer_kind(scorer, strategy.call_kind)
     _adapter(strategy.call_kind, kind, strategy)  # a kind mismatch fails before any work
+    if record is not None:
+        from .recording import Recording  # the one call recorder (rankwise.recording)
+
+        scorer = Recording(scorer, record)
     st = stats if stats is not None else RerankStats()
     drv = _Driver(strategy, kind, on_error, st)
     disp: Dispatcher[_Ticket] = Dispatcher(
@@ -481,6 +486,7 @@ def rerank(
     on_error: OnError = "fallback",
     retries: int = 1,
     stats: Optional[RerankStats] = None,
+    record: Optional[Union[str, "os.PathLike[str]"]] = None,
 ) -> List[Ranking]:
     """Rerank every request with ``strategy``, keeping ``scorer`` busy with
     calls from many queries at once.
@@ -513,6 +519,11 @@ def rerank(
             are tried one by one, default 1.
         stats: a :class:`RerankStats` to fill in (calls, batches, time in the
             scorer, failed queries).
+        record: a JSONL file to append every scorer call to (query id, doc
+            ids in prompt order, prompt and raw answer when the scorer gives
+            them, tokens, latency; the format of :mod:`rankwise.recording`,
+            which :class:`~rankwise.scorers.Replay` and
+            :class:`~rankwise.scorers.Cached` read); default None.
 
     Returns:
         One :class:`~rankwise.Ranking` per request, in request order, with
@@ -526,7 +537,7 @@ def rerank(
         first-stage order. The rankings do not depend on ``batch_size``,
         ``max_in_flight`` or the order in which answers arrive.
     """
-    reqs = list(requests)
+    reqs = [as_request(r) for r in requests]
     done = {
         r.qid: r
         for r in rerank_iter(
@@ -540,6 +551,7 @@ def rerank(
             on_error=on_error,
             retries=retries,
             stats=stats,
+            record=record,
         )
     }
     return [done[r.qid] for r in reqs]
@@ -555,16 +567,6 @@ def rank_function(
     indices, best first. ``options`` go to :func:`rerank` (``batch_size``,
     ``on_error``, ...); a scorer failure raises unless ``on_error="fallback"``.
     """
-    options.setdefault("on_error", "raise")
-    options.setdefault("progress", False)
+    from .reranker import Reranker  # imported here: rankwise.reranker imports this module
 
-    def rank(query: str, docs: Sequence[Union[str, Tuple[str, str]]]) -> List[int]:
-        cands = [
-            Candidate(str(d[0]), str(d[1])) if isinstance(d, tuple) else Candidate(str(i), d)
-            for i, d in enumerate(docs)
-        ]
-        index = {c.docid: i for i, c in enumerate(cands)}
-        (ranking,) = rerank([Request("q", query, cands)], strategy, scorer, **options)
-        return [index[d] for d in ranking.docids]
-
-    return rank
+    return Reranker(strategy, scorer, **options).order
