@@ -510,3 +510,41 @@ def test_a_recording_works_as_a_cache(tmp_path):
 
 def test_paths_accept_pathlike(tmp_path):
     assert isinstance(Recording(BatchScorer(), Path(tmp_path) / "x.jsonl").path, Path)
+
+
+class PoolOracle:
+    """An Oracle behind submit(calls) -> futures, as the server scorers are."""
+
+    def __init__(self, oracle):
+        self.oracle, self.kind, self.max_in_flight = oracle, oracle.kind, 4
+        self.pool = ThreadPoolExecutor(2)
+        self.paid = 0
+
+    def _one(self, call):
+        self.paid += 1
+        return Answer(self.oracle([call])[0], raw="r", tokens_in=10, tokens_out=2)
+
+    def submit(self, calls):
+        return [self.pool.submit(self._one, c) for c in calls]
+
+    def __call__(self, calls):
+        return [f.result() for f in self.submit(calls)]
+
+    def __repr__(self):
+        return "PoolOracle()"
+
+
+def test_rerank_record_then_replay_and_a_cached_submit_scorer_through_the_driver(tmp_path):
+    reqs, utility = requests(3)
+    strategy = rw.SparsePairwise()
+    pool = PoolOracle(Oracle(utility, kind="pairwise", temperature=1.0, seed=9))
+    path = tmp_path / "calls.jsonl"
+    first = rw.rerank(reqs, strategy, Cached(pool, path), record=tmp_path / "rec.jsonl")
+    paid = pool.paid
+    assert paid == sum(r.spend["calls"] for r in first) and all(r.spend["tokens_in"] > 0 for r in first)
+    recorded = read_calls(tmp_path / "rec.jsonl")
+    assert len(recorded) == paid and all(r.raw == "r" and r.tokens_in == 10 for r in recorded)
+    replayed = rw.rerank(reqs, strategy, Replay.from_jsonl(tmp_path / "rec.jsonl"))
+    assert [r.docids for r in replayed] == [r.docids for r in first]
+    again = rw.rerank(reqs, strategy, Cached(pool, path))
+    assert pool.paid == paid and [r.docids for r in again] == [r.docids for r in first]
