@@ -48,7 +48,7 @@ def where_of(path: PathLike) -> str:
 
 
 def decode(data: bytes, what: str, where: str) -> str:
-    """``data`` as UTF-8 text without a leading byte-order mark; invalid
+    """``data`` as UTF-8 text without leading byte-order marks; invalid
     bytes raise :class:`InvalidInputError` naming ``where`` and the line."""
     try:
         text = data.decode("utf-8")
@@ -58,7 +58,7 @@ def decode(data: bytes, what: str, where: str) -> str:
         raise InvalidInputError(
             f"{what}: {where}, line {line}: not valid UTF-8 (byte 0x{bad} at offset {e.start}: {e.reason})"
         ) from None
-    return text[1:] if text.startswith(BOM) else text
+    return text.lstrip(BOM)  # one mark, or several where files were concatenated
 
 
 def read_text(path: PathLike, what: str) -> str:

@@ -458,7 +458,8 @@ def _read_trec(
 ) -> List[Request]:
     if topics is None or docs is None:
         raise InvalidInputError(
-            "path: a TREC run needs topics= (qid<TAB>query) and docs= (JSONL or TSV of docid, text)"
+            f"path: {where_of(path)} is a TREC run, which needs topics= (qid<TAB>query) and docs= "
+            "(JSONL or TSV of docid, text)"
         )
     run = read_run(path, order=order)
     queries = load_topics(topics)
@@ -467,11 +468,12 @@ def _read_trec(
     out = []
     for r in run.values():
         if r.qid not in queries:
-            raise InvalidInputError(f"topics: query {r.qid!r} of the run is not in {os.fspath(topics)}")
+            raise InvalidInputError(f"topics: query {r.qid!r} of the run {where_of(path)} is not in {where_of(topics)}")
         missing = [d for d in r.docids[:depth] if d not in texts]
         if missing:
             raise InvalidInputError(
-                f"docs: {len(missing)} documents of query {r.qid!r} are not in {os.fspath(docs)} (e.g. {missing[0]!r})"
+                f"docs: {len(missing)} documents of query {r.qid!r} of the run {where_of(path)} are not in "
+                f"{where_of(docs)} (e.g. {missing[0]!r})"
             )
         out.append(
             Request(
