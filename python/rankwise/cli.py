@@ -26,7 +26,7 @@ from typing import Any, Dict, Iterator, List, Literal, Optional, Sequence, Tuple
 
 import numpy as np
 
-from . import __version__
+from . import __version__, _io
 from ._errors import InvalidInputError, RankwiseError
 from .data import Format, Request, first_stage_ranking, load_requests
 from .evaluation import evaluate, paired_randomization_test
@@ -429,8 +429,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
                     f"{side} not found: --against calls needs the spend file rankwise rerank writes beside a run"
                 )
             spend = {}
-            for line in side.read_text(encoding="utf-8").splitlines():
-                obj = json.loads(line)
+            for lineno, line in _io.read_lines(side, "spend"):  # split at \n only, BOM dropped
+                obj = _io.parse_json(line, "spend", f"{side}, line {lineno}")
                 spend[obj["qid"]] = obj.get("calls", 0.0)
             calls = float(np.mean([spend.get(q, 0.0) for q in values[path]]))
             score = float(np.mean(list(values[path].values())))

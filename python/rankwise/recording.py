@@ -334,7 +334,7 @@ def _lines(path: PathLike, what: str) -> Iterator[Tuple[int, Dict[str, Any]]]:
     if tail.strip():  # after the last newline: complete, or a line torn by a kill mid-write (dropped)
         try:
             last = json.loads(tail.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):  # deep nesting too
             return
         if not isinstance(last, dict):
             raise InvalidInputError(
