@@ -468,3 +468,44 @@ def test_as_request_names_what_it_got():
         as_request({"q": 1})
     with pytest.raises(InvalidInputError, match=r"requests: dict \(qid 'q'\), doc 1: expected a passage text"):
         as_request({"query": "x", "docs": ["a", 5]})
+
+
+# ---------------------------------------------------------------------------
+# found by tests/test_fuzz_readers.py
+# ---------------------------------------------------------------------------
+
+
+def test_every_leading_bom_is_dropped(tmp_path):
+    """A doubled mark (two files concatenated) left U+FEFF in the first qid,
+    and write_run's file then read back without it."""
+    p = tmp_path / "run.trec"
+    p.write_bytes(BOM + BOM + RUN)
+    assert list(rw.read_run(p)) == ["q1", "q2"]
+
+
+def test_trec_request_errors_name_the_run(tmp_path):
+    run = tmp_path / "first.trec"
+    run.write_bytes(RUN)
+    with pytest.raises(InvalidInputError, match=r"first\.trec is a TREC run, which needs topics="):
+        rw.load_requests(run)
+    topics = tmp_path / "t.tsv"
+    topics.write_text("q1\tonly one\n")
+    docs = tmp_path / "d.tsv"
+    docs.write_bytes(DOCS_TSV)
+    with pytest.raises(InvalidInputError, match=r"query 'q2' of the run .*first\.trec is not in .*t\.tsv"):
+        rw.load_requests(run, topics=topics, docs=docs)
+    topics.write_bytes(TOPICS_TSV)
+    docs.write_text("d1\tone\n")
+    with pytest.raises(InvalidInputError, match=r"query 'q1' of the run .*first\.trec are not in .*d\.tsv.*'d2'"):
+        rw.load_requests(run, topics=topics, docs=docs)
+
+
+def test_recording_deeply_nested_lines(tmp_path):
+    """A torn last line nested too deeply raised RecursionError; it is dropped
+    like any torn line. Inside the file it is an error naming the line."""
+    p = tmp_path / "calls.jsonl"
+    p.write_bytes(RECORDING + b"[" * 100_000)
+    assert len(Replay.from_jsonl(p)) == 1
+    p.write_bytes(b"[" * 100_000 + b"\n" + RECORDING)
+    with pytest.raises(InvalidInputError, match=r"calls\.jsonl, line 1: JSON nested too deeply"):
+        Replay.from_jsonl(p)
