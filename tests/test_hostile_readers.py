@@ -509,3 +509,22 @@ def test_recording_deeply_nested_lines(tmp_path):
     p.write_bytes(b"[" * 100_000 + b"\n" + RECORDING)
     with pytest.raises(InvalidInputError, match=r"calls\.jsonl, line 1: JSON nested too deeply"):
         Replay.from_jsonl(p)
+
+
+PATH_READERS = [rw.read_run, rw.read_qrels, rw.load_topics, rw.load_documents, rw.load_requests, Replay.from_jsonl]
+
+
+@pytest.mark.parametrize("reader", PATH_READERS, ids=lambda f: f.__qualname__)
+@pytest.mark.parametrize(
+    "path, pattern",
+    [
+        (123, r"expected a file path \(str or os.PathLike\), got int"),
+        (None, r"expected a file path \(str or os.PathLike\), got NoneType"),
+        ("run\x00.trec", r"a file path cannot hold a NUL byte"),
+        (b"/nonexistent/run.trec", r"file not found: /nonexistent/run\.trec"),
+    ],
+)
+def test_bad_paths(reader, path, pattern):
+    """Before: TypeError or ValueError ('embedded null byte') from the OS layer."""
+    with pytest.raises(InvalidInputError, match=pattern):
+        reader(path)

@@ -42,9 +42,23 @@ PathLike = Union[str, "os.PathLike[str]"]
 BOM = "\ufeff"
 
 
-def where_of(path: PathLike) -> str:
-    """How a file is named in messages: its path as given."""
-    return os.fspath(path)
+def where_of(path: PathLike, what: str = "path") -> str:
+    """How a file is named in messages: its path as given.
+
+    Raises:
+        InvalidInputError: ``path`` is not a ``str`` or ``os.PathLike`` (bytes
+            are decoded as the file system does), or holds a NUL byte.
+    """
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    if not isinstance(path, (str, os.PathLike)):
+        raise InvalidInputError(f"{what}: expected a file path (str or os.PathLike), got {type(path).__name__}")
+    where = os.fspath(path)
+    if isinstance(where, bytes):
+        where = os.fsdecode(where)
+    if "\x00" in where:
+        raise InvalidInputError(f"{what}: a file path cannot hold a NUL byte: {where!r}")
+    return where
 
 
 def decode(data: bytes, what: str, where: str) -> str:
@@ -68,9 +82,9 @@ def read_text(path: PathLike, what: str) -> str:
         InvalidInputError: ``"{what}: file not found: PATH"``, a directory or
             an unreadable file, or bytes that are not UTF-8 (with the line).
     """
-    where = where_of(path)
+    where = where_of(path, what)
     try:
-        data = Path(path).read_bytes()
+        data = Path(where).read_bytes()
     except FileNotFoundError:
         raise InvalidInputError(f"{what}: file not found: {where}") from None
     except IsADirectoryError:
@@ -139,8 +153,8 @@ def write_text_atomic(path: PathLike, text: str, what: str = "path") -> None:
             directory, a missing folder, no permission, a full disk), the
             temporary file removed.
     """
-    target = Path(path)
-    where = where_of(path)
+    where = where_of(path, what)
+    target = Path(where)
     if target.is_dir():
         raise InvalidInputError(f"{what}: {where} is a directory")
     tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")

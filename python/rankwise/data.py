@@ -7,7 +7,6 @@ topics file and a document source; :func:`as_request` turns rank_llm
 from __future__ import annotations
 
 import numbers
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Literal, Mapping, Optional, Sequence, Tuple, Union
@@ -391,7 +390,7 @@ def _json_entries(text: str, where: str) -> List[Tuple[str, Any]]:
 
 def load_topics(path: PathLike) -> Dict[str, str]:
     """Queries from a TSV (``qid<TAB>query``) or JSONL (``{qid|query_id|id, query|text}``)."""
-    where = where_of(path)
+    where = where_of(path, "topics")
     topics: Dict[str, str] = {}
     for lineno, line in read_lines(path, "topics"):
         if not line.strip():
@@ -424,7 +423,7 @@ def load_documents(path: PathLike, wanted: Optional[Iterable[str]] = None) -> Di
     """Passages from a JSONL (an id key and a text key, title prepended when
     present) or a TSV (``docid<TAB>text``); only ``wanted`` ids when given.
     Every line is checked, wanted or not."""
-    where = where_of(path)
+    where = where_of(path, "docs")
     want = None if wanted is None else set(wanted)
     docs: Dict[str, str] = {}
     for lineno, line in read_lines(path, "docs"):
@@ -552,9 +551,9 @@ def load_requests(
         raise InvalidInputError(f"depth: must be a positive integer, got {depth!r}")
     if format is not None and format not in FORMATS:
         raise InvalidInputError(f"format: unknown format {format!r}; expected one of {', '.join(map(repr, FORMATS))}")
-    if not Path(path).is_file():
-        raise InvalidInputError(f"path: file not found: {os.fspath(path)}")
     where = where_of(path)
+    if not Path(where).is_file():
+        raise InvalidInputError(f"path: file not found: {where}")
     if format == "trec":
         return _read_trec(path, topics, docs, depth, order)
     text = read_text(path, "path")

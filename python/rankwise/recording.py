@@ -309,9 +309,9 @@ class CallRecorder:
 def _lines(path: PathLike, what: str) -> Iterator[Tuple[int, Dict[str, Any]]]:
     """(line number, object) of each non-blank JSONL line, read as :mod:`rankwise._io`
     reads text (UTF-8, BOM dropped, lines split at ``\\n`` only); a torn last line is dropped."""
-    where = _io.where_of(path)
+    where = _io.where_of(path, what)
     try:
-        data = Path(path).read_bytes()
+        data = Path(where).read_bytes()
     except FileNotFoundError:
         raise InvalidInputError(f"{what}: file not found: {where}") from None
     except IsADirectoryError:
