@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from .._errors import InvalidInputError, ScorerError
+from .._io import where_of
 from ..recording import PathLike, call_key, read_calls
 from ._base import KINDS
 
@@ -61,7 +62,7 @@ class Replay:
         :class:`~rankwise.InvalidInputError` naming the file and line, and so
         does the same call recorded with two different answers.
         """
-        where = os.fspath(path)
+        where = where_of(path)
         calls = read_calls(path)
         kinds = sorted({c.kind for c in calls})
         if kind is None:
