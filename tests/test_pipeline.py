@@ -11,17 +11,15 @@ import threading
 import time
 import warnings
 from concurrent.futures import Future, ThreadPoolExecutor
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import rankwise as rw
+from conftest import SHARED_DATA as SHARED
+from conftest import needs_shared
 from rankwise.scorers import Answer, Oracle, as_scorer
 from test_rerank import ALL_STRATEGIES, synthetic_requests, true_order
-
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-needs_shared = pytest.mark.skipif(not (SHARED / "dl19").exists(), reason="shared DL19 data not found")
 
 
 class Shuffled:
@@ -380,3 +378,27 @@ def test_bad_driver_options():
         rw.rerank(reqs, rw.Pointwise(), judge, call_timeout=-1)
     with pytest.raises(rw.InvalidInputError, match="call_timeout"):
         rw.rerank(reqs, rw.Pointwise(), judge, call_timeout="soon")  # type: ignore[arg-type]
+
+
+def test_record_writes_every_call_and_replay_reproduces_the_run(tmp_path):
+    reqs, utility = synthetic_requests(4, 25, seed=36)
+    judge = Oracle(utility, kind="listwise", temperature=1.0, seed=2)
+    path = tmp_path / "calls.jsonl"
+    out = rw.rerank(reqs, rw.SlidingWindow(10, 5), judge, record=path)
+    lines = path.read_text().splitlines()
+    assert len(lines) == sum(r.spend["calls"] for r in out)
+    replayed = rw.rerank(reqs, rw.SlidingWindow(10, 5), rw.scorers.Replay.from_jsonl(path))
+    assert [r.docids for r in replayed] == [r.docids for r in out]
+
+
+def test_requests_in_the_shapes_users_have():
+    reqs, utility = synthetic_requests(2, 6, seed=37)
+    as_dicts = [
+        {"qid": r.qid, "query": r.query, "docs": [{"id": c.docid, "text": c.text} for c in r.candidates]} for r in reqs
+    ]
+    judge = Oracle(utility, kind="pointwise")
+    assert [r.docids for r in rw.rerank(as_dicts, rw.Pointwise(), judge)] == [
+        r.docids for r in rw.rerank(reqs, rw.Pointwise(), judge)
+    ]
+    with pytest.raises(rw.InvalidInputError, match="requests"):
+        rw.rerank([42], rw.Pointwise(), judge)

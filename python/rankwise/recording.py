@@ -428,7 +428,7 @@ def read_calls(path: PathLike) -> List[CallRecord]:
 # --- the scorer wrapper ---------------------------------------------------------------------------------------
 
 #: attributes of the wrapped scorer that a wrapper shows as its own, exactly when the scorer has them
-FORWARDED = ("kind", "batch_size", "max_in_flight", "tokens_in", "tokens_out")
+FORWARDED = ("kind", "batch_size", "preferred_batch_size", "max_in_flight", "tokens_in", "tokens_out")
 
 
 class ForwardingScorer:

@@ -381,7 +381,7 @@ class _Driver:
 
 
 def rerank_iter(
-    requests: Iterable[Request],
+    requests: Iterable[Any],
     strategy: Strategy,
     scorer: Callable[[List[Any]], Sequence[Any]],
     *,
@@ -475,7 +475,7 @@ def _preferred(scorer: Any, attr: str, default: int) -> Any:
 
 
 def rerank(
-    requests: Iterable[Request],
+    requests: Iterable[Any],
     strategy: Strategy,
     scorer: Callable[[List[Any]], Sequence[Any]],
     *,
@@ -493,8 +493,11 @@ def rerank(
 
     Args:
         requests: :class:`~rankwise.Request` objects (a query and its
-            candidates in first-stage order); query ids must be unique and
-            every request needs at least one candidate.
+            candidates in first-stage order), or anything
+            :func:`~rankwise.data.as_request` takes (rank_llm ``Request``
+            objects, dicts of the rank_llm or ``{"query", "docs"}`` shapes);
+            query ids must be unique and every request needs at least one
+            candidate.
         strategy: e.g. ``SlidingWindow()``, ``JointRank()``, ``Setwise()``.
         scorer: a batch callable (see :mod:`rankwise.scorers`), or a scorer
             with ``submit(calls) -> futures`` (the server scorers), which is

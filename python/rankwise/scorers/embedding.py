@@ -33,8 +33,11 @@ class EmbeddingScorer:
 
     Each distinct query and each distinct (doc id, text) is embedded once,
     and embeddings are cached across calls (up to ``cache_size`` of each), so
-    strategies that show a document several times pay for it once. Texts are sorted by length and batched so
-    that padding is only up to the longest text of each batch.
+    strategies that show a document several times pay for it once. The
+    driver hands it up to ``preferred_batch_size`` (2,048) calls at once;
+    their texts are sorted by length and go through the model
+    ``batch_size`` at a time, so padding is only up to the longest text of
+    each forward pass.
 
     Args:
         model: a local folder or hub id of a sentence encoder; default the
@@ -49,6 +52,9 @@ class EmbeddingScorer:
     """
 
     kind = "pointwise"
+    #: calls the driver hands over at once: the whole ready queue, more or less, so that sorting by length
+    #: pads little (texts still go through the model ``batch_size`` at a time)
+    preferred_batch_size = 2048
 
     def __init__(
         self,
