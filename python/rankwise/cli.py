@@ -415,13 +415,18 @@ def cmd_plot(args: argparse.Namespace) -> int:
         raise UsageError("plot needs matplotlib: pip install 'rankwise[plot]'") from None
     qrels = _load_qrels(args.qrels)
     m = args.metric
+    from . import plotting
+
+    paths = list(args.runs) + ([args.baseline] if args.baseline and args.baseline not in args.runs else [])
+    labels = dict(zip(paths, plotting.run_labels(paths)))
     values: Dict[str, Dict[str, float]] = {}
-    for path in args.runs:
+    for path in paths:
         run = _load_run(path)
         _check_overlap(run, qrels, path)
-        values[path] = {q: v[m] for q, v in _per_query(run, qrels, [m]).items()}
-    fig, ax = plt.subplots(figsize=(max(7.0, 0.28 * len(values[args.runs[0]]) + 2), 4.8))
+        values[labels[path]] = {q: v[m] for q, v in _per_query(run, qrels, [m]).items()}
+    base = labels[args.baseline] if args.baseline else None
     if args.against == "calls":
+        points = {}
         for path in args.runs:
             side = Path(path + ".spend.jsonl")
             if not side.is_file():
@@ -432,35 +437,22 @@ def cmd_plot(args: argparse.Namespace) -> int:
             for lineno, line in _io.read_lines(side, "spend"):  # split at \n only, BOM dropped
                 obj = _io.parse_json(line, "spend", f"{side}, line {lineno}")
                 spend[obj["qid"]] = obj.get("calls", 0.0)
-            calls = float(np.mean([spend.get(q, 0.0) for q in values[path]]))
-            score = float(np.mean(list(values[path].values())))
-            ax.scatter([calls], [score], s=60)
-            ax.annotate(Path(path).name, (calls, score), xytext=(5, 5), textcoords="offset points", fontsize=8)
-        ax.set_xscale("log")
-        ax.set_xlabel("scorer calls per query (log)")
-        ax.set_ylabel(f"mean {m}")
-    else:
-        order = sorted(values[args.runs[0]], key=lambda q: -values[args.runs[0]][q])
-        width = 0.8 / len(args.runs)
-        for k, path in enumerate(args.runs):
-            ys = [values[path].get(q, 0.0) for q in order]
-            ax.bar(
-                np.arange(len(order)) + k * width,
-                ys,
-                width,
-                label=f"{Path(path).name} (mean {np.mean(list(values[path].values())):.4f})",
+            per = values[labels[path]]
+            points[labels[path]] = (
+                float(np.mean([spend.get(q, 0.0) for q in per])),
+                float(np.mean(list(per.values()))),
             )
-        ax.set_xticks(np.arange(len(order)) + 0.4 - width / 2)
-        ax.set_xticklabels(order, rotation=90, fontsize=7)
-        ax.set_ylabel(m)
-        ax.set_xlabel("query (sorted by the first run)")
-        ax.legend(fontsize=8)
-    ax.set_title(f"{m} of {len(args.runs)} run(s)")
-    fig.tight_layout()
+        fig = plotting.cost_figure(
+            points, m, baseline=None if base is None else (base, float(np.mean(list(values[base].values()))))
+        )
+    else:
+        fig = plotting.per_query_figure(values, m, baseline=base)
     try:
         fig.savefig(args.output, dpi=130)
     except OSError as e:
         raise UsageError(f"cannot write {args.output}: {e}") from None
+    finally:
+        plt.close(fig)
     print(f"wrote {args.output}", file=sys.stderr)
     return 0
 
@@ -653,6 +645,12 @@ def parser() -> argparse.ArgumentParser:
     pl.add_argument("--qrels", required=True, help="TREC qrels")
     pl.add_argument("-o", "--output", required=True, help="image file (png, svg, pdf)")
     pl.add_argument("--metric", default="ndcg@10", help="default: %(default)s")
+    pl.add_argument(
+        "--baseline",
+        metavar="RUN",
+        help="draw each run's per-query differences against this run, with the paired randomization test "
+        "(with --against calls: a line at its mean)",
+    )
     pl.add_argument(
         "--against",
         choices=["query", "calls"],
