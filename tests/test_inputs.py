@@ -146,6 +146,28 @@ def test_as_request_dicts_of_both_shapes():
     assert as_request({"query": "q", "docs": [("d9", "text")]}) == Request("q", "q", [Candidate("d9", "text")])
 
 
+def test_rerank_takes_rank_llm_objects_and_dicts():
+    """Before: rerank() said "expected Request objects, got Request"."""
+    from rankwise.scorers import as_scorer
+
+    scorer = as_scorer(lambda calls: [float(len(c.doc.text)) for c in calls], "pointwise")
+    expected = rw.rerank(EXPECTED, rw.Pointwise(), scorer, progress=False)
+    assert [r.docids for r in rw.rerank(RL_REQUESTS, rw.Pointwise(), scorer, progress=False)] == [
+        r.docids for r in expected
+    ]
+    assert expected[0].docids == [c.docid for c in sorted(EXPECTED[0].candidates, key=lambda c: -len(c.text))]
+    dicts = [
+        {"query": {"text": r.query.text, "qid": r.query.qid}, "candidates": [c.__dict__ for c in r.candidates]}
+        for r in RL_REQUESTS
+    ]
+    assert [r.docids for r in rw.rerank(dicts, rw.Pointwise(), scorer, progress=False)] == [r.docids for r in expected]
+    plain = [
+        {"qid": r.qid, "query": r.query, "docs": [{"id": c.docid, "text": c.text} for c in r.candidates]}
+        for r in EXPECTED
+    ]
+    assert [r.docids for r in rw.rerank(plain, rw.Pointwise(), scorer, progress=False)] == [r.docids for r in expected]
+
+
 def test_real_rank_llm_classes_if_installed(tmp_path):
     """The same against rank_llm itself (``pip install --no-deps rank-llm dacite``
     is enough for rank_llm.data)."""
