@@ -362,7 +362,7 @@ def test_bad_requests_name_the_query():
         rw.Request("x", "q", [rw.Candidate("a", ""), rw.Candidate("a", "")])
     with pytest.raises(rw.InvalidInputError, match="query 'q0' .*design"):
         rw.rerank(reqs, rw.JointRank(block_size=2, replicas=3, design="latin"), Oracle(utility))
-    with pytest.raises(rw.InvalidInputError, match="Request"):
+    with pytest.raises(rw.InvalidInputError, match="requests: str: expected"):  # the shapes as_request takes
         rw.rerank(["not a request"], strategy, Oracle(utility))  # type: ignore[list-item]
 
 
