@@ -32,10 +32,24 @@ import codecs
 import json
 import logging
 import os
+import socket
 import time
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Literal, Optional, Sequence, Union
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    Literal,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+)
 
 import numpy as np
 
@@ -54,7 +68,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["rerank_iter", "rerank", "requests_dataset", "write_parquet", "iter_requests", "RAY_MISSING"]
 
 RAY_MISSING = "rankwise.ray needs Ray: pip install 'rankwise[ray]'"
-ScorerFactory = Union[str, Callable[[], Any]]
+ScorerFactory = Union[str, Callable[[], Any], Tuple[str, Dict[str, Any]]]
 #: the columns of a requests Dataset (``scores`` optional)
 COLUMNS = ("qid", "query", "docids", "texts", "scores")
 _READ_CHUNK = 1 << 20  # bytes read at a time from a DL JSON file
@@ -111,7 +125,7 @@ def _json_array(path: PathLike) -> Iterator[tuple[str, Any]]:
 
     def more() -> bool:
         nonlocal buf, pos, eof, read
-        data = f.read(_READ_CHUNK)
+        data = f.read(max(_READ_CHUNK, len(buf) - pos))  # doubling: an entry longer than a chunk is decoded O(1) times
         try:
             text = utf8.decode(data, final=not data)
         except UnicodeDecodeError as e:
@@ -298,23 +312,24 @@ def requests_dataset(source: Any, *, depth: Optional[int] = None) -> "ray.data.D
 # --- the actor --------------------------------------------------------------------------------
 
 
-def _build_scorer(factory: ScorerFactory, strategy: Strategy) -> Any:
+def _build_scorer(factory: ScorerFactory) -> Any:
     if isinstance(factory, str):
-        from . import scorers
+        from .scorers import from_spec
 
-        from_spec = getattr(scorers, "from_spec", None)
-        if from_spec is not None:
-            return from_spec(factory, kind=strategy.call_kind)
-        from . import cli  # until scorers.from_spec lands: the CLI's own builder with its defaults
+        return from_spec(factory)
+    if isinstance(factory, tuple):  # (spec, options) from scorer_options=
+        from .scorers import from_spec
 
-        args = cli.parser().parse_args(["rerank", "-", "-o", "-", "--scorer", factory])
-        return cli.build_scorer(factory, args, strategy)
+        return from_spec(factory[0], **factory[1])
     return factory()
 
 
 def _one_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return f"{type(e).__name__}: {text[-1] if text else ''}".rstrip(": ")
+    """``Type: first line`` of an error; a Ray error is unwrapped to its cause first."""
+    while getattr(e, "cause", None) is not None and e.cause is not e:  # type: ignore[attr-defined]
+        e = e.cause  # type: ignore[attr-defined]
+    lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+    return f"{type(e).__name__}: {lines[0]}" if lines else type(e).__name__
 
 
 class _Reranker:
@@ -324,7 +339,7 @@ class _Reranker:
         self.strategy, self.options = strategy, options
         self.fatal: Optional[tuple[str, str]] = None
         try:
-            self.scorer = _build_scorer(factory, strategy)
+            self.scorer = _build_scorer(factory)
         except BaseException as e:  # shown once on the driver, not as a Ray traceback
             if isinstance(e, KeyboardInterrupt):
                 raise
@@ -388,6 +403,7 @@ def _connect(ray: Any, address: Optional[str], num_cpus: Optional[int]) -> bool:
     if address in (None, "local"):
         ray.init(num_cpus=num_cpus, include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False)
         return True
+    _probe(address)
     try:
         ray.init(address=address, logging_level=logging.ERROR, log_to_driver=False)
     except (ConnectionError, RuntimeError, ValueError) as e:
@@ -395,11 +411,25 @@ def _connect(ray: Any, address: Optional[str], num_cpus: Optional[int]) -> bool:
     return True
 
 
+def _probe(address: str, timeout: float = 5.0) -> None:
+    """Fail at once when nothing listens at ``HOST:PORT`` (or ``ray://HOST:PORT``):
+    Ray itself keeps retrying a dead address for minutes."""
+    hostport = address[len("ray://") :] if address.startswith("ray://") else address
+    host, sep, port = hostport.rpartition(":")
+    if not sep or not port.isdigit():
+        return  # "auto" and other forms: Ray answers those quickly
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as e:
+        raise InvalidInputError(f"address: no Ray cluster at {address!r}: {e.strerror or e}") from None
+
+
 def rerank_iter(
     requests: Any,
     strategy: Strategy,
     scorer_factory: ScorerFactory,
     *,
+    scorer_options: Optional[Dict[str, Any]] = None,
     workers: int = 2,
     num_cpus: float = 0.5,
     num_gpus: float = 0,
@@ -427,7 +457,10 @@ def rerank_iter(
         scorer_factory: a zero-argument callable that returns a scorer, run
             once in each actor (so a GPU model loads once per worker), or a
             ``--scorer`` spec string (``minilm``, ``replay:FILE``,
-            ``http://host:8000/v1``, ...).
+            ``http://host:8000/v1``, ...) that each actor builds with
+            :func:`rankwise.scorers.from_spec`.
+        scorer_options: keywords for ``from_spec`` with a spec string
+            (``model=``, ``kind=``, ``device=``, ...); default none.
         workers: actors in the pool, default 2.
         num_cpus: CPUs reserved per actor, default 0.5 (the scorer's time is
             on a GPU or a server; a whole CPU per actor on a 2-core machine
@@ -468,6 +501,11 @@ def rerank_iter(
         )
     if not (isinstance(scorer_factory, str) or callable(scorer_factory)):
         raise InvalidInputError(f"scorer_factory: expected a callable or a --scorer spec, got {scorer_factory!r}")
+    factory: Any = scorer_factory
+    if scorer_options:
+        if not isinstance(scorer_factory, str):
+            raise InvalidInputError("scorer_options: only for a spec string; a callable factory takes its own")
+        factory = (scorer_factory, dict(scorer_options))
     workers = at_least("workers", workers, 1)
     queries_per_batch = at_least("queries_per_batch", queries_per_batch, 1)
     worker_restarts = at_least("worker_restarts", worker_restarts, 0)
@@ -490,13 +528,29 @@ def rerank_iter(
         ctx = ray.data.DataContext.get_current()
         ctx.enable_progress_bars = False
         ctx.print_on_execution_start = False
-        ds = requests_dataset(requests, depth=depth)
-        total = _check_ids(ds, done_qids)
-        if total == 0:
-            return
-        if done_qids:
-            keep = frozenset(done_qids)
-            ds = ds.filter(lambda row: row["qid"] not in keep)
+        local: Optional[List[Request]] = None
+        if not isinstance(requests, (str, os.PathLike, ray.data.Dataset)):
+            items = list(requests)
+            if items and all(isinstance(r, (str, os.PathLike)) for r in items):
+                requests = items
+            elif all(isinstance(r, Request) for r in items):
+                local = items
+            else:
+                raise InvalidInputError("requests: expected a Ray Dataset, paths, or Request objects")
+        if local is not None:  # in the driver's memory already: its ids are checked there
+            total = _check_ids([{"qid": [r.qid for r in local]}], done_qids)
+            if total == 0:
+                return
+            ds = requests_dataset([r for r in local if r.qid not in done_qids], depth=depth)
+        else:
+            ds = requests_dataset(requests, depth=depth)
+            ids = ds.select_columns(["qid"]).iter_batches(batch_format="numpy", batch_size=4096)
+            total = _check_ids(ids, done_qids)
+            if total == 0:
+                return
+            if done_qids:
+                keep = frozenset(done_qids)
+                ds = ds.filter(lambda row: row["qid"] not in keep)
         options: Dict[str, Any] = {"on_error": on_error, "retries": retries}
         if batch_size is not None:
             options["batch_size"] = batch_size
@@ -506,7 +560,7 @@ def rerank_iter(
             warnings.simplefilter("ignore", DeprecationWarning)
             out = ds.map_batches(
                 _Reranker,
-                fn_constructor_args=(strategy, scorer_factory, options),
+                fn_constructor_args=(strategy, factory, options),
                 batch_size=queries_per_batch,
                 batch_format="numpy",
                 compute=ray.data.ActorPoolStrategy(size=workers),
@@ -523,11 +577,11 @@ def rerank_iter(
             ray.shutdown()
 
 
-def _check_ids(ds: Any, skip: set[str]) -> int:
-    """One pass over the query ids (reading only ids onto the driver): a
+def _check_ids(batches: Iterable[Dict[str, Any]], skip: set[str]) -> int:
+    """One pass over the query ids (only the ids reach the driver): a
     repeated id is an error before any scorer work. Returns how many remain."""
     seen: set[str] = set()
-    for batch in ds.select_columns(["qid"]).iter_batches(batch_format="numpy", batch_size=4096):
+    for batch in batches:
         for q in batch["qid"]:
             q = str(q)
             if q in seen:
@@ -550,7 +604,7 @@ def _collect(ray: Any, out: Any, total: int, progress: Optional[bool], st: Reran
             except RankwiseError:
                 raise
             except Exception as e:  # a Ray failure (workers out of restarts, ...): one line, not the traceback
-                raise ScorerError(f"the Ray job failed: {_one_line(getattr(e, 'cause', None) or e)}") from None
+                raise ScorerError(f"the Ray job failed: {_one_line(e)}") from None
             for k in range(len(batch["qid"])):
                 if batch["fatal"][k]:
                     kind, why = str(batch["fatal_kind"][k]), str(batch["fatal"][k])
