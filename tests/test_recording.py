@@ -474,12 +474,21 @@ def test_sigkill_mid_run_then_resume_pays_no_call_twice(tmp_path):
     assert json.loads(out.read_text()) == reference
 
 
-def test_scorer_identity_drops_memory_addresses():
+def test_scorer_identity_drops_memory_addresses_pace_and_wrappers(tmp_path):
     def f(calls):
         return calls
 
     assert " at 0x" in repr(f) and " at 0x" not in scorer_identity(f)
     assert scorer_identity(rw.scorers.as_scorer(f, "pointwise")).startswith("as_scorer(<function ")
+    server = rw.scorers.OpenAIScorer("http://127.0.0.1:9/v1", model="m", max_in_flight=7, probe=False)
+    assert "max_in_flight" in repr(server) and scorer_identity(server) == scorer_identity(
+        rw.scorers.OpenAIScorer("http://127.0.0.1:9/v1", model="m", max_in_flight=64, probe=False)
+    )
+    assert "max_in_flight" not in scorer_identity(server) and "'m'" in scorer_identity(server)
+    inner = BatchScorer()
+    assert scorer_identity(Cached(Recording(inner, tmp_path / "r.jsonl"), tmp_path / "c.jsonl")) == scorer_identity(
+        inner
+    )
 
 
 def test_bad_arguments_raise_clear_errors(tmp_path):

@@ -130,13 +130,21 @@ def call_key(call: Any) -> CallKey:
 
 
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+#: settings that change how fast a scorer answers, not what it answers
+_PACE = re.compile(r",? *\b(max_in_flight|batch_size|concurrency)=\d+")
 
 
 def scorer_identity(scorer: Any) -> str:
-    """A scorer's identity for recordings and caches: its ``repr`` with memory
-    addresses (``<function f at 0x7f...>``) removed, so it is the same in the
-    next process."""
-    return _ADDRESS.sub("", repr(scorer))
+    """A scorer's identity for recordings and caches: the ``repr`` of the scorer
+    (of the one inside, for :class:`Recording` and
+    :class:`~rankwise.scorers.Cached`) without memory addresses
+    (``<function f at 0x7f...>``) and without ``max_in_flight=``,
+    ``batch_size=`` and ``concurrency=`` settings, so it is the same in the
+    next process and at another pace. A scorer whose ``repr`` does not name
+    its model and prompt needs an explicit ``identity=``."""
+    while isinstance(scorer, ForwardingScorer):
+        scorer = scorer.scorer
+    return _PACE.sub("", _ADDRESS.sub("", repr(scorer)))
 
 
 def _jsonable(value: Any) -> Any:
