@@ -135,6 +135,8 @@ def parse_json(text: str, what: str, where: str) -> Any:
 
 def finite(value: Any) -> bool:
     """Whether ``value`` is a real number (not a bool) with a finite float value."""
+    if type(value) is float:  # the common case, without the ABC check
+        return math.isfinite(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         return False
     try:

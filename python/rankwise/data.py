@@ -7,9 +7,10 @@ topics file and a document source; :func:`as_request` turns rank_llm
 from __future__ import annotations
 
 import numbers
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Literal, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Literal, Optional, Tuple, Union
 
 import numpy as np
 
@@ -51,6 +52,8 @@ def _show(value: Any) -> str:
 
 
 def _score(value: Any, what: str) -> float:
+    if type(value) is int and -(2**53) <= value <= 2**53:  # exact, finite
+        return float(value)
     if finite(value):
         return float(value)
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
@@ -201,6 +204,20 @@ def _from_dl_json(entry: Mapping[str, Any], at: str, depth: Optional[int]) -> Re
     ranks: List[Optional[int]] = []
     rows: List[Tuple[str, str, float]] = []
     for j, h in enumerate(hits):
+        if type(h) is dict:  # fast path for a well-formed hit; anything else is checked below
+            d, t, sc, rk, hq = h.get("docid"), h.get("content"), h.get("score", 0.0), h.get("rank"), h.get("qid", qid)
+            if (
+                type(d) is str
+                and type(t) is str
+                and type(sc) is float
+                and sc - sc == 0.0  # finite
+                and (rk is None or type(rk) is int)
+                and qid is not None
+                and (hq == qid or (type(hq) is int and str(hq) == qid))
+            ):
+                ranks.append(rk)
+                rows.append((d, t, sc))
+                continue
         hat = f"{at}{'' if qid is None else f' (qid {qid!r})'}, hit {j}"
         if not isinstance(h, Mapping):
             raise InvalidInputError(f"{hat}: expected an object with docid and content, got {_show(h)}")
