@@ -199,6 +199,26 @@ def test_a_submitted_call_is_on_disk_before_its_future_resolves(tmp_path, wrap):
     assert got[("a",)].value == 1.0 and got[("bad",)].error == "ScorerError: this call failed"
 
 
+@pytest.mark.parametrize("wrap", [Recording, Cached], ids=["Recording", "Cached"])
+def test_cancelling_a_wrapped_future_cancels_the_scorers(tmp_path, wrap):
+    class Pending:
+        kind = "pointwise"
+
+        def __init__(self):
+            self.futures = []
+
+        def submit(self, calls):
+            self.futures = [Future() for _ in calls]
+            return self.futures
+
+        def __call__(self, calls):
+            raise AssertionError("the driver prefers submit")
+
+    inner = Pending()
+    (f,) = wrap(inner, tmp_path / "c.jsonl").submit([PointwiseCall("q", "x", docs("a")[0])])
+    assert f.cancel() and inner.futures[0].cancelled()
+
+
 def test_a_batch_that_raises_is_recorded_per_call_then_raised(tmp_path):
     def broken(calls):
         raise ConnectionError("server down")

@@ -486,6 +486,7 @@ def relay(source: "Future[Any]", then: Callable[[Any, Optional[BaseException]], 
                 out.set_result(res)
 
     source.add_done_callback(done)
+    out.add_done_callback(lambda f: source.cancel() if f.cancelled() else None)  # the driver gave up on it
     return out
 
 
