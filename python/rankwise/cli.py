@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import logging
 import os
 import signal
@@ -21,6 +20,7 @@ import sys
 import time
 import typing
 import warnings
+from functools import partial
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Literal, Optional, Sequence, Tuple, Type
 
@@ -32,7 +32,8 @@ from .data import Format, Request, first_stage_ranking, load_requests
 from .evaluation import evaluate, paired_randomization_test
 from .rerank import RerankStats, rerank, rerank_iter
 from .runs import Qrels, Ranking, Run, RunWriter, read_qrels, read_run
-from .strategies import AllPairs, JointRank, Pointwise, Setwise, SlidingWindow, SparsePairwise, Strategy, Tournament
+from . import strategies
+from .strategies import Setwise, Strategy
 
 EXAMPLES = Path(__file__).resolve().parent / "examples"
 INPUT_FORMATS: Tuple[str, ...] = tuple(str(a) for a in typing.get_args(Format))
@@ -60,15 +61,8 @@ def _choose(flag: str, value: str, choices: Sequence[str]) -> str:
 
 # --- strategies by name, their options from the dataclass fields --------------------
 
-STRATEGIES: Dict[str, Type[Strategy]] = {
-    "sliding-window": SlidingWindow,
-    "tournament": Tournament,
-    "jointrank": JointRank,
-    "sparse-pairwise": SparsePairwise,
-    "all-pairs": AllPairs,
-    "setwise": Setwise,
-    "pointwise": Pointwise,
-}
+# the registry of rankwise.strategies (a new strategy appears here by itself)
+STRATEGIES: Dict[str, Type[Strategy]] = strategies.STRATEGIES
 # a strategy field whose flag would clash with another option
 RENAMED: Dict[Tuple[type, str], str] = {(Setwise, "method"): "setwise_method"}
 # the default strategy for the kind of call the scorer answers
@@ -76,11 +70,10 @@ DEFAULT_STRATEGY = {"pointwise": "pointwise", "listwise": "jointrank", "pairwise
 
 
 def strategy_class(name: str) -> Type[Strategy]:
-    by_key = {_key(k): v for k, v in STRATEGIES.items()}
-    cls = by_key.get(_key(name))
-    if cls is None:
-        raise UsageError(f"unknown strategy {name!r}: choose one of {', '.join(STRATEGIES)}")
-    return cls
+    try:
+        return strategies.strategy_class(name)
+    except InvalidInputError:
+        raise UsageError(f"unknown strategy {name!r}: choose one of {', '.join(STRATEGIES)}") from None
 
 
 def strategy_name(cls: Type[Strategy]) -> str:
@@ -153,6 +146,8 @@ def plan_job(args: argparse.Namespace) -> Tuple[Strategy, Optional[str]]:
         natural = spec_kind(args.scorer, kind)
     except InvalidInputError as e:
         raise UsageError(str(e).removeprefix("scorer: ")) from None
+    if kind is not None and natural is not None and natural != kind:
+        raise UsageError(f"--kind {kind}: {args.scorer} is a {natural} scorer")
     name = args.strategy or DEFAULT_STRATEGY.get(natural or "listwise", "jointrank")
     strategy = build_strategy(args, name)
     if kind is None and args.strategy and strategy.call_kind in _flexible_kinds(args.scorer):
@@ -251,6 +246,11 @@ def rerank_stream(
     if args.batch_size is not None:
         options["batch_size"] = args.batch_size
     # (--record CALLS.jsonl goes here: options["record"] = args.record, once rerank_iter takes it)
+    if getattr(args, "ray", None):  # scorer is then a factory that each Ray actor calls once
+        from .ray import rerank_iter as ray_rerank_iter
+
+        ray_opts = {"address": args.ray, "workers": args.workers, "num_gpus": args.gpus_per_worker}
+        return ray_rerank_iter(todo, strategy, scorer, **ray_opts, **options)
     return rerank_iter(todo, strategy, scorer, **options)
 
 
@@ -296,7 +296,7 @@ def _rerank_into(
     scorer = None
     try:
         if todo:
-            scorer = build_scorer(args, kind)
+            scorer = build_scorer(args, kind) if not getattr(args, "ray", None) else partial(build_scorer, args, kind)
             for ranking in rerank_stream(args, todo, strategy, scorer, stats):
                 writer.write(ranking)
         else:
@@ -413,6 +413,14 @@ def cmd_plot(args: argparse.Namespace) -> int:
         import matplotlib.pyplot as plt
     except ImportError:
         raise UsageError("plot needs matplotlib: pip install 'rankwise[plot]'") from None
+    kinds = plt.figure().canvas.get_supported_filetypes()
+    plt.close("all")
+    ext = Path(args.output).suffix.lstrip(".").lower()
+    if ext not in kinds:
+        raise UsageError(
+            f"-o {args.output}: unknown image format {ext or '(none)'!r}: use a name ending in "
+            + ", ".join(f".{k}" for k in sorted(kinds))
+        )
     qrels = _load_qrels(args.qrels)
     m = args.metric
     from . import plotting
@@ -588,6 +596,19 @@ def parser() -> argparse.ArgumentParser:
         help="scorer calls per batch (default: the scorer's batch_size, else 32)",
     )
     p.add_argument("--retries", type=int, default=1, help="extra tries of a failing batch (default: %(default)s)")
+    p.add_argument(
+        "--ray",
+        nargs="?",
+        const="local",
+        default=None,
+        metavar="ADDRESS",
+        help="rerank on a Ray cluster (pip install 'rankwise[ray]'): local (the default: start one here), auto "
+        "(the running one) or HOST:PORT / ray://HOST:PORT; each worker builds its own scorer",
+    )
+    p.add_argument("--workers", type=int, default=2, help="Ray workers (actors) with --ray (default: %(default)s)")
+    p.add_argument(
+        "--gpus-per-worker", type=float, default=0.0, help="GPUs per Ray worker with --ray (default: %(default)s)"
+    )
     p.add_argument("--format", default=None, help=f"input format: {', '.join(INPUT_FORMATS)} (default: sniffed)")
     p.add_argument("--topics", default=None, help="queries for a TREC-run input (qid<TAB>query or JSONL)")
     p.add_argument("--docs", default=None, help="passages for a TREC-run input (JSONL or docid<TAB>text)")
@@ -671,9 +692,11 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
-class _OneLine(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        return "rankwise: " + " ".join(record.getMessage().split("\n"))
+class _StderrLines(logging.Handler):
+    """The ``rankwise`` logger's records as one ``rankwise: message`` line each, on the current stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print("rankwise: " + " ".join(record.getMessage().split("\n")), file=sys.stderr)
 
 
 def _show_warning(message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
@@ -684,11 +707,8 @@ def _show_warning(message: Any, category: Any, filename: str, lineno: int, file:
 
 
 def _configure_logging() -> None:
-    if not any(getattr(h, "_rankwise_cli", False) for h in log.handlers):
-        h = logging.StreamHandler(sys.stderr)
-        h.setFormatter(_OneLine())
-        h._rankwise_cli = True  # type: ignore[attr-defined]
-        log.addHandler(h)
+    if not any(isinstance(h, _StderrLines) for h in log.handlers):
+        log.addHandler(_StderrLines())
     if log.level == logging.NOTSET:
         log.setLevel(logging.INFO)
     log.propagate = False
