@@ -326,6 +326,14 @@ def test_int_str_docid_collision_caught_at_construction():
         Request("q", "x", [Candidate(1, "a"), Candidate("1", "b")])
 
 
+def test_numpy_strings_are_plain_strings():
+    """numpy.str_ ids and texts (e.g. from a DataFrame) were refused as "not a string"."""
+    a = np.array(["q7", "a query", "d1", "a passage"])
+    r = Request(a[0], a[1], [Candidate(a[2], a[3], np.float64(1.5))])
+    assert [type(x) for x in (r.qid, r.query, r.candidates[0].docid, r.candidates[0].text)] == [str] * 4
+    assert r == Request("q7", "a query", [Candidate("d1", "a passage", 1.5)])
+
+
 def test_int_str_collision_caught_at_load(tmp_path):
     rec = {
         "query": {"text": "q", "qid": 5},

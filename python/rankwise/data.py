@@ -39,7 +39,7 @@ def _id(value: Any, what: str) -> str:
     """An id as ``str``: strings as they are, integers (Python or numpy, not
     bool) as their decimal text; anything else is an error naming ``what``."""
     if isinstance(value, str):
-        return value
+        return str(value)  # a str subclass (numpy.str_) as a plain str
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         return str(int(value))
     raise InvalidInputError(f"{what} must be a string or an integer, got {_show(value)}")
@@ -78,7 +78,9 @@ class Candidate:
         if type(self.docid) is not str:
             object.__setattr__(self, "docid", _id(self.docid, "docid"))
         if type(self.text) is not str:
-            raise InvalidInputError(f"text: document {self.docid!r} has text {_show(self.text)}, not a string")
+            if not isinstance(self.text, str):
+                raise InvalidInputError(f"text: document {self.docid!r} has text {_show(self.text)}, not a string")
+            object.__setattr__(self, "text", str(self.text))
         if type(self.score) is not float or not finite(self.score):
             object.__setattr__(self, "score", _score(self.score, f"score: document {self.docid!r} has score"))
 
@@ -99,7 +101,9 @@ class Request:
         if type(self.qid) is not str:
             object.__setattr__(self, "qid", _id(self.qid, "qid"))
         if type(self.query) is not str:
-            raise InvalidInputError(f"query: query {self.qid!r} has query text {_show(self.query)}, not a string")
+            if not isinstance(self.query, str):
+                raise InvalidInputError(f"query: query {self.qid!r} has query text {_show(self.query)}, not a string")
+            object.__setattr__(self, "query", str(self.query))
         if type(self.candidates) is not list:
             if isinstance(self.candidates, (str, bytes, Mapping)) or not isinstance(self.candidates, Iterable):
                 raise InvalidInputError(

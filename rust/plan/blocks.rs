@@ -199,6 +199,16 @@ crate::names! {
     }
 }
 
+/// `block_size`, `replicas`, `design`, `aggregator`, `seed`.
+pub const PLANNER: super::Registration = super::Registration {
+    name: "jointrank",
+    build: |n, p| {
+        let (k, r) = (p.usize("block_size")?, p.usize("replicas")?);
+        let (design, aggregator) = (p.name("design")?, p.name("aggregator")?);
+        Ok(Box::new(JointRank::new(n, k, r, design, aggregator, p.u64("seed")?)?))
+    },
+};
+
 pub struct JointRank {
     n: usize,
     blocks: Vec<Vec<u32>>,

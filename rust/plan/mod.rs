@@ -12,7 +12,9 @@
 //! documents shown, sequential rounds, repaired answers).
 
 pub mod blocks;
+pub mod compose;
 pub mod pairs;
+pub mod params;
 pub mod pointwise;
 pub mod setwise;
 pub mod tournament;
@@ -20,6 +22,19 @@ pub mod window;
 
 use crate::error::{Error, Result};
 use crate::parse::complete;
+pub use params::{build, Params, Registration, Value};
+
+/// Every planner the bindings can build by name (see [`params::build`]):
+/// a new planner is its file, its `pub mod` line above and its line here.
+pub static PLANNERS: &[&Registration] = &[
+    &window::PLANNER,
+    &tournament::PLANNER,
+    &blocks::PLANNER,
+    &pairs::SPARSE,
+    &pairs::ALL,
+    &setwise::PLANNER,
+    &pointwise::PLANNER,
+];
 
 crate::names! {
     /// What a call asks the scorer for.
@@ -94,6 +109,11 @@ pub trait Planner: Send + Sync {
     }
     /// The final ranking, a permutation of `0..n`, best first.
     fn ranking(&mut self) -> Result<Vec<u32>>;
+    /// Scores behind the ranking (higher is better), once done, for planners
+    /// that have them (TourRank's points); combiners of [`compose`] sum them.
+    fn scores(&self) -> Option<Vec<f64>> {
+        None
+    }
 }
 
 fn wrong_kind(have: CallKind, got: CallKind) -> Error {

@@ -48,6 +48,29 @@ crate::names! {
     }
 }
 
+/// Sparse pairwise: `sampler`, `budget`, `window`, `skip`, `aggregator`, `seed`.
+pub const SPARSE: super::Registration = super::Registration {
+    name: "sparse_pairwise",
+    build: |n, p| {
+        let s = Sampling {
+            sampler: p.name("sampler")?,
+            budget: p.opt_usize("budget")?,
+            window: p.usize("window")?,
+            skip: p.usize("skip")?,
+        };
+        Ok(Box::new(Pairwise::new(n, s, p.name("aggregator")?, p.u64("seed")?)?))
+    },
+};
+
+/// All pairs, both orders: `aggregator`, `seed`.
+pub const ALL: super::Registration = super::Registration {
+    name: "all_pairs",
+    build: |n, p| {
+        let s = Sampling { sampler: Sampler::All, budget: None, window: 1, skip: 1 };
+        Ok(Box::new(Pairwise::new(n, s, p.name("aggregator")?, p.u64("seed")?)?))
+    },
+};
+
 /// The sampling parameters.
 #[derive(Debug, Clone, Copy)]
 pub struct Sampling {

@@ -5,6 +5,10 @@ use super::{CallKind, Calls, Planner};
 use crate::aggregate::ranking_from_scores;
 use crate::error::Result;
 
+/// No parameters.
+pub const PLANNER: super::Registration =
+    super::Registration { name: "pointwise", build: |n, _| Ok(Box::new(Pointwise::new(n))) };
+
 pub struct Pointwise {
     n: usize,
     scores: Vec<f64>,
@@ -38,6 +42,9 @@ impl Planner for Pointwise {
     }
     fn ranking(&mut self) -> Result<Vec<u32>> {
         Ok(ranking_from_scores(&self.scores))
+    }
+    fn scores(&self) -> Option<Vec<f64>> {
+        Some(self.scores.clone())
     }
 }
 

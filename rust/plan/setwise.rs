@@ -24,6 +24,15 @@ crate::names! {
     }
 }
 
+/// `set_size`, `method`, `top_k`.
+pub const PLANNER: super::Registration = super::Registration {
+    name: "setwise",
+    build: |n, p| {
+        let (set_size, method) = (p.usize("set_size")?, p.name("method")?);
+        Ok(Box::new(Setwise::new(n, set_size, method, p.usize("top_k")?)?))
+    },
+};
+
 pub struct Setwise {
     n: usize,
     arity: usize,

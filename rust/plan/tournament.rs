@@ -15,6 +15,15 @@
 use super::{check_at_least, CallKind, Calls, Planner};
 use crate::error::{Error, Result};
 
+/// `group_size`, `advance`, `top_k`.
+pub const PLANNER: super::Registration = super::Registration {
+    name: "tournament_sort",
+    build: |n, p| {
+        let (group_size, advance) = (p.usize("group_size")?, p.usize("advance")?);
+        Ok(Box::new(Tournament::new(n, group_size, advance, p.usize("top_k")?)?))
+    },
+};
+
 struct Node {
     level: usize,
     parent: Option<usize>,

@@ -44,6 +44,16 @@ pub fn check(window: usize, step: usize, passes: usize) -> Result<()> {
     check_at_least("passes", passes, 1)
 }
 
+/// `window`, `step` (None: `window / 2`, RankGPT's 20 and 10), `passes`.
+pub const PLANNER: super::Registration = super::Registration {
+    name: "sliding_window",
+    build: |n, p| {
+        let window = p.usize("window")?;
+        let step = p.opt_usize("step")?.unwrap_or(window / 2);
+        Ok(Box::new(SlidingWindow::new(n, window, step, p.usize("passes")?)?))
+    },
+};
+
 pub struct SlidingWindow {
     perm: Vec<u32>,
     /// The windows of one pass; pass `p`'s window `w` is call `p * len + w`.
