@@ -10,7 +10,7 @@ use pyo3::types::PyType;
 use crate::aggregate::bradley_terry::Method;
 use crate::aggregate::elo::EloParams;
 use crate::aggregate::{self as agg, counting, ranking_from_scores, Estimate, Stopping};
-use crate::comparisons::{pairs_from_rankings, resolve_n_items, Comparisons};
+use crate::comparisons::{pairs_from_rankings_checked, resolve_n_items, Comparisons};
 use crate::error::Error;
 use crate::fusion;
 use crate::metrics::{self, Metric, Missing};
@@ -198,7 +198,7 @@ fn borda<'py>(
 }
 
 #[pyfunction]
-#[pyo3(signature = (winners, losers, n_items, weights, initial, k, scale, base))]
+#[pyo3(signature = (winners, losers, n_items, weights, draws, initial, k, scale, base))]
 #[allow(clippy::too_many_arguments)]
 fn elo<'py>(
     py: Python<'py>,
@@ -206,6 +206,7 @@ fn elo<'py>(
     losers: Ids<'py>,
     n_items: Option<usize>,
     weights: Option<Floats<'py>>,
+    draws: Option<PyReadonlyArray1<'py, bool>>,
     initial: f64,
     k: f64,
     scale: f64,
@@ -213,8 +214,9 @@ fn elo<'py>(
 ) -> PyResult<Scored<'py>> {
     let (w, l) = (winners.as_slice()?, losers.as_slice()?);
     let wt = weights.as_ref().map(|a| a.as_slice()).transpose()?;
+    let d = draws.as_ref().map(|a| a.as_slice()).transpose()?;
     let p = EloParams { initial, k, scale, base };
-    let s = py.detach(|| agg::elo::elo(resolve_n_items(n_items, &[w, l])?, w, l, wt, p)).map_err(to_py)?;
+    let s = py.detach(|| agg::elo::elo(resolve_n_items(n_items, &[w, l])?, w, l, wt, d, p)).map_err(to_py)?;
     Ok(scored(py, s))
 }
 
@@ -222,7 +224,7 @@ fn elo<'py>(
 #[pyo3(signature = (items, lengths))]
 fn comparisons_from_rankings<'py>(py: Python<'py>, items: Ids<'py>, lengths: Ids<'py>) -> PyResult<Pairs<'py>> {
     let (w, l) = with_rankings(py, &items, &lengths, None, &None, |r| {
-        let (w, l) = pairs_from_rankings(r.offsets(), r.items());
+        let (w, l) = pairs_from_rankings_checked(r.offsets(), r.items())?;
         Ok((w.into_iter().map(i64::from).collect::<Vec<_>>(), l.into_iter().map(i64::from).collect::<Vec<_>>()))
     })?;
     Ok((w.into_pyarray(py), l.into_pyarray(py)))
@@ -244,6 +246,11 @@ impl RunData {
     /// Total number of (query, document) entries.
     fn n_entries(&self) -> usize {
         self.0.n_entries()
+    }
+    /// Lines of the parsed file with more than six columns (ignored, as trec_eval does).
+    #[getter]
+    fn extra_column_lines(&self) -> usize {
+        self.0.extra_column_lines
     }
     /// Query `i`: (qid, doc ids best first, scores).
     fn query<'py>(&self, py: Python<'py>, i: usize) -> PyResult<(String, Vec<String>, Bound<'py, PyArray1<f64>>)> {
@@ -400,7 +407,7 @@ fn kendall_tau(py: Python<'_>, a: Floats<'_>, b: Floats<'_>) -> PyResult<f64> {
 }
 
 /// (order, parsed, duplicates, out_of_range, missing, letters)
-type ParsedOut<'py> = (Bound<'py, PyArray1<i64>>, usize, Vec<u32>, Vec<u64>, Vec<u32>, bool);
+type ParsedOut<'py> = (Bound<'py, PyArray1<i64>>, usize, Vec<u32>, Vec<i64>, Vec<u32>, bool);
 
 #[pyfunction]
 #[pyo3(signature = (text, n))]

@@ -7,20 +7,14 @@ import gc
 import json
 import os
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import rankwise as rw
+from conftest import SHARED_DATA as DATA
+from conftest import needs_shared as needs_data
 from rankwise import Candidate, InvalidInputError, Ranking, Request
-
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-needs_data = pytest.mark.skipif(
-    not (DATA / "dl19" / "bm25_top100.json").is_file(),
-    reason=f"shared TREC DL data not found at {DATA} (expected ../shared/data relative to the repo root)",
-)
-
 
 # ---------------------------------------------------------------------------
 # real DL19 data

@@ -17,13 +17,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import rankwise as rw
+from conftest import SHARED_DATA as DATA
+from conftest import needs_shared as needs_data
 from rankwise import InvalidInputError
-
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-needs_data = pytest.mark.skipif(
-    not (DATA / "dl19" / "qrels.txt").is_file(),
-    reason=f"shared TREC DL data not found at {DATA} (expected ../shared/data relative to the repo root)",
-)
 
 # pytrec_eval measure name -> rankwise canonical key
 PYTREC_TO_RW = {
@@ -402,10 +398,10 @@ def write(tmp_path, name, text):
     "text, line, fragment",
     [
         (GOOD_RUN + "1 Q0 c 3 0.5\n", 3, "6 columns"),
-        (GOOD_RUN + "1 Q0 c 3 0.5 t extra\n", 3, "6 columns"),
         ("1 Q0 a 1 x t\n", 1, "not a number"),
         (GOOD_RUN + "\n1 Q0 c three 0.5 t\n", 4, "not an integer"),
-        (GOOD_RUN + "1 Q0 c 3 nan t\n", 3, "NaN"),
+        (GOOD_RUN + "1 Q0 c 3 nan t\n", 3, "not a finite number"),
+        (GOOD_RUN + "1 Q0 c 3 inf t\n", 3, "not a finite number"),
     ],
 )
 def test_malformed_run_lines(tmp_path, text, line, fragment):

@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 
 import rankwise as rw
+from conftest import SHARED_DATA as DATA
 from rankwise import Candidate, InvalidInputError, Request
 from rankwise.scorers import Replay
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
 BOM = b"\xef\xbb\xbf"
 
 # ---------------------------------------------------------------------------

@@ -18,12 +18,12 @@ import numpy as np
 import pytest
 
 import rankwise as rw
+from conftest import SHARED_DATA as DATA
 from rankwise import Candidate, InvalidInputError, Request
 from rankwise.data import as_request
 from rankwise.runs import write_rank_llm_jsonl
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
 FIXTURES = Path(__file__).resolve().parent / "data"
 
 # ---------------------------------------------------------------------------

@@ -4,7 +4,6 @@ and reads the recorded RankVicuna answers exactly as rank_llm parsed them."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import rankwise as rw
+from conftest import SHARED_DATA as SHARED
+from conftest import needs_shared
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 RECORDED = SHARED / "dl19" / "llm" / "rankvicuna7b_windows.jsonl"
 
 # text that looks like LLM output: brackets, digits of several scripts,
@@ -58,7 +58,8 @@ def test_letters_and_think_tags(perm):
 def test_repairs_are_reported():
     p = rw.parse_permutation("[2] > [2] > [9] > [1]", 4)
     assert p.order.tolist() == [1, 0, 2, 3]
-    assert (p.parsed, p.duplicates, p.out_of_range, p.missing) == (2, [1], [9], [2, 3])
+    # every id reported 0-based, [9] included
+    assert (p.parsed, p.duplicates, p.out_of_range, p.missing) == (2, [1], [8], [2, 3])
     assert not p.clean
 
 
@@ -73,7 +74,7 @@ def test_bad_text():
         rw.parse_permutation(b"[1]", 1)  # type: ignore[arg-type]
 
 
-@pytest.mark.skipif(not RECORDED.is_file(), reason=f"recorded LLM calls not found at {RECORDED}")
+@needs_shared
 def test_recorded_rankvicuna_answers_parse_as_rank_llm_did():
     rows = [json.loads(line) for line in RECORDED.read_text(encoding="utf-8").splitlines() if line.strip()]
     assert len(rows) == 387

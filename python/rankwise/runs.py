@@ -199,9 +199,6 @@ def _grade(qid: Any, docid: Any, g: Any) -> int:
     return int(g)
 
 
-_read_text = read_text  # the old private name, for callers not yet moved to rankwise._io
-
-
 def read_run(path: PathLike, *, order: Order = "score") -> Run:
     """Read a TREC run file (``qid Q0 docid rank score tag``).
 
