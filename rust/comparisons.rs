@@ -102,9 +102,17 @@ pub fn check_pairs<T: ItemId + std::fmt::Display + PartialEq>(
 }
 
 /// Comparisons aggregated per pair, as a symmetric CSR.
+///
+/// The stored weights are the given ones times [`Comparisons::weight_scale`]:
+/// 1, unless a weight exceeds [`SCALE_WEIGHTS_ABOVE`]; then a power of two
+/// that brings the largest weight to at most 1, so that no sum over them
+/// overflows (weights of 1e308 are valid input). Ratios are unchanged,
+/// except that a weight below 2^-1074 of the largest becomes 0.
 #[derive(Debug, Clone)]
 pub struct Comparisons {
     n: usize,
+    max_weight: f64,
+    weight_scale: f64,
     /// Row `i` is `offsets[i]..ends[i]`; `offsets[n]` bounds the storage, so
     /// `offsets` also serves to balance work across threads.
     offsets: Vec<usize>,
@@ -139,7 +147,9 @@ impl Comparisons {
     fn build<T: ItemId>(n: usize, winners: &[T], losers: &[T], weights: Option<&[f64]>) -> Self {
         let m = winners.len();
         let idx = |x: T| x.index(n).unwrap_or(0);
-        let weight = |k: usize| weights.map_or(1.0, |w| w[k]);
+        let max_weight = weights.map_or(1.0, |w| w.iter().copied().fold(0.0, f64::max));
+        let weight_scale = weight_scale_for(max_weight);
+        let weight = |k: usize| weights.map_or(1.0, |w| w[k] * weight_scale);
         let threads = parallel::num_threads().min(m / parallel::PAR_MIN_WORK).max(1);
         let chunk_bounds: Vec<usize> = (0..=threads).map(|t| m * t / threads).collect();
         // 1. per-chunk degrees
@@ -269,7 +279,19 @@ impl Comparisons {
                 ends[i] = offsets[i] + lens[i];
             }
         }
-        Comparisons { n, offsets, ends, n_entries: merged, nbr, won, lost }
+        Comparisons { n, max_weight, weight_scale, offsets, ends, n_entries: merged, nbr, won, lost }
+    }
+
+    /// The power of two the given weights were multiplied by (1 unless a
+    /// weight exceeded [`SCALE_WEIGHTS_ABOVE`]). Aggregators with a prior
+    /// scale it the same way.
+    pub fn weight_scale(&self) -> f64 {
+        self.weight_scale
+    }
+
+    /// The largest weight given (1 without weights).
+    pub fn max_weight(&self) -> f64 {
+        self.max_weight
     }
 
     /// Number of items.
@@ -355,6 +377,31 @@ impl Comparisons {
     }
 }
 
+/// Weights up to this are stored as given: sums of up to 2^64 of them
+/// cannot overflow.
+pub const SCALE_WEIGHTS_ABOVE: f64 = 1e150;
+
+/// The factor weights whose largest is `max` are stored at: 1, or
+/// [`scale_to_one`] above [`SCALE_WEIGHTS_ABOVE`].
+pub fn weight_scale_for(max: f64) -> f64 {
+    if max > SCALE_WEIGHTS_ABOVE {
+        scale_to_one(max)
+    } else {
+        1.0
+    }
+}
+
+/// The power of two `2^-e` that brings `max` (finite, >= 0) to at most 1:
+/// 1 when `max <= 1`. Multiplying by it is exact, barring underflow.
+pub fn scale_to_one(max: f64) -> f64 {
+    if max <= 1.0 {
+        return 1.0;
+    }
+    // max lies in [2^e, 2^(e+1)) with e = its binary exponent
+    let e = ((max.to_bits() >> 52) & 0x7ff) as i32 - 1023;
+    0.5f64.powi(e + 1)
+}
+
 /// Shared write access to a slice for threads that write disjoint positions.
 struct Disjoint<T> {
     ptr: *mut T,
@@ -413,12 +460,43 @@ fn merge_rows(
     }
 }
 
+/// The most pairs [`pairs_from_rankings_checked`] hands out: 2^26
+/// (67,108,864), about 1.5 GiB with the int64 copies Python receives.
+pub const MAX_PAIRS: u128 = 1 << 26;
+
 /// Every (earlier, later) pair within each ranking, in ranking order.
-/// `offsets` delimit the rankings inside `items`.
+/// `offsets` delimit the rankings inside `items`. The number of pairs grows
+/// with the square of a ranking's length, so for user input use
+/// [`pairs_from_rankings_checked`].
 pub fn pairs_from_rankings(offsets: &[usize], items: &[u32]) -> (Vec<u32>, Vec<u32>) {
     let total: usize = offsets.windows(2).map(|w| (w[1] - w[0]) * (w[1] - w[0]).saturating_sub(1) / 2).sum();
     let mut winners = Vec::with_capacity(total);
     let mut losers = Vec::with_capacity(total);
+    push_pairs(offsets, items, &mut winners, &mut losers);
+    (winners, losers)
+}
+
+/// [`pairs_from_rankings`] after counting the pairs: more than
+/// [`MAX_PAIRS`], or more than can be allocated, is an error naming
+/// `rankings` and the memory it would need, never an abort.
+pub fn pairs_from_rankings_checked(offsets: &[usize], items: &[u32]) -> Result<(Vec<u32>, Vec<u32>)> {
+    let total: u128 =
+        offsets.windows(2).map(|w| (w[1] - w[0]) as u128 * (w[1] - w[0]).saturating_sub(1) as u128 / 2).sum();
+    let too_many = |why: &str| {
+        let gib = total as f64 * 24.0 / f64::from(1u32 << 30);
+        Error::invalid("rankings", format!("{total} pairs would need about {gib:.1} GiB of memory; {why}"))
+    };
+    if total > MAX_PAIRS {
+        return Err(too_many(&format!("the limit is {MAX_PAIRS} pairs (rankings of at most ~11,000 items)")));
+    }
+    let (mut winners, mut losers) = (Vec::new(), Vec::new());
+    winners.try_reserve_exact(total as usize).map_err(|_| too_many("that much could not be allocated"))?;
+    losers.try_reserve_exact(total as usize).map_err(|_| too_many("that much could not be allocated"))?;
+    push_pairs(offsets, items, &mut winners, &mut losers);
+    Ok((winners, losers))
+}
+
+fn push_pairs(offsets: &[usize], items: &[u32], winners: &mut Vec<u32>, losers: &mut Vec<u32>) {
     for w in offsets.windows(2) {
         let r = &items[w[0]..w[1]];
         for a in 0..r.len() {
@@ -428,7 +506,6 @@ pub fn pairs_from_rankings(offsets: &[usize], items: &[u32]) -> (Vec<u32>, Vec<u
             }
         }
     }
-    (winners, losers)
 }
 
 #[cfg(test)]
@@ -541,5 +618,28 @@ mod tests {
         let (w, l) = pairs_from_rankings(&[0, 3, 5], &[2, 0, 1, 4, 3]);
         assert_eq!(w, vec![2, 2, 0, 4]);
         assert_eq!(l, vec![0, 1, 1, 3]);
+        assert_eq!(pairs_from_rankings_checked(&[0, 3, 5], &[2, 0, 1, 4, 3]).unwrap(), (w, l));
+    }
+
+    #[test]
+    fn too_many_pairs_are_refused_before_allocating() {
+        // one ranking of 100,000 items: 5e9 pairs, 120 GB; refused from the offsets alone
+        let items: Vec<u32> = (0..100_000).collect();
+        let e = pairs_from_rankings_checked(&[0, items.len()], &items).unwrap_err();
+        assert!(e.to_string().starts_with("rankings: 4999950000 pairs"), "{e}");
+    }
+
+    #[test]
+    fn huge_weights_are_scaled_exactly() {
+        let c = Comparisons::new(2, &[0i64, 1], &[1i64, 0], Some(&[1.7e308, 1.7e308])).unwrap();
+        let s = c.weight_scale();
+        assert_eq!(s, 0.5f64.powi(1024));
+        assert_eq!(row_map(&c, 0), vec![(1, 1.7e308 * s, 1.7e308 * s)]);
+        assert!(c.total_won().iter().all(|x| x.is_finite() && *x <= 1.0));
+        assert_eq!(scale_to_one(1.0), 1.0);
+        let small = Comparisons::new(2, &[0i64], &[1i64], Some(&[3.0])).unwrap();
+        assert_eq!((small.weight_scale(), small.max_weight()), (1.0, 3.0), "ordinary weights are stored as given");
+        assert_eq!(scale_to_one(3.0), 0.25);
+        assert_eq!(scale_to_one(f64::MAX) * f64::MAX, f64::MAX * 0.5f64.powi(1024));
     }
 }

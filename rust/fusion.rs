@@ -99,10 +99,23 @@ fn descending_key(x: f64) -> u64 {
     !ascending
 }
 
+/// Scores at or below this magnitude are normalised as they are; larger
+/// ones are first scaled down by a power of two (exact), so that `max - min`,
+/// sums and squares cannot overflow. Every normalisation but `none` is
+/// invariant to that scaling (the 1e-9 floors aside, which only matter for
+/// tiny ranges, never scaled).
+const NORM_SAFE: f64 = 1e150;
+
 fn normalise(scores: &[f64], norm: Norm) -> Vec<f64> {
     let n = scores.len();
     if n == 0 {
         return Vec::new();
+    }
+    let top = scores.iter().fold(0.0f64, |a, s| a.max(s.abs()));
+    if top > NORM_SAFE && !matches!(norm, Norm::None | Norm::Rank) {
+        let f = crate::comparisons::scale_to_one(top);
+        let scaled: Vec<f64> = scores.iter().map(|s| s * f).collect();
+        return normalise(&scaled, norm);
     }
     let min = scores.iter().copied().fold(f64::INFINITY, f64::min);
     let max = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
@@ -133,6 +146,9 @@ fn normalise(scores: &[f64], norm: Norm) -> Vec<f64> {
 /// Fuse `runs` (each in its own best-first order). Queries: the union over
 /// runs, in order of first appearance. The fused run is ordered by fused
 /// score descending, ties by doc id descending (trec_eval's order).
+/// Scores must be finite (as every [`Run`] constructor ensures); a fused
+/// score that overflows (huge weights times huge scores under `none`) is an
+/// error naming the query and document, never an `inf` or NaN in the run.
 pub fn fuse(runs: &[&Run], method: Method, weights: Option<&[f64]>, norm: Norm) -> Result<Run> {
     if runs.is_empty() {
         return Err(Error::invalid("runs", "no runs to fuse"));
@@ -157,28 +173,49 @@ pub fn fuse(runs: &[&Run], method: Method, weights: Option<&[f64]>, norm: Norm) 
             });
         }
     }
-    let mut at: Vec<Vec<Option<usize>>> = vec![vec![None; runs.len()]; qids.len()];
     for (r, run) in runs.iter().enumerate() {
-        for (q, qid) in run.qids.iter().enumerate() {
-            at[qindex[qid.as_str()]][r] = Some(q);
+        if let Some(k) = run.scores.iter().position(|x| !x.is_finite()) {
+            return Err(Error::invalid("runs", format!("runs[{r}]: score {} is not finite", run.scores[k])));
         }
     }
+    // where each run has each query, as (run, query index) grouped by union
+    // query in run order: O(total queries), not queries x runs
+    let mut member_offsets = vec![0usize; qids.len() + 1];
+    for run in runs {
+        for qid in &run.qids {
+            member_offsets[qindex[qid.as_str()] + 1] += 1;
+        }
+    }
+    for q in 0..qids.len() {
+        member_offsets[q + 1] += member_offsets[q];
+    }
+    let mut members = vec![(0usize, 0usize); member_offsets[qids.len()]];
+    {
+        let mut cursor = member_offsets[..qids.len()].to_vec();
+        for (r, run) in runs.iter().enumerate() {
+            for (x, qid) in run.qids.iter().enumerate() {
+                let q = qindex[qid.as_str()];
+                members[cursor[q]] = (r, x);
+                cursor[q] += 1;
+            }
+        }
+    }
+    let at = |q: usize| &members[member_offsets[q]..member_offsets[q + 1]];
     let mut work = vec![0usize; qids.len() + 1];
     for q in 0..qids.len() {
-        let docs: usize =
-            (0..runs.len()).filter_map(|r| at[q][r].map(|x| runs[r].offsets[x + 1] - runs[r].offsets[x])).sum();
+        let docs: usize = at(q).iter().map(|&(r, x)| runs[r].offsets[x + 1] - runs[r].offsets[x]).sum();
         work[q + 1] = work[q] + docs;
     }
-    let mut fused: Vec<Run> = vec![Run::default(); qids.len()];
+    let mut fused: Vec<Result<Run>> = vec![Ok(Run::default()); qids.len()];
     crate::parallel::map_rows_with(&mut fused, &work, Scratch::default, |sc, q| {
         let total = work[q + 1] - work[q];
         let Scratch { slot, docs, score, hits, seen, order } = sc;
         slot.clear();
         slot.reserve(total);
         docs.clear();
-        for (r, run) in runs.iter().enumerate() {
-            if let Some(x) = at[q][r] {
-                for d in run.query(x).0.iter() {
+        for &(r, x) in at(q) {
+            {
+                for d in runs[r].query(x).0.iter() {
                     slot.entry(d).or_insert_with(|| {
                         docs.push(d);
                         docs.len() - 1
@@ -191,9 +228,10 @@ pub fn fuse(runs: &[&Run], method: Method, weights: Option<&[f64]>, norm: Norm) 
         score.resize(c, 0.0);
         hits.clear();
         hits.resize(c, 0);
+        let mut present = at(q).iter().peekable();
         for (r, run) in runs.iter().enumerate() {
             let w = weight(r);
-            let Some(x) = at[q][r] else {
+            let Some(&(_, x)) = present.next_if(|&&(pr, _)| pr == r) else {
                 if method == Method::Borda {
                     // a run without the query ranks nothing: every candidate unranked
                     let pts = (c as f64 + 1.0) / 2.0;
@@ -233,6 +271,18 @@ pub fn fuse(runs: &[&Run], method: Method, weights: Option<&[f64]>, norm: Norm) 
                 score[j] *= hits[j] as f64;
             }
         }
+        if let Some(j) = score.iter().position(|s| !s.is_finite()) {
+            return Err(Error::invalid(
+                "weights",
+                format!(
+                    "query {:?}, document {:?}: the fused score overflows (weights times scores beyond the \
+                     floating-point range); use smaller weights or a normalisation",
+                    qids[q], docs[j]
+                ),
+            ));
+        }
+        // an empty or all-negative-zero sum is -0.0: report 0
+        score.iter_mut().for_each(|s| *s += 0.0);
         // score descending via integer keys, then equal scores by doc id descending
         order.clear();
         order.extend((0..c).map(|j| (descending_key(score[j]), j as u32)));
@@ -252,10 +302,11 @@ pub fn fuse(runs: &[&Run], method: Method, weights: Option<&[f64]>, norm: Norm) 
         let sorted: Vec<f64> = order.clone().map(|j| score[j]).collect();
         let mut one = Run::default();
         one.push_query(qids[q], order.map(|j| docs[j]), &sorted);
-        one
+        Ok(one)
     });
     let mut out = Run::default();
-    for part in &fused {
+    for part in fused {
+        let part = part?;
         let (docs, scores) = part.query(0);
         out.push_query(&part.qids[0], docs.iter(), scores);
     }
@@ -328,6 +379,36 @@ mod tests {
         let z = normalise(&s, Norm::ZScore);
         assert!((z[0] - 1.0 / (2.0f64 / 3.0).sqrt()).abs() < 1e-12);
         assert_eq!(normalise(&[5.0, 5.0], Norm::MinMax), vec![0.0, 0.0]);
+    }
+
+    #[test]
+    fn huge_scores_normalise_and_overflow_is_an_error() {
+        let a = Run::parse("1 Q0 a 1 1.7e308 t\n1 Q0 b 2 -1.7e308 t\n1 Q0 c 3 0 t\n", "a", Order::Score).unwrap();
+        for norm in [Norm::MinMax, Norm::ZScore, Norm::Sum, Norm::Max, Norm::Rank] {
+            let f = fuse(&[&a], Method::CombSum, None, norm).unwrap();
+            assert!(f.scores.iter().all(|s| s.is_finite()), "{norm:?}: {:?}", f.scores);
+            assert_eq!(f.query(0).0.get(0), "a", "{norm:?}: the best document stays first");
+        }
+        assert_eq!(normalise(&[1.7e308, -1.7e308, 0.0], Norm::MinMax), vec![1.0, 0.0, 0.5]);
+        let e = fuse(&[&a, &a], Method::CombSum, None, Norm::None).unwrap_err();
+        assert!(e.to_string().contains("overflows"), "{e}");
+        let mut inf = Run::default();
+        inf.push_query("1", ["a"], &[f64::INFINITY]);
+        assert!(fuse(&[&inf], Method::Rrf { k: 60.0 }, None, Norm::None).is_err());
+        // no negative zero: a z-scored constant run
+        let z = Run::parse("1 Q0 a 1 -0.0 t\n", "z", Order::Score).unwrap();
+        let f = fuse(&[&z], Method::CombSum, None, Norm::None).unwrap();
+        assert!(f.scores[0].is_sign_positive());
+    }
+
+    #[test]
+    fn borda_with_runs_missing_queries() {
+        let (a, b) = runs();
+        let only2 = Run::parse("2 Q0 y 1 1 t\n", "c", Order::Score).unwrap();
+        let f = fuse(&[&a, &only2, &b], Method::Borda, None, Norm::None).unwrap();
+        // query 1 has candidates a b c d; run "c" lacks it: (4 + 1) / 2 to each
+        assert_eq!(get(&f, 0, "b"), 3.0 + 2.5 + 4.0);
+        assert_eq!(f.qids, vec!["1", "2"]);
     }
 
     #[test]

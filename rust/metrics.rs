@@ -128,6 +128,11 @@ fn discount(rank0: usize) -> f64 {
 
 /// The value of `metric` for one query.
 pub fn score(metric: Metric, ranked: &[i32], ideal: &Ideal, relevance_level: i32) -> f64 {
+    // an empty f64 sum is -0.0, which trec_eval prints as 0.0000: report 0
+    score_signed(metric, ranked, ideal, relevance_level) + 0.0
+}
+
+fn score_signed(metric: Metric, ranked: &[i32], ideal: &Ideal, relevance_level: i32) -> f64 {
     let depth = |k: Option<usize>| k.map_or(ranked.len(), |k| k.min(ranked.len()));
     let rel = |g: i32| g >= relevance_level;
     let nrel = ideal.n_relevant as f64;
@@ -328,6 +333,16 @@ mod tests {
         // relevance level 1 counts the grade-1 document
         let ideal1 = Ideal::new([3, 2, 2, 1, 0], 1);
         assert!(close(score(Metric::Recall(Some(5)), &ranked, &ideal1, 1), 3.0 / 4.0));
+    }
+
+    #[test]
+    fn no_negative_zero() {
+        // nothing relevant retrieved (trec_eval's queries 301 and 303 at some cutoffs)
+        let ideal = Ideal::new([2, 1], 1);
+        for m in [Metric::Ndcg(Some(10)), Metric::Ndcg(None), Metric::AveragePrecision(None), Metric::Recall(Some(5))] {
+            let v = score(m, &[0, 0, -1], &ideal, 1);
+            assert!(v == 0.0 && v.is_sign_positive(), "{m}: {v:?}");
+        }
     }
 
     #[test]

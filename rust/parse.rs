@@ -11,6 +11,9 @@
 //! 4. The first occurrence of an identifier wins; repeats and identifiers
 //!    outside `1..=n` are dropped (and reported); identifiers never named
 //!    are appended in prompt order (a truncated answer keeps what it gave).
+//!
+//! Every identifier in the report is 0-based, whatever the text wrote:
+//! `[1]` and `[A]` are both 0, `[0]` is -1, `[Z]` is 25.
 
 /// The permutation and what was repaired to get it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -21,11 +24,13 @@ pub struct Parsed {
     pub parsed: usize,
     /// Identifiers (0-based) named again after their first occurrence.
     pub duplicates: Vec<u32>,
-    /// Identifiers (as written, 1-based for numbers) outside the window.
-    pub out_of_range: Vec<u64>,
+    /// Identifiers (0-based, like every field: `[9]` is 8, `[0]` is -1,
+    /// `[Z]` is 25) outside the window.
+    pub out_of_range: Vec<i64>,
     /// Identifiers (0-based) never named, appended in prompt order.
     pub missing: Vec<u32>,
-    /// Whether letters (A, B, ...) rather than numbers were read.
+    /// Whether letters (A, B, ...) rather than numbers were read; false
+    /// when the text named no identifier at all.
     pub letters: bool,
 }
 
@@ -53,14 +58,16 @@ fn ascii_digit(c: char) -> Option<char> {
     DIGIT_ZEROS.iter().find(|&&z| (z..z + 10).contains(&u)).map(|&z| char::from(b'0' + (u - z) as u8))
 }
 
-/// Identifiers found in the text: numbers (as written) or letter indices.
+/// Identifiers found in the text, 0-based (`[0]` wraps to `u64::MAX`), and
+/// whether they were letters.
 fn tokens(text: &str) -> (Vec<u64>, bool) {
     let chars: Vec<char> = text.chars().map(|c| ascii_digit(c).unwrap_or(c)).collect();
     let number_at = |i: usize| -> (u64, usize) {
         let mut v: u64 = 0;
         let mut j = i;
         while j < chars.len() && chars[j].is_ascii_digit() {
-            v = v.saturating_mul(10).saturating_add(chars[j] as u64 - '0' as u64);
+            // saturate at i64::MAX, so that the 0-based report fits an i64
+            v = v.saturating_mul(10).saturating_add(chars[j] as u64 - '0' as u64).min(i64::MAX as u64);
             j += 1;
         }
         (v, j)
@@ -115,7 +122,8 @@ fn tokens(text: &str) -> (Vec<u64>, bool) {
     } else if !bare_nums.is_empty() {
         (bare_nums.into_iter().map(|v| v.wrapping_sub(1)).collect(), false)
     } else {
-        (bare_letters, true)
+        let letters = !bare_letters.is_empty();
+        (bare_letters, letters)
     }
 }
 
@@ -128,10 +136,6 @@ pub fn parse_permutation(text: &str, n: usize) -> Parsed {
     let (ids, letters) = tokens(answer);
     let mut out = complete(ids, n);
     out.letters = letters;
-    if !letters {
-        // numbers are reported as written, 1-based
-        out.out_of_range.iter_mut().for_each(|x| *x = x.wrapping_add(1));
-    }
     out
 }
 
@@ -139,7 +143,8 @@ pub fn parse_permutation(text: &str, n: usize) -> Parsed {
 /// permutation of `0..n`: the first occurrence of a position wins, repeats
 /// and positions `>= n` are dropped (and reported), and positions never
 /// named are appended in prompt order. The one repair rule of rankwise,
-/// shared by the text parser and the planners.
+/// shared by the text parser and the planners. Out-of-range positions are
+/// reported as `i64` (`u64::MAX`, a wrapped `-1`, becomes -1).
 pub fn complete(ids: impl IntoIterator<Item = u64>, n: usize) -> Parsed {
     let mut seen = vec![false; n];
     let mut out = Parsed::default();
@@ -152,7 +157,7 @@ pub fn complete(ids: impl IntoIterator<Item = u64>, n: usize) -> Parsed {
                 out.order.push(id as u32);
             }
         } else {
-            out.out_of_range.push(id);
+            out.out_of_range.push(id as i64);
         }
     }
     out.parsed = out.order.len();
@@ -196,7 +201,7 @@ mod tests {
         let p = parse_permutation("[2] > [2] > [9] > [0] > [1]", 4);
         assert_eq!(p.order, vec![1, 0, 2, 3]);
         assert_eq!(p.duplicates, vec![1]);
-        assert_eq!(p.out_of_range, vec![9, 0]);
+        assert_eq!(p.out_of_range, vec![8, -1], "0-based, like the other fields");
         assert_eq!(p.missing, vec![2, 3]);
         assert_eq!(p.parsed, 2);
         let p = parse_permutation("[4] > [1] > [", 5); // truncated
@@ -208,9 +213,21 @@ mod tests {
     }
 
     #[test]
+    fn one_convention_and_no_letters_without_identifiers() {
+        let p = parse_permutation("[Z] > [A]", 2);
+        assert_eq!((p.out_of_range.clone(), p.letters), (vec![25], true));
+        let p = parse_permutation("[9] > [1]", 2);
+        assert_eq!((p.out_of_range.clone(), p.letters), (vec![8], false));
+        for text in ["", "no idea", "[²] > [¹]", "   "] {
+            let p = parse_permutation(text, 3);
+            assert!(!p.letters && p.parsed == 0, "{text:?}: {p:?}");
+        }
+    }
+
+    #[test]
     fn huge_numbers_do_not_overflow() {
         let p = parse_permutation("[99999999999999999999999999] > [1]", 2);
         assert_eq!(p.order, vec![0, 1]);
-        assert_eq!(p.out_of_range.len(), 1);
+        assert_eq!(p.out_of_range, vec![i64::MAX - 1]);
     }
 }

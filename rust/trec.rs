@@ -30,11 +30,21 @@ pub struct Run {
     doc_buf: String,
     /// Doc `k` is `doc_buf[doc_bounds[k]..doc_bounds[k+1]]`.
     doc_bounds: Vec<usize>,
+    /// Lines of the parsed text with more than six columns (trec_eval
+    /// ignores the extra ones, and so does [`Run::parse`]); 0 otherwise.
+    pub extra_column_lines: usize,
 }
 
 impl Default for Run {
     fn default() -> Self {
-        Run { qids: Vec::new(), offsets: vec![0], scores: Vec::new(), doc_buf: String::new(), doc_bounds: vec![0] }
+        Run {
+            qids: Vec::new(),
+            offsets: vec![0],
+            scores: Vec::new(),
+            doc_buf: String::new(),
+            doc_bounds: vec![0],
+            extra_column_lines: 0,
+        }
     }
 }
 
@@ -104,8 +114,10 @@ impl Run {
     }
 
     /// Assemble from per-query rankings (in first-appearance order), ordering
-    /// each by `order` and rejecting a doc id repeated within a query.
-    /// `what(origin)` names an entry's source in error messages.
+    /// each by `order` and rejecting a doc id repeated within a query and a
+    /// score that is not finite (NaN, or an infinity that no normalisation
+    /// or TREC file can hold). `what(origin)` names an entry's source in
+    /// error messages.
     pub fn from_queries(
         queries: Vec<(String, QueryRanking<'_>)>,
         order: Order,
@@ -124,6 +136,17 @@ impl Run {
                 }),
                 Order::Rank => idx.sort_by_key(|&a| q.ranks[a]),
                 Order::Given => {}
+            }
+            if let Some(k) = q.scores.iter().position(|x| !x.is_finite()) {
+                return Err(Error::invalid(
+                    "run",
+                    format!(
+                        "query {qid:?}, document {:?} ({}): score {} is not a finite number",
+                        q.docids[k],
+                        what(q.origin[k]),
+                        q.scores[k]
+                    ),
+                ));
             }
             seen.clear();
             seen.reserve(q.docids.len());
@@ -145,20 +168,28 @@ impl Run {
         Ok(run)
     }
 
-    /// Parse a TREC run: `qid Q0 docid rank score tag` per line.
+    /// Parse a TREC run: `qid Q0 docid rank score tag` per line, as
+    /// trec_eval reads it: blank lines and comment lines (first non-blank
+    /// character `#`) are skipped, columns after the sixth are ignored
+    /// (counted in `extra_column_lines`), scores must be finite.
     pub fn parse(text: &str, source: &str, order: Order) -> Result<Run> {
         let mut index: FxHashMap<&str, usize> = FxHashMap::default();
         let mut queries: Vec<(String, QueryRanking)> = Vec::new();
-        for row in columns(text, source, "run", "qid Q0 docid rank score tag") {
+        let mut extra_column_lines = 0;
+        for row in columns(text, source, "run", "qid Q0 docid rank score tag", true) {
             let (lineno, cols) = row?;
+            extra_column_lines += usize::from(cols.len() > 6);
             let rank: i64 = cols[3].parse().map_err(|_| {
                 Error::invalid("run", format!("{source}, line {lineno}: rank {:?} is not an integer", cols[3]))
             })?;
             let score: f64 = cols[4].parse().map_err(|_| {
                 Error::invalid("run", format!("{source}, line {lineno}: score {:?} is not a number", cols[4]))
             })?;
-            if score.is_nan() {
-                return Err(Error::invalid("run", format!("{source}, line {lineno}: score is NaN")));
+            if !score.is_finite() {
+                return Err(Error::invalid(
+                    "run",
+                    format!("{source}, line {lineno}: score {:?} is not a finite number", cols[4]),
+                ));
             }
             let q = *index.entry(cols[0]).or_insert_with(|| {
                 queries.push((cols[0].to_string(), QueryRanking::default()));
@@ -173,12 +204,16 @@ impl Run {
         if queries.is_empty() {
             return Err(Error::invalid("run", format!("{source}: no run lines (empty file)")));
         }
-        Run::from_queries(queries, order, &|l| format!("{source}, line {l}"))
+        let mut run = Run::from_queries(queries, order, &|l| format!("{source}, line {l}"))?;
+        run.extra_column_lines = extra_column_lines;
+        Ok(run)
     }
 
     /// The run in TREC format, ranks from 1, with `tag` in the last column.
-    /// Ids that the format cannot hold (empty, or containing white space)
-    /// are an error rather than a file that cannot be read back.
+    /// Whatever [`Run::parse`] would refuse or misread is an error rather
+    /// than a file that cannot be read back: ids that are empty or contain
+    /// white space, a query id starting with `#` (a comment line), a score
+    /// that is not finite.
     pub fn to_trec(&self, tag: &str) -> Result<String> {
         use std::fmt::Write;
         let column = |what: &str, v: &str| -> Result<()> {
@@ -186,6 +221,12 @@ impl Run {
                 return Err(Error::invalid(
                     what,
                     format!("{v:?} cannot be written to a TREC file (empty, or contains white space)"),
+                ));
+            }
+            if what == "qid" && v.starts_with('#') {
+                return Err(Error::invalid(
+                    what,
+                    format!("{v:?} cannot be written to a TREC file (a line starting with '#' is a comment)"),
                 ));
             }
             Ok(())
@@ -197,6 +238,12 @@ impl Run {
             let (docs, scores) = self.query(q);
             for (r, (d, s)) in docs.iter().zip(scores).enumerate() {
                 column("docid", d)?;
+                if !s.is_finite() {
+                    return Err(Error::invalid(
+                        "run",
+                        format!("query {:?}, document {d:?}: score {s} cannot be written (not finite)", self.qids[q]),
+                    ));
+                }
                 let _ = writeln!(out, "{} Q0 {} {} {} {}", self.qids[q], d, r + 1, fmt_score(*s), tag);
             }
         }
@@ -204,26 +251,38 @@ impl Run {
     }
 }
 
-/// The non-empty lines of a whitespace-separated TREC file, each split into
-/// exactly the columns `layout` names, with 1-based line numbers; a line with
-/// another column count is an error naming `source` and the line.
+/// The lines of a whitespace-separated TREC file that hold data, each split
+/// into columns, with 1-based line numbers. Like trec_eval: a leading UTF-8
+/// byte-order mark is dropped, blank lines and comment lines (first
+/// non-blank character `#`; a `#` inside an id is data) are skipped. A line
+/// with fewer columns than `layout` names, or more when `extra_ok` is false,
+/// is an error naming `source` and the line.
 fn columns<'a>(
     text: &'a str,
     source: &'a str,
     arg: &'a str,
     layout: &'a str,
+    extra_ok: bool,
 ) -> impl Iterator<Item = Result<(usize, Vec<&'a str>)>> + 'a {
     let want = layout.split_whitespace().count();
-    text.lines().enumerate().filter(|(_, line)| !line.trim().is_empty()).map(move |(i, line)| {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    text.lines().enumerate().filter(|(_, line)| !is_blank_or_comment(line)).map(move |(i, line)| {
         let cols: Vec<&str> = line.split_whitespace().collect();
-        if cols.len() != want {
+        if cols.len() < want || (cols.len() > want && !extra_ok) {
+            let expected = if extra_ok { format!("at least {want}") } else { want.to_string() };
             return Err(Error::invalid(
                 arg,
-                format!("{source}, line {}: expected {want} columns ({layout}), found {}", i + 1, cols.len()),
+                format!("{source}, line {}: expected {expected} columns ({layout}), found {}", i + 1, cols.len()),
             ));
         }
         Ok((i + 1, cols))
     })
+}
+
+/// Whether a line of a TREC file holds no data (blank, or a `#` comment).
+fn is_blank_or_comment(line: &str) -> bool {
+    let t = line.trim_start();
+    t.is_empty() || t.starts_with('#')
 }
 
 /// Shortest text that parses back to the same f64.
@@ -273,10 +332,11 @@ impl Qrels {
         Ok(())
     }
 
-    /// Parse TREC qrels: `qid iteration docid grade` per line.
+    /// Parse TREC qrels: `qid iteration docid grade` per line; blank lines
+    /// and `#` comment lines are skipped, as trec_eval does.
     pub fn parse(text: &str, source: &str) -> Result<Qrels> {
         let mut qrels = Qrels::default();
-        for row in columns(text, source, "qrels", "qid iteration docid grade") {
+        for row in columns(text, source, "qrels", "qid iteration docid grade", false) {
             let (lineno, cols) = row?;
             let grade: i32 = cols[3].parse().map_err(|_| {
                 Error::invalid("qrels", format!("{source}, line {lineno}: grade {:?} is not an integer", cols[3]))
@@ -320,12 +380,45 @@ mod tests {
     #[test]
     fn run_errors_name_file_and_line() {
         let e = Run::parse("1 Q0 a 1 2.0\n", "r.trec", Order::Score).unwrap_err().to_string();
-        assert!(e.contains("r.trec, line 1") && e.contains("6 columns"), "{e}");
+        assert!(e.contains("r.trec, line 1") && e.contains("at least 6 columns"), "{e}");
         let e = Run::parse("1 Q0 a 1 x t\n", "r.trec", Order::Score).unwrap_err().to_string();
         assert!(e.contains("line 1") && e.contains("not a number"), "{e}");
         let e = Run::parse("1 Q0 a 1 1 t\n\n1 Q0 a 2 0 t\n", "r.trec", Order::Score).unwrap_err().to_string();
         assert!(e.contains("twice") && e.contains("line 1") && e.contains("line 3"), "{e}");
         assert!(Run::parse("\n\n", "r.trec", Order::Score).unwrap_err().to_string().contains("empty"));
+    }
+
+    #[test]
+    fn comments_and_extra_columns_as_trec_eval_reads_them() {
+        // trec_eval's test/qrels.test.with-comments and test/results.trunc, in small
+        let q = Qrels::parse("# comment here\n301 0 a 0\n  # indented\n301 0 CR#93E-1860 1\n", "q").unwrap();
+        assert_eq!(q.judgments[0].len(), 2);
+        assert_eq!(q.judgments[0]["CR#93E-1860"], 1);
+        let text = "\u{feff}# a run\n301\tQ0\ta\t1\t 2.5\tSTANDARD more junk at\n301 Q0 b 2 1.5 STANDARD\n";
+        let run = Run::parse(text, "r", Order::Score).unwrap();
+        assert_eq!(run.query(0).0.iter().collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!((run.qids[0].as_str(), run.extra_column_lines), ("301", 1));
+        let e = Qrels::parse("1 0 a 1 extra\n", "q").unwrap_err().to_string();
+        assert!(e.contains("expected 4 columns"), "{e}");
+        let e = Run::parse("1 Q0 a 1 2\n", "r", Order::Score).unwrap_err().to_string();
+        assert!(e.contains("at least 6 columns"), "{e}");
+    }
+
+    #[test]
+    fn non_finite_scores_are_refused_by_reader_and_writer() {
+        for s in ["inf", "-inf", "nan", "1e999", "Infinity"] {
+            let e = Run::parse(&format!("1 Q0 a 1 {s} t\n"), "r", Order::Score).unwrap_err().to_string();
+            assert!(e.contains("not a finite number"), "{s}: {e}");
+        }
+        let q = QueryRanking { docids: vec!["a"], scores: vec![f64::INFINITY], ranks: vec![1], origin: vec![0] };
+        let e = Run::from_queries(vec![("1".into(), q)], Order::Given, &|k| format!("position {k}")).unwrap_err();
+        assert!(e.to_string().contains("not a finite number"), "{e}");
+        let mut bad = Run::default();
+        bad.push_query("1", ["a"], &[f64::INFINITY]);
+        assert!(bad.to_trec("t").unwrap_err().to_string().contains("not finite"));
+        let mut hash = Run::default();
+        hash.push_query("#1", ["a"], &[1.0]);
+        assert!(hash.to_trec("t").unwrap_err().to_string().contains("comment"));
     }
 
     #[test]

@@ -34,7 +34,10 @@ def _max_items_in_memory() -> int:
 
 def ids(name: str, values: Any) -> IdArray:
     """A 1-D array of integer ids as contiguous int64."""
-    arr = np.asarray(values)
+    try:
+        arr = np.asarray(values)
+    except (ValueError, TypeError) as e:  # ragged nesting such as [[0, 1], [2]]
+        raise InvalidInputError(f"{name}: must be a 1-D array of integer item ids ({e})") from None
     if arr.ndim != 1:
         raise InvalidInputError(f"{name}: must be a 1-D array of item ids, got shape {arr.shape}")
     if arr.size == 0:
@@ -42,7 +45,7 @@ def ids(name: str, values: Any) -> IdArray:
     if arr.dtype.kind not in "iu":
         raise InvalidInputError(f"{name}: item ids must be integers, got dtype {arr.dtype}")
     if arr.dtype == np.uint64 and int(arr.max()) > _INT64_MAX:
-        raise InvalidInputError(f"{name}: id {int(arr.max())} is too large")
+        raise InvalidInputError(f"{name}: id {int(arr.max())} is too large (item ids are below {MAX_ITEMS + 1})")
     return np.ascontiguousarray(arr, dtype=np.int64)
 
 
@@ -126,21 +129,12 @@ def rankings(values: Any, name: str = "rankings") -> Tuple[IdArray, IdArray]:
     """A list of rankings (1-D integer arrays, best first) or a 2-D integer
     array (one ranking per row), flattened to ``(items, lengths)``."""
     if isinstance(values, np.ndarray) and values.ndim == 2:
-        if values.size and values.dtype.kind not in "iu":
-            raise InvalidInputError(f"{name}: item ids must be integers, got dtype {values.dtype}")
-        flat = np.ascontiguousarray(values.reshape(-1), dtype=np.int64)
+        flat = ids(name, values.reshape(-1))
         _check_implied_items(name, flat)
         return flat, np.full(values.shape[0], values.shape[1], dtype=np.int64)
     if isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):
         raise InvalidInputError(f"{name}: must be a list of 1-D integer arrays, got {type(values).__name__}")
-    parts = []
-    for k, r in enumerate(values):
-        arr = np.asarray(r)
-        if arr.ndim != 1:
-            raise InvalidInputError(f"{name}[{k}]: must be a 1-D array of item ids, got shape {arr.shape}")
-        if arr.size and arr.dtype.kind not in "iu":
-            raise InvalidInputError(f"{name}[{k}]: item ids must be integers, got dtype {arr.dtype}")
-        parts.append(arr.astype(np.int64, copy=False))
+    parts = [ids(f"{name}[{k}]", r) for k, r in enumerate(values)]
     lengths = np.array([p.size for p in parts], dtype=np.int64)
     flat = np.ascontiguousarray(np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64), dtype=np.int64)
     _check_implied_items(name, flat)

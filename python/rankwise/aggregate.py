@@ -3,8 +3,13 @@
 Comparisons are parallel arrays: ``winners[k]`` beat ``losers[k]`` with
 weight ``weights[k]`` (default 1). Item ids are integers in ``[0, n_items)``;
 ``n_items`` defaults to the largest id + 1. A weight may be fractional (a
-probability from an LLM); a tie is two half-weight comparisons; comparisons
-of weight 0 are ignored.
+probability from an LLM) and any finite non-negative number (weights above
+1e150 are scaled down exactly before the work, so sums cannot overflow); a
+tie is two half-weight comparisons (:func:`elo` also takes ``draws=``);
+comparisons of weight 0 are ignored.
+
+No result holds NaN, an infinity or ``-0.0``: what cannot be computed in
+floating point raises :class:`InvalidInputError` or :class:`EstimationError`.
 
 Every function returns an :class:`AggregationResult` whose ``scores`` are
 higher-is-better and whose ``ranking`` lists item ids best first (ties broken
@@ -22,7 +27,7 @@ import numpy.typing as npt
 
 from . import _core
 from . import _validate as v
-from ._errors import ConvergenceWarning
+from ._errors import ConvergenceWarning, InvalidInputError
 
 __all__ = [
     "AggregationResult",
@@ -105,7 +110,10 @@ def bradley_terry(
         prior: virtual wins and losses per item, default 1.0. ``prior=0`` is
             plain maximum likelihood and raises :class:`EstimationError` when
             the estimate does not exist (the "beat" graph is not strongly
-            connected, e.g. an item never loses).
+            connected, e.g. an item never loses). A positive prior must be at
+            least 1e-10 times ``max(1, largest weight)`` (only the ratio of
+            weights to prior matters; smaller priors put the estimate beyond
+            floating point): :class:`InvalidInputError` otherwise.
         tol: stop when no log-strength changes by more than this between
             sweeps; default 1e-8.
         max_iter: sweep limit, default 10,000; hitting it warns with
@@ -154,16 +162,20 @@ def plackett_luce(
         n_items: number of items; default ``max id + 1``.
         weights: non-negative weight per ranking; default 1.
         method: ``"newman"`` (default), Newman's iteration generalised to
-            rankings, or ``"mm"``, Hunter's (2004) MM algorithm.
+            rankings, or ``"mm"``, Hunter's (2004) MM algorithm (Zermelo's
+            iteration generalised; the name ``"zermelo"`` is refused here).
         prior: virtual wins and losses per item against a strength-1 dummy,
             default 1.0; ``prior=0`` is maximum likelihood (may raise
-            :class:`EstimationError`).
+            :class:`EstimationError`); a positive prior must be at least
+            1e-10 times ``max(1, largest weight)``, as in :func:`bradley_terry`.
         tol: stop when no log-strength changes by more than this; default 1e-8.
         max_iter: sweep limit, default 10,000.
 
     Returns:
         :class:`AggregationResult` with ``scores`` = log-strengths.
     """
+    if method not in ("newman", "mm"):
+        raise InvalidInputError(f'method: unknown method {method!r} for plackett_luce; expected "newman" or "mm"')
     items, lengths = v.rankings(rankings)
     out = _core.plackett_luce(
         items,
@@ -274,6 +286,7 @@ def elo(
     n_items: Optional[int] = None,
     weights: Optional[npt.ArrayLike] = None,
     *,
+    draws: Optional[npt.ArrayLike] = None,
     k: float = 4.0,
     initial: float = 1000.0,
     scale: float = 400.0,
@@ -283,16 +296,35 @@ def elo(
 
     For each comparison the winner's expected score is
     ``E = 1 / (1 + base ** ((R_loser - R_winner) / scale))``; the winner gains
-    and the loser loses ``k * weight * (1 - E)``. Defaults follow evalica and
-    LMSYS (``k=4``, ``initial=1000``, ``scale=400``, ``base=10``); chess uses
-    ``k=32``. The result depends on the order of the comparisons.
+    and the loser loses ``k * weight * (S - E)``, where ``S`` is 1 for a win
+    and 1/2 for a draw. Defaults follow evalica and LMSYS (``k=4``,
+    ``initial=1000``, ``scale=400``, ``base=10``); chess uses ``k=32``. The
+    result depends on the order of the comparisons.
+
+    Args:
+        draws: booleans, one per comparison, True where it was a draw
+            (``winners[k]`` and ``losers[k]`` are then just the two sides);
+            default: no draws. A draw between equal ratings changes nothing,
+            as in evalica; two half-weight comparisons in opposite directions
+            do not express a draw exactly (the first one moves the ratings
+            before the second is scored).
+
+    A rating change that leaves the floating-point range (huge ``k`` times
+    huge weights) raises :class:`InvalidInputError`.
     """
     w, l = v.pairs(winners, losers)
+    d = None
+    if draws is not None:
+        d = np.asarray(draws)
+        if d.ndim != 1 or (d.size and d.dtype != np.bool_):
+            raise InvalidInputError(f"draws: must be a 1-D array of booleans, got dtype {d.dtype}, shape {d.shape}")
+        d = np.ascontiguousarray(d, dtype=np.bool_)
     scores, ranking = _core.elo(
         w,
         l,
         v.n_items(n_items),
         v.weights(weights),
+        d,
         v.real("initial", initial),
         v.real("k", k),
         v.real("scale", scale),
@@ -311,6 +343,11 @@ def comparisons_from_rankings(
 
     Returns:
         ``(winners, losers)`` int64 arrays, ranking by ranking, in order.
+
+    A ranking of ``L`` items gives ``L (L - 1) / 2`` pairs: more than 2**26
+    pairs in all (rankings of about 11,000 items) raise
+    :class:`InvalidInputError` with the memory they would need, before
+    anything is allocated.
     """
     items, lengths = v.rankings(rankings)
     return _core.comparisons_from_rankings(items, lengths)

@@ -25,9 +25,12 @@ class ParsedPermutation:
         order: int64 array, a permutation of ``range(n)``, best first.
         parsed: how many leading positions came from the text.
         duplicates: 0-based ids the text named again (dropped).
-        out_of_range: ids as written (1-based numbers) outside the window (dropped).
+        out_of_range: ids outside the window (dropped), 0-based like every
+            field here, whatever the text wrote: ``[9]`` is 8, ``[0]`` is -1,
+            ``[Z]`` is 25.
         missing: 0-based ids never named, appended in prompt order.
-        letters: whether the answer used letters (``[A] > [C]``) instead of numbers.
+        letters: whether the answer used letters (``[A] > [C]``) instead of
+            numbers; False when it named no identifier at all.
     """
 
     order: npt.NDArray[np.int64]
@@ -46,7 +49,8 @@ class ParsedPermutation:
 def parse_permutation(text: str, n: int) -> ParsedPermutation:
     """Turn ``"[3] > [1] > [2]"`` and its messy variants into a permutation.
 
-    Never raises on the text: missing brackets, letters ``A..W``, digits of
+    Never raises on a ``str`` (lone surrogates such as ``"\\ud83d"`` read
+    as U+FFFD, which names nothing): missing brackets, letters ``A..W``, digits of
     other scripts (fullwidth, Arabic-Indic, ...), reasoning before a closing
     ``</think>`` (ignored), repeated ids (first occurrence wins), ids outside
     ``1..n`` (dropped) and truncated output are all repaired, and the result
@@ -61,5 +65,9 @@ def parse_permutation(text: str, n: int) -> ParsedPermutation:
     k = _integer("n", n)
     if not 0 <= k <= MAX_WINDOW:
         raise InvalidInputError(f"n: must be in [0, {MAX_WINDOW}], got {k}")
-    order, parsed, dup, oor, missing, letters = _core.parse_permutation(text, k)
+    try:
+        out = _core.parse_permutation(text, k)
+    except UnicodeEncodeError:  # lone surrogates cannot become UTF-8 text for Rust
+        out = _core.parse_permutation(text.encode("utf-8", "surrogatepass").decode("utf-8", "replace"), k)
+    order, parsed, dup, oor, missing, letters = out
     return ParsedPermutation(order, parsed, list(dup), list(oor), list(missing), letters)

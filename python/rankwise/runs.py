@@ -209,16 +209,32 @@ def read_run(path: PathLike, *, order: Order = "score") -> Run:
             ``"rank"`` uses the rank column (for runs whose score column is not
             meaningful); ``"given"`` keeps the file's order.
 
+    Lines are read as trec_eval reads them: blank lines and comment lines
+    (first non-blank character ``#``) are skipped, and columns after the
+    sixth are ignored (one ``UserWarning`` per file says how many lines had
+    them).
+
     Raises:
-        InvalidInputError: naming the file and line of a malformed line (wrong
-            column count, non-numeric rank or score), a doc id repeated within
-            a query, or an empty file.
+        InvalidInputError: naming the file and line of a malformed line (fewer
+            than six columns, non-numeric rank, a score that is not a finite
+            number), a doc id repeated within a query, or an empty file.
     """
-    return Run(_core.run_from_trec(read_text(path, "run"), os.fspath(path), order))
+    data = _core.run_from_trec(read_text(path, "run"), os.fspath(path), order)
+    if data.extra_column_lines:
+        import warnings
+
+        warnings.warn(
+            f"{os.fspath(path)}: {data.extra_column_lines} lines have more than six columns; "
+            "the extra columns were ignored, as trec_eval ignores them",
+            UserWarning,
+            stacklevel=2,
+        )
+    return Run(data)
 
 
 def read_qrels(path: PathLike) -> Qrels:
-    """Read TREC qrels (``qid iteration docid grade``); errors name the file
+    """Read TREC qrels (``qid iteration docid grade``); blank lines and
+    ``#`` comment lines are skipped, as trec_eval does; errors name the file
     and line of a malformed line or a repeated judgment."""
     return Qrels(_core.qrels_from_trec(read_text(path, "qrels"), os.fspath(path)))
 

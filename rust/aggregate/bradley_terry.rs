@@ -26,7 +26,7 @@
 
 use super::{check_prior, strengths_fixed_point, Estimate, ScaleFix, Stopping};
 use crate::comparisons::Comparisons;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::parallel::map_rows;
 
 crate::names! {
@@ -39,8 +39,12 @@ crate::names! {
 }
 
 /// Maximum a posteriori Bradley–Terry log-strengths.
+///
+/// `prior` must be 0 or at least [`super::MIN_RELATIVE_PRIOR`] times the
+/// largest weight (or 1); huge weights are scaled down exactly (the same
+/// estimate, see [`Comparisons`]), and a result is never NaN or infinite.
 pub fn bradley_terry(c: &Comparisons, method: Method, prior: f64, stop: Stopping) -> Result<Estimate> {
-    check_prior(prior)?;
+    let prior = check_prior(prior, c.max_weight(), c.weight_scale())?;
     stop.check()?;
     if prior == 0.0 {
         c.check_ml_exists()?;
@@ -102,6 +106,7 @@ fn zermelo_row(c: &Comparisons, p: &[f64], i: usize, wins: f64, prior: f64) -> f
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Error;
 
     fn stop() -> Stopping {
         Stopping { tol: 1e-12, max_iter: 100_000 }
@@ -167,6 +172,42 @@ mod tests {
         let e = bradley_terry(&c, Method::Newman, 1.0, stop()).unwrap();
         assert_eq!(e.scores[2], 0.0);
         assert!((e.scores[0] + e.scores[1]).abs() < 1e-9, "symmetric around the dummy");
+    }
+
+    #[test]
+    fn extreme_weights_and_priors_never_give_nan() {
+        // weights near f64::MAX: the same estimate as weights of 1 times the prior ratio
+        let w = [0i64, 1, 2, 0, 1, 2];
+        let l = [1i64, 2, 0, 2, 0, 1];
+        let big = Comparisons::new(3, &w, &l, Some(&[1.7e308; 6])).unwrap();
+        for m in [Method::Newman, Method::Zermelo] {
+            let e = bradley_terry(&big, m, 0.0, stop()).unwrap();
+            assert!(e.converged && e.scores.iter().all(|s| s.abs() < 1e-9), "{m:?} {:?}", e.scores);
+            // prior 1 next to weights of 1.7e308 is below the documented range
+            assert!(matches!(bradley_terry(&big, m, 1.0, stop()), Err(Error::InvalidInput { .. })));
+        }
+        let mixed = Comparisons::new(3, &w, &l, Some(&[1e300, 1e-300, 1e300, 1e-300, 1.0, 1.0])).unwrap();
+        for prior in [0.0, 1e300] {
+            match bradley_terry(&mixed, Method::Newman, prior, stop()) {
+                Ok(e) => assert!(e.scores.iter().all(|s| s.is_finite()), "{:?}", e.scores),
+                Err(e) => assert!(matches!(e, Error::NotEstimable(_)), "{e}"),
+            }
+        }
+        let c = Comparisons::new(9, &[7i64], &[8i64], None).unwrap();
+        assert!(bradley_terry(&c, Method::Newman, 5e-324, stop()).is_err());
+    }
+
+    #[test]
+    fn small_priors_are_symmetric() {
+        // one comparison: the MAP is symmetric around the dummy (s0 = -s1)
+        let c = Comparisons::new(2, &[0i64], &[1i64], None).unwrap();
+        for prior in [1e-10, 1e-6, 1e-3] {
+            for m in [Method::Newman, Method::Zermelo] {
+                let e = bradley_terry(&c, m, prior, stop()).unwrap();
+                assert!((e.scores[0] + e.scores[1]).abs() < 1e-6, "{m:?} {prior}: {:?}", e.scores);
+                assert!(gradient(&c, &e.scores, prior).iter().all(|g| g.abs() < 1e-9));
+            }
+        }
     }
 
     #[test]

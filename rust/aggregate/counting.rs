@@ -52,7 +52,8 @@ pub fn copeland(c: &Comparisons) -> Vec<f64> {
                     0.0
                 }
             })
-            .sum()
+            .sum::<f64>()
+            + 0.0 // an empty sum is -0.0; report 0
     });
     out
 }
@@ -98,6 +99,9 @@ mod tests {
     fn copeland_counts_net_pairwise_majorities() {
         let c = Comparisons::new(3, &[0i64, 0, 1, 2, 1], &[1i64, 1, 0, 1, 2], None).unwrap();
         assert_eq!(copeland(&c), vec![1.0, -1.0, 0.0]);
+        // an item never compared scores +0.0, not -0.0
+        let c = Comparisons::new(3, &[0i64], &[1i64], None).unwrap();
+        assert!(copeland(&c)[2].is_sign_positive());
     }
 
     #[test]

@@ -38,12 +38,33 @@ impl Stopping {
     }
 }
 
-/// Check a Newman prior: finite and non-negative.
-pub(crate) fn check_prior(prior: f64) -> Result<()> {
+/// The smallest prior, relative to the largest weight, that the strength
+/// estimators accept (besides 0). The posterior depends on the weights only
+/// relative to the prior; a prior 10^-10 of the largest weight already
+/// means "almost no prior", and smaller ones put the estimate's
+/// log-strengths beyond what f64 strengths can hold.
+pub const MIN_RELATIVE_PRIOR: f64 = 1e-10;
+
+/// Check a Newman prior: finite, and 0 or at least [`MIN_RELATIVE_PRIOR`]
+/// times the largest weight (or times 1, for weights below 1). The stored
+/// weights are the given ones times `weight_scale`
+/// ([`crate::comparisons::weight_scale_for`]); returns the prior on their scale.
+pub(crate) fn check_prior(prior: f64, max_weight: f64, weight_scale: f64) -> Result<f64> {
     if !(prior.is_finite() && prior >= 0.0) {
         return Err(Error::invalid("prior", format!("must be finite and >= 0, got {prior}")));
     }
-    Ok(())
+    if prior > 0.0 && prior < MIN_RELATIVE_PRIOR * max_weight.max(1.0) {
+        let relative =
+            if max_weight > 1.0 { format!(" times the largest weight, {max_weight:?},") } else { String::new() };
+        return Err(Error::invalid(
+            "prior",
+            format!(
+                "{prior:?} is too small: use 0 (maximum likelihood) or at least {MIN_RELATIVE_PRIOR:?}{relative} \
+                 (only the ratio of weights to prior matters: scale the weights down or raise the prior)"
+            ),
+        ));
+    }
+    Ok(prior * weight_scale)
 }
 
 /// Item ids ordered best first: by score descending, ties by lower id.
@@ -97,9 +118,14 @@ pub(crate) fn strengths_fixed_point(
         }
         let change = max_log_change(&p, &next);
         std::mem::swap(&mut p, &mut next);
-        if !change.is_finite() {
+        if !change.is_finite() || p.iter().any(|&x| !(x.is_finite() && x > 0.0)) {
+            let hint = if prior == 0.0 {
+                "use prior > 0 (e.g. prior=1.0)"
+            } else {
+                "the comparisons separate the items too strongly for this prior; raise prior"
+            };
             return Err(Error::NotEstimable(format!(
-                "{model} iteration diverged (strengths overflowed); use prior > 0"
+                "{model} iteration diverged (strengths left the floating-point range after {iterations} sweeps): {hint}"
             )));
         }
         if change < stop.tol {
@@ -191,23 +217,39 @@ impl ScaleFix {
 }
 
 /// The factor `c > 0` with `sum_i (c p_i - 1) / (c p_i + 1) = 0`: increasing
-/// in `c`, bracketed by `[1 / max p, 1 / min p]`. Starts at 1, where the
+/// in `c`, bracketed by `[1 / max p, 1 / min p]`. Solved for `u = ln c` in
+/// the log domain, where the sum is `sum_i tanh((u + ln p_i) / 2)`; each
+/// term is split into its sign and its (small) distance from it, so the sum
+/// stays exact where the tanh saturate (strengths e^±40 and beyond, where
+/// the plain sum rounds to 0 far from the root). Starts at 1, where the
 /// root sits once the iteration has settled, so usually 1-3 Newton steps.
 fn solve_scale(p: &[f64]) -> f64 {
-    let (pmin, pmax) = p.iter().fold((f64::INFINITY, 0.0f64), |(a, b), &x| (a.min(x), b.max(x)));
-    let (mut lo, mut hi) = ((1.0 / pmax).ln(), (1.0 / pmin).ln());
+    let x: Vec<f64> = p.iter().map(|v| v.ln()).collect();
+    let (xmin, xmax) = x.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+    let (mut lo, mut hi) = (-xmax, -xmin);
     if !(lo.is_finite() && hi.is_finite()) || hi - lo < 1e-15 {
         return (0.5 * (lo + hi)).exp();
     }
     let mut u = 0.0f64.clamp(lo, hi);
     for _ in 0..200 {
-        let c = u.exp();
-        let (mut f, mut df) = (0.0, 0.0);
-        for &x in p {
-            let y = c * x;
-            let inv = 1.0 / (y + 1.0);
-            f += (y - 1.0) * inv;
-            df += 2.0 * y * inv * inv;
+        // f = signs + corrections, df = sum sech^2(t) / 2, with t = (u + x_i) / 2
+        let (mut signs, mut corr, mut df) = (0.0, 0.0, 0.0);
+        for &xi in &x {
+            let t = 0.5 * (u + xi);
+            let e = (-2.0 * t.abs()).exp(); // in (0, 1]
+            let gap = 2.0 * e / (1.0 + e); // 1 - tanh|t|
+            if t > 0.0 {
+                signs += 1.0;
+                corr -= gap;
+            } else if t < 0.0 {
+                signs -= 1.0;
+                corr += gap;
+            }
+            df += 2.0 * e / ((1.0 + e) * (1.0 + e));
+        }
+        let f = signs + corr;
+        if f == 0.0 {
+            break; // at the root (a step from here could only bisect away)
         }
         if f > 0.0 {
             hi = u;
@@ -218,7 +260,7 @@ fn solve_scale(p: &[f64]) -> f64 {
         if !(next > lo && next < hi) {
             next = 0.5 * (lo + hi);
         }
-        let done = (next - u).abs() <= 1e-14 || hi - lo <= 1e-14;
+        let done = (next - u).abs() <= 1e-14 * u.abs().max(1.0) || hi - lo <= 1e-14 * u.abs().max(1.0);
         u = next;
         if done {
             break;
@@ -252,6 +294,30 @@ mod tests {
         let f: f64 = p.iter().map(|x| (c * x - 1.0) / (c * x + 1.0)).sum();
         assert!(f.abs() < 1e-12, "{c} {f}");
         assert!((solve_scale(&[2.0]) - 0.5).abs() < 1e-15);
+    }
+
+    #[test]
+    fn scale_root_where_the_plain_sum_saturates() {
+        // log-strengths 77.7 and -37.4: the root puts them at +-57.55; the
+        // plain sum of (c p - 1) / (c p + 1) is 0 in floating point at c = 1
+        let (a, b) = (77.7f64, -37.4f64);
+        let c = solve_scale(&[a.exp(), b.exp()]).ln();
+        assert!((c + 0.5 * (a + b)).abs() < 1e-9, "{c}");
+        let c = solve_scale(&[300f64.exp(), 1.0, (-200f64).exp()]).ln();
+        assert!(c.abs() < 1e-9, "one term at each sign and one at the root: {c}");
+    }
+
+    #[test]
+    fn prior_range() {
+        assert_eq!(check_prior(1.0, 1.0, 1.0), Ok(1.0));
+        assert_eq!(check_prior(0.0, 1e300, 0.25), Ok(0.0));
+        assert_eq!(check_prior(1e-10, 0.5, 1.0), Ok(1e-10));
+        assert!(check_prior(1e-50, 1.0, 1.0).unwrap_err().to_string().starts_with("prior:"));
+        assert!(check_prior(5e-324, 1.0, 1.0).is_err());
+        // prior 1 with weights of 1e300 is "prior 1e-300" on weights of 1
+        let e = check_prior(1.0, 1e300, crate::comparisons::weight_scale_for(1e300)).unwrap_err();
+        assert!(e.to_string().contains("times the largest weight"), "{e}");
+        assert!(check_prior(f64::NAN, 1.0, 1.0).is_err() && check_prior(-1.0, 1.0, 1.0).is_err());
     }
 
     #[test]

@@ -25,8 +25,14 @@ use crate::parallel::{for_each_segment, map_rows};
 use crate::rankings::Rankings;
 
 /// Maximum a posteriori Plackett–Luce log-strengths.
+///
+/// As in [`super::bradley_terry::bradley_terry`], huge weights are scaled
+/// down by a power of two and `prior` with them; `prior` must be 0 or at
+/// least [`super::MIN_RELATIVE_PRIOR`] times the largest weight (or 1).
 pub fn plackett_luce(r: &Rankings, method: Method, prior: f64, stop: Stopping) -> Result<Estimate> {
-    check_prior(prior)?;
+    let max_weight = (0..r.len()).map(|k| r.weight(k)).fold(0.0, f64::max);
+    let weight_scale = crate::comparisons::weight_scale_for(max_weight);
+    let prior = check_prior(prior, max_weight, weight_scale)?;
     stop.check()?;
     let n = r.n_items();
     let offsets = r.offsets();
@@ -74,7 +80,7 @@ pub fn plackett_luce(r: &Rankings, method: Method, prior: f64, stop: Stopping) -
             occ[occ_offsets[i]..occ_offsets[i + 1]]
                 .iter()
                 .filter(|&&pos| (pos as usize) + 1 < offsets[ranking_of[pos as usize] as usize + 1])
-                .map(|&pos| r.weight(ranking_of[pos as usize] as usize))
+                .map(|&pos| r.weight(ranking_of[pos as usize] as usize) * weight_scale)
                 .sum()
         })
         .collect();
@@ -109,7 +115,7 @@ pub fn plackett_luce(r: &Rankings, method: Method, prior: f64, stop: Stopping) -
                     let k = ranking_of[pos] as usize;
                     let (start, end) = (offsets[k], offsets[k + 1]);
                     let last = end - 1; // position of the last item: not a choice
-                    let w = r.weight(k);
+                    let w = r.weight(k) * weight_scale;
                     match method {
                         Method::Newman => {
                             if pos < last {
@@ -214,6 +220,24 @@ mod tests {
             }
         }
         assert!(g.iter().all(|x| x.abs() < 1e-9), "{g:?}");
+    }
+
+    #[test]
+    fn huge_weights_are_the_same_estimate() {
+        let items = [0i64, 1, 2, 1, 0, 2, 2, 1, 0];
+        let plain = Rankings::new(None, &[3, 3, 3], &items, None).unwrap();
+        let huge = Rankings::new(None, &[3, 3, 3], &items, Some(&[1e300; 3])).unwrap();
+        for m in [Method::Newman, Method::Zermelo] {
+            let a = plackett_luce(&plain, m, 0.0, stop()).unwrap();
+            let b = plackett_luce(&huge, m, 0.0, stop()).unwrap();
+            assert!(b.converged && b.scores.iter().all(|s| s.is_finite()));
+            for (x, y) in a.scores.iter().zip(&b.scores) {
+                assert!((x - y).abs() < 1e-9, "{:?} vs {:?}", a.scores, b.scores);
+            }
+            // prior 1 next to weights of 1e300: a clear error about the prior, not "use prior > 0"
+            let e = plackett_luce(&huge, m, 1.0, stop()).unwrap_err();
+            assert!(e.to_string().starts_with("prior:"), "{e}");
+        }
     }
 
     #[test]
