@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -401,6 +402,41 @@ def test_irds_errors(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "ir_datasets", None)  # as if not installed
     with pytest.raises(InvalidInputError, match="needs the ir_datasets package"):
         irds.load("msmarco-passage/trec-dl-2019")
+
+
+def test_irds_formats_read_the_fixture_layout(tmp_path):
+    """In process: ir_datasets' own format classes (TsvDocs, TsvQueries,
+    TrecScoredDocs) over the tests/data/irds files, as its msmarco-passage
+    module builds them, through irds.load."""
+    pytest.importorskip("ir_datasets")
+    from ir_datasets.datasets.base import Dataset
+    from ir_datasets.formats import TrecScoredDocs, TsvDocs, TsvQueries
+    from ir_datasets.util import LocalDownload
+
+    from rankwise import irds
+
+    shutil.copytree(FIXTURES / "irds", tmp_path / "home")
+    base = tmp_path / "home" / "msmarco-passage"
+    ds = Dataset(
+        TsvDocs(LocalDownload(base / "collection.tsv"), namespace="msmarco", lang="en"),
+        TsvQueries(LocalDownload(base / "trec-dl-2019" / "queries.tsv"), namespace="msmarco", lang="en"),
+        TrecScoredDocs(LocalDownload(base / "trec-dl-2019" / "ms.run")),
+    )
+    reqs = irds.load(ds)
+    collection = dict(line.split("\t", 1) for line in (base / "collection.tsv").read_text().split("\n") if line)
+    queries = dict(
+        line.split("\t", 1) for line in (base / "trec-dl-2019" / "queries.tsv").read_text().split("\n") if line
+    )
+    order: Dict[str, List[str]] = {}
+    for line in (base / "trec-dl-2019" / "ms.run").read_text().split("\n"):
+        if line:
+            q, d = line.split("\t")
+            order.setdefault(q, []).append(d)
+    assert [r.qid for r in reqs] == list(order)
+    for r in reqs:
+        assert r.query == queries[r.qid]
+        assert [c.docid for c in r.candidates] == order[r.qid]  # no scores: file order kept
+        assert all(c.text == collection[c.docid] for c in r.candidates)
 
 
 IRDS_SCRIPT = textwrap.dedent(
