@@ -30,6 +30,7 @@ __all__ = [
     "decode",
     "finite",
     "parse_json",
+    "read_bytes",
     "read_lines",
     "read_text",
     "split_lines",
@@ -82,16 +83,26 @@ def read_text(path: PathLike, what: str) -> str:
         InvalidInputError: ``"{what}: file not found: PATH"``, a directory or
             an unreadable file, or bytes that are not UTF-8 (with the line).
     """
+    return decode(read_bytes(path, what), what, where_of(path, what))
+
+
+def read_bytes(path: PathLike, what: str) -> bytes:
+    """The whole file as bytes, for readers that decode it themselves (a
+    recording cuts a torn last line before decoding).
+
+    Raises:
+        InvalidInputError: ``"{what}: file not found: PATH"``, a directory,
+            an unreadable file or a path that is not one.
+    """
     where = where_of(path, what)
     try:
-        data = Path(where).read_bytes()
+        return Path(where).read_bytes()
     except FileNotFoundError:
         raise InvalidInputError(f"{what}: file not found: {where}") from None
     except IsADirectoryError:
         raise InvalidInputError(f"{what}: {where} is a directory, not a file") from None
     except OSError as e:
         raise InvalidInputError(f"{what}: cannot read {where}: {e.strerror or e}") from None
-    return decode(data, what, where)
 
 
 def split_lines(text: str) -> Iterator[Tuple[int, str]]:

@@ -318,14 +318,7 @@ def _lines(path: PathLike, what: str) -> Iterator[Tuple[int, Dict[str, Any]]]:
     """(line number, object) of each non-blank JSONL line, read as :mod:`rankwise._io`
     reads text (UTF-8, BOM dropped, lines split at ``\\n`` only); a torn last line is dropped."""
     where = _io.where_of(path, what)
-    try:
-        data = Path(where).read_bytes()
-    except FileNotFoundError:
-        raise InvalidInputError(f"{what}: file not found: {where}") from None
-    except IsADirectoryError:
-        raise InvalidInputError(f"{what}: {where} is a directory, not a file") from None
-    except OSError as e:
-        raise InvalidInputError(f"{what}: cannot read {where}: {e.strerror or e}") from None
+    data = _io.read_bytes(path, what)
     cut = data.rfind(b"\n") + 1
     lineno = 0
     for lineno, line in _io.split_lines(_io.decode(data[:cut], what, where)):
