@@ -19,7 +19,7 @@ import rankwise as rw
 from conftest import SHARED_DATA as SHARED
 from conftest import needs_shared
 from rankwise.scorers import Answer, Oracle, as_scorer
-from test_rerank import ALL_STRATEGIES, synthetic_requests, true_order
+from synthetic import ALL_STRATEGIES, synthetic_requests, true_order
 
 
 class Shuffled:
