@@ -51,6 +51,13 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def _plain_str(value: Any, what: str) -> str:
+    """A str (subclasses such as numpy.str_ made plain), else an error ``"{what} VALUE, not a string"``."""
+    if not isinstance(value, str):
+        raise InvalidInputError(f"{what} {_show(value)}, not a string")
+    return str(value)
+
+
 def _score(value: Any, what: str) -> float:
     if type(value) is int and -(2**53) <= value <= 2**53:  # exact, finite
         return float(value)
@@ -78,9 +85,7 @@ class Candidate:
         if type(self.docid) is not str:
             object.__setattr__(self, "docid", _id(self.docid, "docid"))
         if type(self.text) is not str:
-            if not isinstance(self.text, str):
-                raise InvalidInputError(f"text: document {self.docid!r} has text {_show(self.text)}, not a string")
-            object.__setattr__(self, "text", str(self.text))
+            object.__setattr__(self, "text", _plain_str(self.text, f"text: document {self.docid!r} has text"))
         if type(self.score) is not float or not finite(self.score):
             object.__setattr__(self, "score", _score(self.score, f"score: document {self.docid!r} has score"))
 
@@ -101,9 +106,7 @@ class Request:
         if type(self.qid) is not str:
             object.__setattr__(self, "qid", _id(self.qid, "qid"))
         if type(self.query) is not str:
-            if not isinstance(self.query, str):
-                raise InvalidInputError(f"query: query {self.qid!r} has query text {_show(self.query)}, not a string")
-            object.__setattr__(self, "query", str(self.query))
+            object.__setattr__(self, "query", _plain_str(self.query, f"query: query {self.qid!r} has query text"))
         if type(self.candidates) is not list:
             if isinstance(self.candidates, (str, bytes, Mapping)) or not isinstance(self.candidates, Iterable):
                 raise InvalidInputError(
