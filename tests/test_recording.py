@@ -25,7 +25,7 @@ STRATEGIES = [
     rw.SlidingWindow(window=6, step=3),
     rw.Pointwise(),
     rw.SparsePairwise(),
-    rw.Tournament(group_size=5, advance=2, top_k=5),
+    rw.TournamentSort(group_size=5, advance=2, top_k=5),
 ]
 
 

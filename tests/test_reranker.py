@@ -106,6 +106,15 @@ def test_rank_many_batches_across_queries_and_matches_rank():
     assert [[r.doc_id for r in m] for m in rr.rank_many(reqs)] == [[str(r.doc_id) for r in m] for m in many[:2]]
 
 
+def test_rank_many_takes_rank_llm_requests():
+    data = pytest.importorskip("rank_llm.data")
+    cands = [data.Candidate(docid=str(i), score=1.0 - i / 10, doc={"text": t}) for i, t in enumerate(TEXTS)]
+    req = data.Request(query=data.Query(text="query", qid="q"), candidates=cands)
+    (out,) = rw.Reranker(rw.SlidingWindow(window=10, step=5), judge()).rank_many([req])
+    assert [r.doc_id for r in out] == [str(i) for i in best_first()] and out.query == "query"
+    assert [r.text for r in out] == [TEXTS[i] for i in best_first()]
+
+
 def test_arank_runs_off_the_event_loop_and_matches_rank():
     rr = rw.Reranker(rw.SlidingWindow(window=4, step=2), judge(qids=("a", "b"), temperature=1.0, seed=1))
 
@@ -167,7 +176,7 @@ def test_bad_input_raises_clear_errors():
         rw.Reranker("sliding", judge())  # type: ignore[arg-type]
     with pytest.raises(rw.InvalidInputError, match="scorer: must be callable"):
         rw.Reranker(rw.Pointwise(), 42)
-    with pytest.raises(rw.InvalidInputError, match="request 0 is a list"):
+    with pytest.raises(rw.InvalidInputError, match="requests: list: expected"):
         rr.rank_many([["query", ["a"]]])
     with pytest.raises(rw.InvalidInputError, match="query '1' appears twice"):
         rr.rank_many([{"query": "a", "docs": ["x"], "qid": "1"}, ("b", ["y"], None), ("c", ["z"])])

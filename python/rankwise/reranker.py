@@ -21,7 +21,7 @@ import inspect
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from ._errors import InvalidInputError, ScorerError
-from .data import Candidate, Request
+from .data import Candidate, Request, as_request
 from .rerank import rerank
 from .runs import Ranking
 from .scorers._base import PointwiseCall, scorer_kind
@@ -271,27 +271,23 @@ class Reranker:
     def rank_many(self, requests: Iterable[Any]) -> List[RankedResults]:
         """Rank many queries in one run, so scorer batches span queries.
 
-        ``requests``: :class:`~rankwise.Request` objects, ``(query, docs)`` or
-        ``(query, docs, doc_ids)`` tuples, or dicts with ``query``, ``docs`` and
-        optionally ``doc_ids`` and ``qid``. Query ids default to ``"0"``,
+        ``requests``: ``(query, docs)`` or ``(query, docs, doc_ids)`` tuples
+        (``docs`` as for :meth:`rank`), dicts with ``query``, ``docs`` and
+        optionally ``doc_ids`` and ``qid``, :class:`~rankwise.Request` objects,
+        rank_llm ``Request`` objects, or any dict
+        :func:`~rankwise.data.as_request` reads. Query ids default to ``"0"``,
         ``"1"``, ... by position and must be unique. Returns one
         :class:`RankedResults` per request, in order.
         """
         jobs: List[Job] = []
         for i, r in enumerate(requests):
-            if isinstance(r, Request):
-                jobs.append(_job(r.qid, r.query, r.candidates, None))
-            elif isinstance(r, dict):
-                if "query" not in r or "docs" not in r:
-                    raise InvalidInputError(f"requests: request {i} is a dict without 'query' and 'docs'")
-                jobs.append(_job(str(r.get("qid", i)), r["query"], r["docs"], r.get("doc_ids")))
-            elif isinstance(r, tuple) and len(r) in (2, 3):
+            if isinstance(r, tuple) and len(r) in (2, 3):
                 jobs.append(_job(str(i), r[0], r[1], r[2] if len(r) == 3 else None))
-            else:
-                raise InvalidInputError(
-                    f"requests: request {i} is a {type(r).__name__}; expected a Request, a (query, docs[, doc_ids]) "
-                    "tuple or a dict with query and docs"
-                )
+            elif isinstance(r, dict) and isinstance(r.get("query"), str) and "docs" in r:
+                jobs.append(_job(str(r.get("qid", i)), r["query"], r["docs"], r.get("doc_ids")))
+            else:  # a Request, a rank_llm Request, or a dict of the forms load_requests reads
+                req = as_request(r, default_qid=str(i))
+                jobs.append(_job(req.qid, req.query, req.candidates, None))
         return self._run(jobs)
 
     async def arank(

@@ -435,6 +435,9 @@ class RunWriter:
             (keeps the finished queries of this job's journal) or
             ``"overwrite"`` (replaces the output; the old files stay until
             the first write, and are replaced at :meth:`finish`).
+        format: what ``path`` holds: ``"trec"`` (default) or ``"jsonl"``,
+            rank_llm's Result JSONL with the per-query spend
+            (:func:`write_rank_llm_jsonl`); resume requires it equal.
 
     Attributes:
         done: ``{qid: Ranking}`` recovered on resume (queries that fell back
@@ -449,9 +452,14 @@ class RunWriter:
         tag: str = "rankwise",
         job: Optional[Mapping[str, Any]] = None,
         mode: Literal["new", "resume", "overwrite"] = "new",
+        format: Literal["trec", "jsonl"] = "trec",
     ) -> None:
         if mode not in ("new", "resume", "overwrite"):
             raise InvalidInputError(f"mode: must be 'new', 'resume' or 'overwrite', got {mode!r}")
+        if format not in ("trec", "jsonl"):
+            raise InvalidInputError(f"format: must be 'trec' or 'jsonl', got {format!r}")
+        self.format = format
+        self._requests = list(requests)
         self.path = Path(path)
         self.tag, self.mode = tag, mode
         name = self.path.name
@@ -467,6 +475,7 @@ class RunWriter:
             "input": requests_digest(requests),
             "tag": tag,
             "job": json.loads(json.dumps(dict(job or {}), sort_keys=True)),
+            "output_format": format,
         }
         self.records: Dict[str, Ranking] = {}
         self.done: Dict[str, Ranking] = {}
@@ -567,7 +576,12 @@ class RunWriter:
         header, entries, end = self._read_journal()
         if header is None:
             raise InvalidInputError(f"path: {self.journal_path} is not a rankwise journal; refusing to resume from it")
-        differ = [k for k in ("rankwise_run", "version", "input", "tag", "job") if header.get(k) != self.header[k]]
+        header.setdefault("output_format", "trec")
+        differ = [
+            k
+            for k in ("rankwise_run", "version", "input", "tag", "job", "output_format")
+            if header.get(k) != self.header[k]
+        ]
         if differ:
             detail = "; ".join(f"{k}: {header.get(k)!r} there, {self.header[k]!r} here" for k in differ if k != "input")
             if "input" in differ:
@@ -668,7 +682,15 @@ class RunWriter:
     def rendered(self) -> Dict[Path, Optional[bytes]]:
         """The derived files' contents (None: the file should not exist), from the records in input order."""
         rs = [self.records[q] for q in self.order if q in self.records]
-        trec = Run.from_rankings(rs).to_trec(self.tag).encode("utf-8") if rs else b""
+        if self.format == "jsonl":
+            tmp = self.path.with_name(f".{self.path.name}.render{os.getpid()}")
+            try:
+                write_rank_llm_jsonl(rs, self._requests, tmp)
+                trec = tmp.read_bytes()
+            finally:
+                tmp.unlink(missing_ok=True)
+        else:
+            trec = Run.from_rankings(rs).to_trec(self.tag).encode("utf-8") if rs else b""
         spend = "".join(json.dumps({"qid": r.qid, **r.spend}) + "\n" for r in rs).encode("utf-8")
         failed = "".join(json.dumps({"qid": r.qid, "error": r.error}) + "\n" for r in rs if r.error is not None)
         return {self.path: trec, self.spend_path: spend, self.failed_path: failed.encode("utf-8") or None}
