@@ -275,3 +275,17 @@ def test_help_is_complete_and_shows_defaults(capsys):
         "--setwise-method",
     ):
         assert needle in text
+
+
+def test_output_format_jsonl_is_rank_llm_results_with_spend(tmp_path, capsys):
+    out = tmp_path / "o.jsonl"
+    args = ["rerank", str(INPUT), "-o", str(out), "--scorer", f"oracle:{QRELS}", "--kind", "pointwise"]
+    assert cli.main([*args, "--no-progress", "--output-format", "jsonl"]) == 0
+    lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [ln["query"]["qid"] for ln in lines] == [q.qid for q in rw.load_requests(INPUT)]
+    assert all(ln["spend"]["calls"] == 30 for ln in lines)  # pointwise by default for a pointwise scorer
+    assert [c.docid for c in rw.load_requests(out)[0].candidates] == [c["docid"] for c in lines[0]["candidates"]]
+    capsys.readouterr()
+    # resuming the job as another format is another job
+    assert cli.main([*args, "--no-progress", "--resume"]) == 2
+    assert "holds another job" in capsys.readouterr().err

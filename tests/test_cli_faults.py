@@ -230,7 +230,7 @@ scorer.kind = kind
         (["--scorer", "py:os:path"], "not a scorer"),
         (["--scorer", "py:bad_kind:scorer"], "kind"),
         (["--kind", "listwise"], "is a pointwise scorer"),
-        (["--window", "99999999999999999999", "--strategy", "sliding-window"], "too large"),
+        (["--window", "99999999999999999999", "--strategy", "sliding-window"], "window"),
     ],
 )
 def test_overwrite_with_a_late_mistake_keeps_the_old_output(small, tmp_path, extra, message):

@@ -26,13 +26,12 @@ from typing import Any, Dict, Iterator, List, Literal, Optional, Sequence, Tuple
 
 import numpy as np
 
-from . import __version__, _io
+from . import __version__, _io, strategies
 from ._errors import InvalidInputError, RankwiseError
 from .data import Format, Request, first_stage_ranking, load_requests
 from .evaluation import evaluate, paired_randomization_test
 from .rerank import RerankStats, rerank, rerank_iter
 from .runs import Qrels, Ranking, Run, RunWriter, read_qrels, read_run
-from . import strategies
 from .strategies import Setwise, Strategy
 
 EXAMPLES = Path(__file__).resolve().parent / "examples"
@@ -277,7 +276,10 @@ def cmd_rerank(args: argparse.Namespace) -> int:
         if taken:
             raise UsageError(f"output {taken[0]} exists: pass --resume to finish it or --overwrite to start over")
     try:
-        writer = RunWriter(out, requests, tag=args.tag, job=job_manifest(args, strategy, kind), mode=mode)
+        fmt_out: Literal["trec", "jsonl"] = _choose("--output-format", args.output_format, ("trec", "jsonl"))  # type: ignore[assignment]
+        writer = RunWriter(
+            out, requests, tag=args.tag, job=job_manifest(args, strategy, kind), mode=mode, format=fmt_out
+        )
     except InvalidInputError as e:
         raise UsageError(str(e).removeprefix("path: ")) from None
     with writer:
@@ -580,7 +582,13 @@ def parser() -> argparse.ArgumentParser:
         "--docs) and append each finished query to OUTPUT. A killed job continues with --resume.",
     )
     p.add_argument("input", help="the requests: DL JSON, rank_llm JSONL, or a TREC run (with --topics and --docs)")
-    p.add_argument("-o", "--output", required=True, help="the TREC run to write")
+    p.add_argument("-o", "--output", required=True, help="the run to write (TREC, or JSONL with --output-format)")
+    p.add_argument(
+        "--output-format",
+        default="trec",
+        metavar="{trec,jsonl}",
+        help="trec: a TREC run; jsonl: rank_llm's Result JSONL, with each query's spend (default: %(default)s)",
+    )
     p.add_argument(
         "--strategy",
         default=None,
