@@ -169,6 +169,20 @@ def test_tsv_field_with_raw_separator(tmp_path, sep):
     assert rw.load_topics(topics) == {"q1": f"a{sep}b", "q2": "c"}
 
 
+def test_tsv_ids_without_surrounding_spaces(tmp_path):
+    """' q1 ' in a topics TSV never matched the run's 'q1'."""
+    topics = tmp_path / "t.tsv"
+    topics.write_text(" q1 \tfirst query \nq2\tsecond\n")
+    assert rw.load_topics(topics) == {"q1": "first query ", "q2": "second"}
+    docs = tmp_path / "d.tsv"
+    docs.write_text("d1  \tone\n\ttwo\n")
+    with pytest.raises(InvalidInputError, match=r"d\.tsv, line 2: empty document id"):
+        rw.load_documents(docs)
+    docs.write_text("d1  \tone\n d1\tagain\n")
+    with pytest.raises(InvalidInputError, match=r"d\.tsv, line 2: document 'd1' appears twice"):
+        rw.load_documents(docs)
+
+
 def test_crlf_is_one_line_end(tmp_path):
     docs = tmp_path / "docs.tsv"
     docs.write_bytes(b"d1\tone\r\nd2\ttwo\r\n")

@@ -413,7 +413,8 @@ def _json_entries(text: str, where: str) -> List[Tuple[str, Any]]:
 
 
 def load_topics(path: PathLike) -> Dict[str, str]:
-    """Queries from a TSV (``qid<TAB>query``) or JSONL (``{qid|query_id|id, query|text}``)."""
+    """Queries from a TSV (``qid<TAB>query``; spaces around the qid dropped)
+    or JSONL (``{qid|query_id|id, query|text}``)."""
     where = where_of(path, "topics")
     topics: Dict[str, str] = {}
     for lineno, line in read_lines(path, "topics"):
@@ -434,7 +435,7 @@ def load_topics(path: PathLike) -> Dict[str, str]:
             parts = line.split("\t", 1)
             if len(parts) != 2:
                 raise InvalidInputError(f"{at}: expected qid<TAB>query")
-            qid, text = parts
+            qid, text = parts[0].strip(), parts[1]  # spaces around an id are not part of it
         if not qid.strip():
             raise InvalidInputError(f"{at}: empty query id")
         if qid in topics:
@@ -445,8 +446,8 @@ def load_topics(path: PathLike) -> Dict[str, str]:
 
 def load_documents(path: PathLike, wanted: Optional[Iterable[str]] = None) -> Dict[str, str]:
     """Passages from a JSONL (an id key and a text key, title prepended when
-    present) or a TSV (``docid<TAB>text``); only ``wanted`` ids when given.
-    Every line is checked, wanted or not."""
+    present) or a TSV (``docid<TAB>text``; spaces around the docid dropped);
+    only ``wanted`` ids when given. Every line is checked, wanted or not."""
     where = where_of(path, "docs")
     want = None if wanted is None else set(wanted)
     docs: Dict[str, str] = {}
@@ -467,7 +468,9 @@ def load_documents(path: PathLike, wanted: Optional[Iterable[str]] = None) -> Di
             parts = line.split("\t", 1)
             if len(parts) != 2:
                 raise InvalidInputError(f"{at}: expected docid<TAB>text")
-            docid, text = parts
+            docid, text = parts[0].strip(), parts[1]  # spaces around an id are not part of it
+        if not docid.strip():
+            raise InvalidInputError(f"{at}: empty document id")
         if want is not None and docid not in want:
             continue
         if docid in docs:
