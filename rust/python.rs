@@ -5,7 +5,7 @@
 use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::PyType;
+use pyo3::types::{PyDict, PyType};
 
 use crate::aggregate::bradley_terry::Method;
 use crate::aggregate::elo::EloParams;
@@ -14,13 +14,8 @@ use crate::comparisons::{pairs_from_rankings_checked, resolve_n_items, Compariso
 use crate::error::Error;
 use crate::fusion;
 use crate::metrics::{self, Metric, Missing};
-use crate::plan::blocks::{Design, JointRank};
-use crate::plan::pairs::{Pairwise, Sampling};
-use crate::plan::pointwise::Pointwise;
-use crate::plan::setwise::Setwise;
-use crate::plan::tournament::Tournament;
-use crate::plan::window::SlidingWindow;
-use crate::plan::{Plan, Planner};
+use crate::plan::blocks::Design;
+use crate::plan::{self, Params, Plan, Value};
 use crate::rankings::Rankings;
 use crate::trec::{self, Order, QueryRanking};
 
@@ -438,10 +433,41 @@ fn choices(what: &str) -> PyResult<Vec<&'static str>> {
 #[pyclass(module = "rankwise._core", name = "Plan")]
 struct PyPlan(Plan);
 
-/// Check `n` first, then build the planner (which allocates per item).
-fn plan_of<P: Planner + 'static>(n: usize, build: impl FnOnce() -> Result<P, Error>) -> PyResult<PyPlan> {
-    crate::plan::check_n(n).map_err(to_py)?;
-    Ok(PyPlan(Plan::new(Box::new(build().map_err(to_py)?))))
+/// A Python value as a planner parameter: the one conversion of Python
+/// ints into the core (every int as `i128`; larger ones kept as text so the
+/// core names the argument, not an OverflowError).
+fn param(v: &Bound<'_, PyAny>) -> PyResult<Value> {
+    use pyo3::types::{PyBool, PyFloat, PyList, PyString, PyTuple};
+    if v.is_none() {
+        return Ok(Value::None);
+    }
+    if let Ok(b) = v.cast::<PyBool>() {
+        return Ok(Value::Bool(b.is_true()));
+    }
+    if let Ok(t) = v.cast::<PyString>() {
+        return Ok(Value::Str(t.to_str()?.to_owned()));
+    }
+    if let Ok(f) = v.cast::<PyFloat>() {
+        return Ok(Value::Float(f.value()));
+    }
+    if v.cast::<PyList>().is_ok() || v.cast::<PyTuple>().is_ok() {
+        return Ok(Value::List(v.try_iter()?.map(|x| param(&x?)).collect::<PyResult<_>>()?));
+    }
+    match v.extract::<i128>() {
+        Ok(x) => Ok(Value::Int(x)),
+        Err(e) if e.is_instance_of::<pyo3::exceptions::PyOverflowError>(v.py()) => {
+            Ok(Value::TooLarge(v.str()?.to_string()))
+        }
+        Err(_) => Ok(Value::Other(v.get_type().name()?.to_string())),
+    }
+}
+
+fn params(d: &Bound<'_, PyDict>) -> PyResult<Params> {
+    let mut out = Vec::with_capacity(d.len());
+    for (k, v) in d.iter() {
+        out.push((k.extract::<String>()?, param(&v)?));
+    }
+    Ok(Params::new(out))
 }
 
 fn usizes(arg: &str, a: &[i64]) -> PyResult<Vec<usize>> {
@@ -456,58 +482,32 @@ fn i64s(v: &[u32]) -> Vec<i64> {
 
 #[pymethods]
 impl PyPlan {
+    /// The planner `name` (see `plan::PLANNERS`) for `n` items, with its
+    /// parameters by name; every value is checked in the core, naming it.
     #[staticmethod]
-    fn sliding_window(n: usize, window: usize, step: usize, passes: usize) -> PyResult<Self> {
-        plan_of(n, || SlidingWindow::new(n, window, step, passes))
+    fn new(py: Python<'_>, name: &str, n: &Bound<'_, PyAny>, params: &Bound<'_, PyDict>) -> PyResult<Self> {
+        let mut p = self::params(params)?;
+        p.push("n", param(n)?);
+        let n = p.usize("n").map_err(to_py)?;
+        let name = name.to_owned();
+        py.detach(|| plan::build(&name, n, p)).map(|planner| PyPlan(Plan::new(planner))).map_err(to_py)
     }
+    /// The names of the registered planners.
     #[staticmethod]
-    fn tournament(n: usize, group_size: usize, advance: usize, top_k: usize) -> PyResult<Self> {
-        plan_of(n, || Tournament::new(n, group_size, advance, top_k))
-    }
-    #[staticmethod]
-    #[allow(clippy::too_many_arguments)]
-    fn joint_rank(
-        n: usize,
-        block_size: usize,
-        replicas: usize,
-        design: &str,
-        aggregator: &str,
-        seed: u64,
-    ) -> PyResult<Self> {
-        let design = design.parse().map_err(to_py)?;
-        let aggregator = aggregator.parse().map_err(to_py)?;
-        plan_of(n, || JointRank::new(n, block_size, replicas, design, aggregator, seed))
-    }
-    #[staticmethod]
-    #[pyo3(signature = (n, sampler, window, skip, budget, aggregator, seed))]
-    #[allow(clippy::too_many_arguments)]
-    fn pairwise(
-        n: usize,
-        sampler: &str,
-        window: usize,
-        skip: usize,
-        budget: Option<usize>,
-        aggregator: &str,
-        seed: u64,
-    ) -> PyResult<Self> {
-        let sampling = Sampling { sampler: sampler.parse().map_err(to_py)?, window, skip, budget };
-        let aggregator = aggregator.parse().map_err(to_py)?;
-        plan_of(n, || Pairwise::new(n, sampling, aggregator, seed))
-    }
-    #[staticmethod]
-    fn setwise(n: usize, set_size: usize, method: &str, top_k: usize) -> PyResult<Self> {
-        let method = method.parse().map_err(to_py)?;
-        plan_of(n, || Setwise::new(n, set_size, method, top_k))
-    }
-    #[staticmethod]
-    fn pointwise(n: usize) -> PyResult<Self> {
-        plan_of(n, || Ok(Pointwise::new(n)))
+    fn planners() -> Vec<&'static str> {
+        plan::params::names()
     }
     /// The design JointRank uses for `n` items ("auto" resolved).
     #[staticmethod]
-    fn block_design(n: usize, block_size: usize, replicas: usize, design: &str) -> PyResult<&'static str> {
-        let d: Design = design.parse().map_err(to_py)?;
-        Ok(d.resolve(n, block_size, replicas).name())
+    fn block_design(n: &Bound<'_, PyAny>, params: &Bound<'_, PyDict>) -> PyResult<&'static str> {
+        let mut p = self::params(params)?;
+        p.push("n", param(n)?);
+        let f = |mut p: Params| -> Result<&'static str, Error> {
+            let (n, k, r, d) =
+                (p.usize("n")?, p.usize("block_size")?, p.usize("replicas")?, p.name::<Design>("design")?);
+            Ok(d.resolve(n, k, r).name())
+        };
+        f(p).map_err(to_py)
     }
     #[getter]
     fn kind(&self) -> &'static str {
@@ -516,10 +516,6 @@ impl PyPlan {
     #[getter]
     fn n(&self) -> usize {
         self.0.n()
-    }
-    #[getter]
-    fn done(&self) -> bool {
-        self.0.is_done()
     }
     fn requests<'py>(&mut self, py: Python<'py>) -> (Bound<'py, PyArray1<i64>>, Bound<'py, PyArray1<i64>>) {
         let calls = self.0.requests();

@@ -9,6 +9,7 @@ and LLM-output parsing run in Rust (``rankwise._core``); the driver
 from __future__ import annotations
 
 from . import scorers
+from . import strategies as _strategies
 from ._core import __version__
 from ._errors import ConvergenceWarning, EstimationError, InvalidInputError, RankwiseError, ScorerError, ScorerWarning
 from .aggregate import (
@@ -28,20 +29,12 @@ from .parsing import ParsedPermutation, parse_permutation
 from .rerank import RerankStats, rank_function, rerank, rerank_iter
 from .reranker import Reranker
 from .runs import Qrels, Ranking, Run, RunWriter, read_qrels, read_run, write_run
-from .strategies import AllPairs, JointRank, Pointwise, Setwise, SlidingWindow, SparsePairwise, Strategy, Tournament
+from .strategies import *  # noqa: F403 - every strategy class, from the registry's module
 
 __all__ = [
     "__version__",
-    "AllPairs",
-    "JointRank",
-    "Pointwise",
     "RerankStats",
     "Reranker",
-    "Setwise",
-    "SlidingWindow",
-    "SparsePairwise",
-    "Strategy",
-    "Tournament",
     "rank_function",
     "rerank",
     "rerank_iter",
@@ -81,3 +74,4 @@ __all__ = [
     "plackett_luce",
     "win_rate",
 ]
+__all__ += _strategies.__all__

@@ -10,15 +10,19 @@ order (default: all).
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
-from typing import ClassVar, Literal, Optional
+import warnings
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar, Dict, Literal, Mapping, Optional, Tuple, Type
 
 from . import _core
+from ._errors import InvalidInputError
 from ._validate import at_least
 
+# the classes ``rankwise`` exports (``from .strategies import *``); a new strategy adds its name here
 __all__ = [
     "Strategy",
     "SlidingWindow",
+    "TournamentSort",
     "Tournament",
     "JointRank",
     "SparsePairwise",
@@ -26,6 +30,30 @@ __all__ = [
     "Setwise",
     "Pointwise",
 ]
+
+#: Every strategy by its name (as the CLI spells it), in definition order;
+#: filled by :class:`Strategy` subclasses (``class X(Strategy, name="x")``).
+STRATEGIES: Dict[str, Type["Strategy"]] = {}
+_ALIASES: Dict[str, str] = {}
+
+
+def _key(name: str) -> str:
+    return name.lower().replace("-", "_")
+
+
+def registry() -> Mapping[str, Type["Strategy"]]:
+    """A copy of :data:`STRATEGIES`: strategy name -> class."""
+    return dict(STRATEGIES)
+
+
+def strategy_class(name: str) -> Type["Strategy"]:
+    """The strategy called ``name`` (``-`` and ``_`` alike; old names too)."""
+    key = _key(name)
+    key = _ALIASES.get(key, key)
+    for n, cls in STRATEGIES.items():
+        if _key(n) == key:
+            return cls
+    raise InvalidInputError(f"strategy: unknown strategy {name!r}; expected one of {', '.join(STRATEGIES)}")
 
 
 def query_seed(seed: int, qid: str) -> int:
@@ -38,11 +66,32 @@ def query_seed(seed: int, qid: str) -> int:
 
 @dataclass(frozen=True)
 class Strategy:
-    """Base class: ``depth`` and the planner factory."""
+    """Base class: ``depth`` and the planner factory.
+
+    A strategy is a frozen dataclass whose fields are its planner's
+    parameters; ``class X(Strategy, name="x", planner="x_planner")``
+    registers it under ``name`` (the CLI's spelling) and builds the Rust
+    planner ``planner`` (default: ``name``) with the fields by name. Every
+    value is checked in Rust, which names the field in its error.
+    """
 
     depth: Optional[int] = field(default=None, kw_only=True)
     #: the kind of call the planner makes ("listwise", "pointwise" or "pairwise")
     call_kind: ClassVar[str] = "listwise"
+    #: the registry name, and the Rust planner it builds
+    name: ClassVar[str] = ""
+    planner: ClassVar[str] = ""
+
+    def __init_subclass__(
+        cls, name: Optional[str] = None, planner: Optional[str] = None, aliases: Tuple[str, ...] = (), **kw: Any
+    ) -> None:
+        super().__init_subclass__(**kw)
+        if name is None:
+            return
+        cls.name, cls.planner = name, planner or name
+        STRATEGIES[name] = cls
+        for a in aliases:
+            _ALIASES[_key(a)] = _key(name)
 
     def __post_init__(self) -> None:
         if self.depth is not None:
@@ -50,13 +99,21 @@ class Strategy:
         # build a planner once so bad parameters fail here, not per query
         self.plan(1, "")
 
+    def params(self, qid: str) -> Dict[str, Any]:
+        """The planner's parameters for query ``qid``: the fields but
+        ``depth``; a ``seed`` is hashed with the query id (:func:`query_seed`)."""
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "depth"}
+        if "seed" in out:
+            out["seed"] = query_seed(at_least("seed", out["seed"], 0), qid)
+        return out
+
     def plan(self, n: int, qid: str) -> "_core.Plan":
         """The Rust planner for one query with ``n`` candidates."""
-        raise NotImplementedError
+        return _core.Plan.new(self.planner, n, self.params(qid))
 
 
 @dataclass(frozen=True)
-class SlidingWindow(Strategy):
+class SlidingWindow(Strategy, name="sliding-window", planner="sliding_window"):
     """RankGPT's sliding window (Sun et al., EMNLP 2023), back to front.
 
     A window of ``window`` candidates moves from the bottom of the list to
@@ -75,22 +132,18 @@ class SlidingWindow(Strategy):
     step: Optional[int] = None
     passes: int = 1
 
-    def plan(self, n: int, qid: str) -> "_core.Plan":
-        window = at_least("window", self.window, 2)
-        step = window // 2 if self.step is None else at_least("step", self.step, 1)
-        return _core.Plan.sliding_window(n, window, step, at_least("passes", self.passes, 1))
-
 
 @dataclass(frozen=True)
-class Tournament(Strategy):
-    """Tournament sort with output caching (ListT5, Yoon et al. 2024; TourRank).
+class TournamentSort(Strategy, name="tournament-sort", planner="tournament_sort", aliases=("tournament",)):
+    """ListT5's tournament sort with output caching (Yoon et al., ACL 2024).
 
     Groups of at most ``group_size`` candidates are ranked in parallel and
     their best ``advance`` move up a tree (a parent takes
     ``group_size // advance`` children); the root's best is the next result.
     After each winner only the groups whose members changed are asked again.
     The best ``top_k`` come out exact under a consistent judge; the rest
-    follow by how far they advanced.
+    follow by how far they advanced. (TourRank's points over parallel
+    tournaments are :class:`TourRank`.)
 
     Args:
         group_size: candidates per call, default 20.
@@ -102,13 +155,15 @@ class Tournament(Strategy):
     advance: int = 5
     top_k: int = 10
 
-    def plan(self, n: int, qid: str) -> "_core.Plan":
-        return _core.Plan.tournament(
-            n,
-            at_least("group_size", self.group_size, 2),
-            at_least("advance", self.advance, 1),
-            at_least("top_k", self.top_k, 1),
-        )
+
+@dataclass(frozen=True)
+class Tournament(TournamentSort):
+    """Deprecated name of :class:`TournamentSort` (it is ListT5's tournament
+    sort, not TourRank); same parameters and plans."""
+
+    def __post_init__(self) -> None:
+        warnings.warn("rankwise.Tournament is now TournamentSort", DeprecationWarning, stacklevel=3)
+        super().__post_init__()
 
 
 Design = Literal["auto", "equi_replicate", "replicate", "random", "latin", "triangular"]
@@ -116,7 +171,7 @@ BlockAggregator = Literal["pagerank", "win_rate", "bradley_terry", "plackett_luc
 
 
 @dataclass(frozen=True)
-class JointRank(Strategy):
+class JointRank(Strategy, name="jointrank"):
     """JointRank (Dedov, 2025): overlapping blocks ranked in one parallel round.
 
     The candidates are laid out in blocks of ``block_size`` so that each
@@ -150,19 +205,10 @@ class JointRank(Strategy):
     aggregator: BlockAggregator = "pagerank"
     seed: int = 0
 
-    def plan(self, n: int, qid: str) -> "_core.Plan":
-        return _core.Plan.joint_rank(
-            n,
-            at_least("block_size", self.block_size, 2),
-            at_least("replicas", self.replicas, 1),
-            str(self.design),
-            str(self.aggregator),
-            query_seed(at_least("seed", self.seed, 0), qid),
-        )
-
     def design_for(self, n: int) -> str:
         """The design used for a list of ``n`` candidates (``auto`` resolved)."""
-        return _core.Plan.block_design(n, self.block_size, self.replicas, str(self.design))
+        p = {"block_size": self.block_size, "replicas": self.replicas, "design": self.design}
+        return _core.Plan.block_design(n, p)
 
 
 Sampler = Literal["skip", "window", "random", "all"]
@@ -170,7 +216,7 @@ PairAggregator = Literal["additive", "bradley_terry", "pagerank", "greedy", "kwi
 
 
 @dataclass(frozen=True)
-class SparsePairwise(Strategy):
+class SparsePairwise(Strategy, name="sparse-pairwise", planner="sparse_pairwise"):
     """Sparse pairwise reranking (Gienapp et al., ICTIR 2022): compare a
     sample of pairs in one parallel round, then aggregate.
 
@@ -201,21 +247,9 @@ class SparsePairwise(Strategy):
     seed: int = 0
     call_kind: ClassVar[str] = "pairwise"
 
-    def plan(self, n: int, qid: str) -> "_core.Plan":
-        budget = None if self.budget is None else at_least("budget", self.budget, 1)
-        return _core.Plan.pairwise(
-            n,
-            str(self.sampler),
-            at_least("window", self.window, 1),
-            at_least("skip", self.skip, 1),
-            budget,
-            str(self.aggregator),
-            query_seed(at_least("seed", self.seed, 0), qid),
-        )
-
 
 @dataclass(frozen=True)
-class AllPairs(Strategy):
+class AllPairs(Strategy, name="all-pairs", planner="all_pairs"):
     """PRP all pairs (Qin et al., NAACL 2024): every pair in both orders,
     ``n (n - 1)`` calls in one round, so position bias cancels.
 
@@ -229,14 +263,9 @@ class AllPairs(Strategy):
     seed: int = 0
     call_kind: ClassVar[str] = "pairwise"
 
-    def plan(self, n: int, qid: str) -> "_core.Plan":
-        return _core.Plan.pairwise(
-            n, "all", 1, 1, None, str(self.aggregator), query_seed(at_least("seed", self.seed, 0), qid)
-        )
-
 
 @dataclass(frozen=True)
-class Setwise(Strategy):
+class Setwise(Strategy, name="setwise"):
     """Setwise sorting (Zhuang et al., SIGIR 2024): each call shows
     ``set_size`` candidates and only its best is used.
 
@@ -255,17 +284,9 @@ class Setwise(Strategy):
     method: Literal["heapsort", "bubblesort"] = "heapsort"
     top_k: int = 10
 
-    def plan(self, n: int, qid: str) -> "_core.Plan":
-        return _core.Plan.setwise(
-            n, at_least("set_size", self.set_size, 2), str(self.method), at_least("top_k", self.top_k, 1)
-        )
-
 
 @dataclass(frozen=True)
-class Pointwise(Strategy):
+class Pointwise(Strategy, name="pointwise"):
     """One call per candidate, sorted by score (ties keep first-stage order)."""
 
     call_kind: ClassVar[str] = "pointwise"
-
-    def plan(self, n: int, qid: str) -> "_core.Plan":
-        return _core.Plan.pointwise(n)
