@@ -22,9 +22,9 @@ from rankwise import Candidate, RankwiseError, Request
 from rankwise.scorers import Replay
 
 BUDGET = settings(
-    max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow], database=None
+    max_examples=100, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow], database=None
 )
-SMALL = settings(BUDGET, max_examples=60)
+SMALL = settings(BUDGET, max_examples=50)
 
 
 @pytest.fixture(scope="module")
