@@ -289,3 +289,16 @@ def test_output_format_jsonl_is_rank_llm_results_with_spend(tmp_path, capsys):
     # resuming the job as another format is another job
     assert cli.main([*args, "--no-progress", "--resume"]) == 2
     assert "holds another job" in capsys.readouterr().err
+
+
+def test_record_writes_every_scorer_call(tmp_path, capsys):
+    out, calls = tmp_path / "o.trec", tmp_path / "calls.jsonl"
+    args = ["rerank", str(INPUT), "-o", str(out), "--scorer", f"oracle:{QRELS}", "--strategy", "sliding-window"]
+    assert cli.main([*args, "--no-progress", "--record", str(calls), "--max-in-flight", "4"]) == 0
+    spend = [json.loads(line) for line in out.with_name(out.name + ".spend.jsonl").read_text().splitlines()]
+    recorded = [json.loads(line) for line in calls.read_text(encoding="utf-8").splitlines()]
+    assert len(recorded) == sum(s["calls"] for s in spend) > 0
+    assert {r["qid"] for r in recorded} == {s["qid"] for s in spend}
+    capsys.readouterr()
+    assert cli.main([*args, "-o", str(tmp_path / "x.trec"), "--max-in-flight", "0"]) == 2
+    assert "--max-in-flight: must be at least 1" in capsys.readouterr().err

@@ -339,3 +339,27 @@ def test_choice_names_take_dashes_and_underscores_and_the_default_fits_the_score
     # an explicit strategy makes a model answer its kind
     model = ["rerank", "x.json", "-o", "y", "--scorer", "org/model", "--strategy", "setwise"]
     assert cli.plan_job(p.parse_args(model))[1] == "listwise"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_stops_the_job_against_a_stalled_server_within_two_seconds(small, tmp_path, signum):
+    from loopback_server import LoopbackServer
+
+    server = LoopbackServer().start()
+    try:
+        out = tmp_path / "run.trec"
+        args = rerank_args(small, out, "--model", "m", "--timeout", "600")
+        args[args.index("py:slow_scorer:scorer")] = server.url_for("stall")
+        proc = start_cli(args)
+        deadline = time.time() + 60
+        while server.stats()["requests"] < 1 and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.02)
+        assert server.stats()["requests"] >= 1, proc.communicate()[1]
+        proc.send_signal(signum)
+        # the documented bound: the process is gone within 2 s of the signal (+1 s of slack for a busy machine)
+        _, err = proc.communicate(timeout=3)
+        assert proc.returncode == 128 + signum, err
+        assert "--resume" in err and "Traceback" not in err
+    finally:
+        server.stop()

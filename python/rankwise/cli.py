@@ -5,8 +5,9 @@ an output that exists or is not rankwise's, qrels that judge none of the
 run) print one line that says what to do, and exit with status 2; no
 traceback. Warnings and the library's log (logger ``rankwise``: retries,
 fallbacks, probes) print as ``rankwise: ...`` lines. Ctrl-C, SIGTERM and
-SIGHUP stop a rerank with status 128 + the signal's number, saying that the
-work is resumable.
+SIGHUP stop a rerank within 2 s, even against a stalled server (the process
+does not wait for the scorer's threads), with status 128 + the signal's
+number, saying that the work is resumable.
 """
 
 from __future__ import annotations
@@ -244,7 +245,12 @@ def rerank_stream(
     options: Dict[str, Any] = {"progress": args.progress, "stats": stats, "retries": args.retries}
     if args.batch_size is not None:
         options["batch_size"] = args.batch_size
-    # (--record CALLS.jsonl goes here: options["record"] = args.record, once rerank_iter takes it)
+    if args.max_in_flight is not None:
+        options["max_in_flight"] = args.max_in_flight
+    if args.timeout is not None and not args.scorer.startswith(("http://", "https://")):
+        options["call_timeout"] = args.timeout  # a server takes it per request (from_spec); others per call here
+    if args.record is not None:
+        options["record"] = args.record
     if getattr(args, "ray", None):  # scorer is then a factory that each Ray actor calls once
         from .ray import rerank_iter as ray_rerank_iter
 
@@ -260,6 +266,7 @@ def cmd_rerank(args: argparse.Namespace) -> int:
     _at_least("--retries", args.retries, 0)
     _at_least("--model-batch-size", args.model_batch_size, 1)
     _at_least("--concurrency", args.concurrency, 1)
+    _at_least("--max-in-flight", args.max_in_flight, 1)
     if args.timeout is not None and not (args.timeout > 0 and np.isfinite(args.timeout)):
         raise UsageError(f"--timeout: must be a positive number of seconds, got {args.timeout}")
     strategy, kind = plan_job(args)
@@ -561,7 +568,8 @@ def _add_scorer_options(p: argparse.ArgumentParser, default_scorer: str) -> None
         type=float,
         default=None,
         metavar="SECONDS",
-        help="the deadline of one request to a server, retries apart (default: the scorer's own, 60)",
+        help="the deadline of one scorer request: a server's per-request deadline (default: its own, 60 s); "
+        "for other scorers, the driver's per-call deadline (default: none)",
     )
     g.add_argument("--concurrency", type=int, default=8, help="requests in flight to a server (default: %(default)s)")
     g.add_argument(
@@ -604,6 +612,20 @@ def parser() -> argparse.ArgumentParser:
         help="scorer calls per batch (default: the scorer's batch_size, else 32)",
     )
     p.add_argument("--retries", type=int, default=1, help="extra tries of a failing batch (default: %(default)s)")
+    p.add_argument(
+        "--max-in-flight",
+        type=int,
+        default=None,
+        metavar="N",
+        help="calls outstanding at a scorer that takes them one by one, e.g. a server "
+        "(default: the scorer's max_in_flight, else its concurrency)",
+    )
+    p.add_argument(
+        "--record",
+        default=None,
+        metavar="CALLS.jsonl",
+        help="append every scorer call (query, doc ids in prompt order, prompt, answer, tokens, latency) to this file",
+    )
     p.add_argument(
         "--ray",
         nargs="?",
