@@ -404,6 +404,33 @@ def test_irds_errors(tmp_path, monkeypatch):
         irds.load("msmarco-passage/trec-dl-2019")
 
 
+class BadScoredDocs(FakeDataset):
+    def __init__(self, row: Any) -> None:
+        super().__init__()
+        self.row = row
+
+    def scoreddocs_iter(self):
+        return iter([_Rec(query_id="1", doc_id="d1", score=1.0), _Rec(**self.row)])
+
+
+@pytest.mark.parametrize(
+    "row, pattern",
+    [
+        ({"query_id": "1", "doc_id": "d2", "score": "abc"}, r"entry 1: score 'abc' is not a number"),
+        ({"query_id": "1", "doc_id": "d2", "score": float("nan")}, r"entry 1: score nan is not a finite number"),
+        ({"query_id": "1", "doc_id": None, "score": 1.0}, r"entry 1: doc_id must be a string or an integer"),
+        ({"query_id": 1.5, "doc_id": "d2", "score": 1.0}, r"entry 1: query_id must be a string or an integer"),
+        ({"query_id": "1", "doc_id": "d1", "score": 2.0}, r"entry 1: document 'd1' listed twice for query '1'"),
+    ],
+)
+def test_irds_bad_scoreddocs(row, pattern):
+    """Before: float('abc') raised a raw ValueError, and a None doc id became the document 'None'."""
+    from rankwise import irds
+
+    with pytest.raises(InvalidInputError, match=r"run: BadScoredDocs's scoreddocs, " + pattern):
+        irds.load(BadScoredDocs(row))
+
+
 def test_irds_formats_read_the_fixture_layout(tmp_path):
     """In process: ir_datasets' own format classes (TsvDocs, TsvQueries,
     TrecScoredDocs) over the tests/data/irds files, as its msmarco-passage

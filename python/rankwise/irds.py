@@ -24,7 +24,7 @@ import os
 from typing import Any, Dict, Iterator, List, Literal, Mapping, Optional, Union
 
 from ._errors import InvalidInputError
-from .data import Candidate, Request
+from .data import Candidate, Request, _id, _score
 from .runs import PathLike, Run, as_run, read_run
 
 __all__ = ["load"]
@@ -162,13 +162,13 @@ def _first_stage(ds: Any, name: str, run: Any, order: Optional[IrdsOrder]) -> Ru
         ):
             raise InvalidInputError(f"run: {name} has no scoreddocs; pass run= (a TREC run file or a Run)")
         table: Dict[str, Dict[str, float]] = {}
-        for sd in ds.scoreddocs_iter():
-            per = table.setdefault(str(sd.query_id), {})
-            if str(sd.doc_id) in per:
-                raise InvalidInputError(
-                    f"run: {name}'s scoreddocs list document {sd.doc_id!r} twice for {sd.query_id!r}"
-                )
-            per[str(sd.doc_id)] = float(sd.score)
+        for i, sd in enumerate(ds.scoreddocs_iter()):
+            at = f"run: {name}'s scoreddocs, entry {i}"
+            qid, docid = _id(sd.query_id, f"{at}: query_id"), _id(sd.doc_id, f"{at}: doc_id")
+            per = table.setdefault(qid, {})
+            if docid in per:
+                raise InvalidInputError(f"{at}: document {docid!r} listed twice for query {qid!r}")
+            per[docid] = _score(sd.score, f"{at}: score")
         if not table:
             raise InvalidInputError(f"run: {name}'s scoreddocs are empty")
         if order is None:
@@ -192,9 +192,10 @@ def _load(
     first = _first_stage(ds, name, run, order)
     asked = set(first)
     queries: Dict[str, str] = {}
-    for q in ds.queries_iter():
-        if str(q.query_id) in asked:
-            queries[str(q.query_id)] = _text(q, query_field, f"queries: {name}, query {q.query_id!r}")
+    for i, q in enumerate(ds.queries_iter()):
+        qid = _id(q.query_id, f"queries: {name}, entry {i}: query_id")
+        if qid in asked:
+            queries[qid] = _text(q, query_field, f"queries: {name}, query {qid!r}")
     wanted = sorted({d for r in first.values() for d in r.docids[:depth]})
     store = ds.docs_store()
     found = store.get_many(wanted)
