@@ -182,6 +182,48 @@ def test_wrappers_forward_exactly_the_attributes_the_scorer_has(tmp_path, wrap):
     assert not hasattr(plain, "kind")
 
 
+class TwoHalves:
+    """A batch scorer in two halves, as in-process models are: prepare (prompts) and run (the model)."""
+
+    kind = "pointwise"
+
+    def __init__(self):
+        self.prepared, self.ran = [], 0
+
+    def prepare(self, calls):
+        self.prepared.extend(c.doc.docid for c in calls)
+        return [c.doc.docid for c in calls]
+
+    def run(self, ids):
+        self.ran += len(ids)
+        return [float(len(i)) for i in ids]
+
+    def __call__(self, calls):
+        return self.run(self.prepare(calls))
+
+
+@pytest.mark.parametrize("wrap", [Recording, Cached], ids=["Recording", "Cached"])
+def test_wrappers_keep_a_scorers_two_halves(tmp_path, wrap):
+    assert not hasattr(wrap(BatchScorer(), tmp_path / "b.jsonl"), "prepare")
+    inner = TwoHalves()
+    path = tmp_path / "c.jsonl"
+    w = wrap(inner, path)
+    assert callable(w.prepare) and callable(w.run)
+    calls = [PointwiseCall("q", "x", d) for d in docs("a", "bb", "a")]
+    assert w.run(w.prepare(calls)) == [1.0, 2.0, 1.0]
+    assert [r.docids for r in read_calls(path)] == (
+        [("a",), ("bb",), ("a",)] if wrap is Recording else [("a",), ("bb",)]
+    )
+    if wrap is Cached:  # hits never reach the scorer's halves
+        again = Cached(inner, path)
+        assert again.run(again.prepare(calls)) == [1.0, 2.0, 1.0] and inner.prepared == ["a", "bb"]
+    reqs, _ = requests(2)
+    out = rw.rerank(reqs, rw.Pointwise(), wrap(TwoHalves(), tmp_path / "run.jsonl"), batch_size=5)
+    plain = rw.rerank(reqs, rw.Pointwise(), TwoHalves(), batch_size=5)
+    assert [r.docids for r in out] == [r.docids for r in plain]
+    assert len(read_calls(tmp_path / "run.jsonl")) == sum(len(r.candidates) for r in reqs)
+
+
 @pytest.mark.parametrize("wrap", [Recording, Cached], ids=["Recording", "Cached"])
 def test_a_submitted_call_is_on_disk_before_its_future_resolves(tmp_path, wrap):
     inner = SubmitScorer()

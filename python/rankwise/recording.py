@@ -435,20 +435,32 @@ FORWARDED = ("kind", "batch_size", "preferred_batch_size", "max_in_flight", "tok
 class ForwardingScorer:
     """Base of scorer wrappers: shows the wrapped scorer's ``kind``,
     ``batch_size``, ``max_in_flight``, ``tokens_in`` and ``tokens_out``
-    exactly when it has them, and offers ``submit`` exactly when it does, so
-    the driver sees the same scorer. Subclasses implement ``_call`` and ``_submit``."""
+    exactly when it has them, and offers ``submit`` (the non-blocking path)
+    and ``prepare``/``run`` (a batch in two halves: prompts built on one
+    thread while the model runs the previous batch on another) exactly when
+    it does, so the driver sees the same scorer. Subclasses implement
+    ``__call__``, ``_submit``, ``_prepare_half`` and ``_run_half``."""
 
     scorer: Any
 
     def __getattr__(self, name: str) -> Any:
         inner = self.__dict__.get("scorer")
-        if inner is not None and name in FORWARDED:
-            return getattr(inner, name)
-        if inner is not None and name == "submit" and callable(getattr(inner, "submit", None)):
-            return self._submit
+        if inner is not None:
+            if name in FORWARDED:
+                return getattr(inner, name)
+            if name == "submit" and callable(getattr(inner, "submit", None)):
+                return self._submit
+            if name in ("prepare", "run") and all(callable(getattr(inner, n, None)) for n in ("prepare", "run")):
+                return self._prepare_half if name == "prepare" else self._run_half
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def _submit(self, calls: List[Any]) -> List["Future[Any]"]:
+        raise NotImplementedError
+
+    def _prepare_half(self, calls: List[Any]) -> Any:
+        raise NotImplementedError
+
+    def _run_half(self, prepared: Any) -> List[Any]:
         raise NotImplementedError
 
     def __call__(self, calls: List[Any]) -> Sequence[Any]:
@@ -488,9 +500,9 @@ class Recording(ForwardingScorer):
     format of :mod:`rankwise.recording`; appended to when it exists).
 
     The wrapped scorer's answers pass through unchanged, and its ``kind``,
-    ``batch_size``, ``max_in_flight``, token counters and ``submit`` are
-    forwarded (``submit`` exactly when the scorer has one; each future is
-    resolved after its line is written). A batch call that raises is recorded
+    ``batch_size``, ``max_in_flight``, token counters, ``submit`` and
+    ``prepare``/``run`` are forwarded (exactly when the scorer has them; each
+    future is resolved after its line is written). A batch call that raises is recorded
     as one failed line per call, then raised.
 
     Args:
@@ -519,20 +531,33 @@ class Recording(ForwardingScorer):
         calls = list(calls)
         for c in calls:
             _call_parts(c)  # a clear error before the scorer is paid
+        return self._recorded(calls, lambda: self.scorer(calls))
+
+    def _recorded(self, calls: List[Any], answer: Callable[[], Any]) -> List[Any]:
+        """``answer()`` (the scorer's answers to ``calls``), each recorded; a raise is recorded per call."""
         t = time.perf_counter()
         try:
-            answers = self.scorer(calls)
+            answers = list(answer())
         except Exception as e:
             elapsed = time.perf_counter() - t
             for c in calls:
                 self.recorder.record(c, error=e, latency=elapsed)
             raise
         elapsed = time.perf_counter() - t
-        answers = list(answers)
         if len(answers) == len(calls):  # otherwise the driver rejects the batch; nothing to pair up
             for c, a in zip(calls, answers):
                 self.recorder.record(c, a, latency=elapsed)
         return answers
+
+    def _prepare_half(self, calls: List[Any]) -> Tuple[List[Any], Any]:
+        calls = list(calls)
+        for c in calls:
+            _call_parts(c)
+        return calls, self.scorer.prepare(calls)
+
+    def _run_half(self, prepared: Tuple[List[Any], Any]) -> List[Any]:
+        calls, inner = prepared
+        return self._recorded(calls, lambda: self.scorer.run(inner))
 
     def _submit(self, calls: List[Any]) -> List["Future[Any]"]:
         calls = list(calls)

@@ -45,7 +45,8 @@ class Cached(ForwardingScorer):
     cache as the scorer gave them (plain values: a cache hit costs no tokens).
 
     The wrapper forwards ``kind``, ``batch_size``, ``max_in_flight``, the token
-    counters and ``submit`` (exactly when ``scorer`` has one) unchanged.
+    counters, ``submit`` and ``prepare``/``run`` (exactly when ``scorer`` has
+    them) unchanged; a cache hit is never sent to the scorer's halves either.
 
     Args:
         scorer: any rankwise scorer.
@@ -108,13 +109,12 @@ class Cached(ForwardingScorer):
         with self._lock:
             self._answers[key] = stored
 
-    def __call__(self, calls: List[Any]) -> Sequence[Any]:
-        """Answers from the cache; the missing calls (each distinct one once)
-        go to the scorer in one batch and are appended to the file."""
-        calls = list(calls)
-        keys = [self._key(c) for c in calls]
+    def _lookup(self, calls: List[Any]) -> Tuple[List[Any], Dict[CacheKey, List[int]], List[Any]]:
+        """The answers the cache has (None elsewhere), the missing keys with
+        their positions, and the distinct missing calls to ask."""
         out: List[Any] = [None] * len(calls)
         todo: Dict[CacheKey, List[int]] = {}
+        keys = [self._key(c) for c in calls]
         with self._lock:
             for i, k in enumerate(keys):
                 if k in self._answers:
@@ -122,11 +122,10 @@ class Cached(ForwardingScorer):
                     self.hits += 1
                 else:
                     todo.setdefault(k, []).append(i)
-        if not todo:
-            return out
-        ask = [calls[ix[0]] for ix in todo.values()]
-        self.misses += len(ask)
-        answers = list(self.scorer(ask))
+        return out, todo, [calls[ix[0]] for ix in todo.values()]
+
+    def _fill(self, out: List[Any], todo: Dict[CacheKey, List[int]], ask: List[Any], answers: List[Any]) -> List[Any]:
+        """Store the scorer's ``answers`` to ``ask`` and put them in their places."""
         if len(answers) != len(ask):  # a protocol error: the driver rejects the batch
             return answers
         for (k, ix), call, a in zip(todo.items(), ask, answers):
@@ -134,6 +133,27 @@ class Cached(ForwardingScorer):
             for i in ix:
                 out[i] = a
         return out
+
+    def __call__(self, calls: List[Any]) -> Sequence[Any]:
+        """Answers from the cache; the missing calls (each distinct one once)
+        go to the scorer in one batch and are appended to the file."""
+        calls = list(calls)
+        out, todo, ask = self._lookup(calls)
+        if not ask:
+            return out
+        self.misses += len(ask)
+        return self._fill(out, todo, ask, list(self.scorer(ask)))
+
+    def _prepare_half(self, calls: List[Any]) -> Tuple[List[Any], Dict[CacheKey, List[int]], List[Any], Any]:
+        out, todo, ask = self._lookup(list(calls))
+        return out, todo, ask, (self.scorer.prepare(ask) if ask else None)
+
+    def _run_half(self, prepared: Tuple[List[Any], Dict[CacheKey, List[int]], List[Any], Any]) -> List[Any]:
+        out, todo, ask, inner = prepared
+        if not ask:
+            return out
+        self.misses += len(ask)
+        return self._fill(out, todo, ask, list(self.scorer.run(inner)))
 
     def _submit(self, calls: List[Any]) -> List["Future[Any]"]:
         calls = list(calls)
