@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import io
 import logging
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -88,32 +85,9 @@ def test_the_cli_logs_one_clean_line(capsys):
 
 @pytest.mark.slow
 def test_a_scorer_warning_prints_no_python_source_line(tmp_path):
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "rankwise",
-            "rerank",
-            str(cli.EXAMPLES / "dl19_top30.json"),
-            "-o",
-            str(tmp_path / "o.trec"),
-            "--strategy",
-            "pointwise",
-            "--scorer",
-            "py:slow_scorer:scorer",
-            "--batch-size",
-            "30",
-        ],
-        capture_output=True,
-        text=True,
-        env=dict(
-            os.environ,
-            RANKWISE_TEST_QRELS=str(cli.EXAMPLES / "dl19_qrels.txt"),
-            RANKWISE_TEST_FAIL_QID="1129237",
-            PYTHONPATH=os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]),
-        ),
-        timeout=300,
-    )
+    from test_cli import RERANK, run_cli
+
+    r = run_cli(*RERANK, "-o", tmp_path / "o.trec", RANKWISE_TEST_FAIL_QID="1129237")
     assert r.returncode == 1, r.stderr
     lines = r.stderr.splitlines()
     assert any(ln.startswith("rankwise: ScorerWarning: 1 queries kept their first-stage order") for ln in lines)
