@@ -283,6 +283,9 @@ def write_run(
     from 1 in the rankings' order). The file is written to a temporary name
     and renamed, so a crash never leaves a half-written run."""
     run = as_run(rankings if not isinstance(rankings, (Iterator,)) else list(rankings))
+    if run.n_entries == 0:
+        # TREC text cannot hold a query without documents: the file would be empty, which read_run refuses
+        raise InvalidInputError("rankings: no query has a document; a TREC run file of it would be empty")
     write_text_atomic(path, run._data.to_trec(tag))
 
 
