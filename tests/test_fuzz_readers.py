@@ -382,3 +382,26 @@ def test_structured_trec_lines(folder, rows, sep):
     text = "".join(sep.join(r) + "\n" for r in rows).encode()
     for name in ("trec run", "qrels", "trec requests"):
         check(folder, name, text)
+
+
+@BUDGET
+@given(
+    st.lists(
+        st.sampled_from(NASTY) | st.binary(max_size=6) | st.sampled_from([b"a", b"bc", b"\xef\xbb\xbfx"]), max_size=12
+    )
+)
+def test_stream_lines_is_read_lines(folder, parts):
+    """The lazy reader (rankwise.ray's streaming input) gives the lines the
+    whole-file reader gives, or the same kind of error on the same line."""
+    from rankwise import _io
+
+    path = folder / "lines.txt"
+    path.write_bytes(b"".join(parts))
+    try:
+        whole = list(_io.read_lines(path, "path"))
+    except rw.InvalidInputError as e:
+        with pytest.raises(rw.InvalidInputError) as lazy:
+            list(_io.stream_lines(path, "path"))
+        assert str(e).split(": not valid UTF-8")[0] == str(lazy.value).split(": not valid UTF-8")[0]
+        return
+    assert list(_io.stream_lines(path, "path")) == whole

@@ -34,6 +34,7 @@ __all__ = [
     "read_lines",
     "read_text",
     "split_lines",
+    "stream_lines",
     "where_of",
     "write_text_atomic",
 ]
@@ -97,12 +98,16 @@ def read_bytes(path: PathLike, what: str) -> bytes:
     where = where_of(path, what)
     try:
         return Path(where).read_bytes()
-    except FileNotFoundError:
-        raise InvalidInputError(f"{what}: file not found: {where}") from None
-    except IsADirectoryError:
-        raise InvalidInputError(f"{what}: {where} is a directory, not a file") from None
     except OSError as e:
-        raise InvalidInputError(f"{what}: cannot read {where}: {e.strerror or e}") from None
+        raise _unreadable(e, what, where) from None
+
+
+def _unreadable(e: OSError, what: str, where: str) -> InvalidInputError:
+    if isinstance(e, FileNotFoundError):
+        return InvalidInputError(f"{what}: file not found: {where}")
+    if isinstance(e, IsADirectoryError):
+        return InvalidInputError(f"{what}: {where} is a directory, not a file")
+    return InvalidInputError(f"{what}: cannot read {where}: {e.strerror or e}")
 
 
 def split_lines(text: str) -> Iterator[Tuple[int, str]]:
@@ -114,6 +119,31 @@ def split_lines(text: str) -> Iterator[Tuple[int, str]]:
         parts.pop()
     for i, line in enumerate(parts, 1):
         yield i, line[:-1] if line.endswith("\r") else line
+
+
+def stream_lines(path: PathLike, what: str) -> Iterator[Tuple[int, str]]:
+    """:func:`read_lines` lazily, for files too large to hold: the same lines
+    (``\n`` only, ``\r`` before it and leading BOMs dropped), each decoded
+    as it is read, so a bad byte raises only when its line is reached."""
+    where = where_of(path, what)
+    try:
+        f = open(where, "rb")
+    except OSError as e:
+        raise _unreadable(e, what, where) from None
+    with f:
+        for n, raw in enumerate(f, 1):  # binary files split at b"\n" only
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise InvalidInputError(
+                    f"{what}: {where}, line {n}: not valid UTF-8 (byte 0x{raw[e.start : e.start + 1].hex()}: {e.reason})"
+                ) from None
+            if n == 1:
+                line = line.lstrip(BOM)
+                if not line:  # the file was only byte-order marks
+                    return
+            line = line[:-1] if line.endswith("\n") else line
+            yield n, line[:-1] if line.endswith("\r") else line
 
 
 def read_lines(path: PathLike, what: str) -> Iterator[Tuple[int, str]]:

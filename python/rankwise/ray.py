@@ -90,21 +90,10 @@ def _ray() -> Any:
 
 def _lines(path: PathLike) -> Iterator[tuple[int, str]]:
     """``(line number, line)`` read lazily: split at ``\\n`` only, a ``\\r``
-    before it and a leading byte-order mark dropped, as ``rankwise._io`` does."""
-    where = os.fspath(path)
-    try:
-        f = open(path, "rb")
-    except OSError as e:
-        raise InvalidInputError(f"path: cannot read {where}: {e.strerror or e}") from None
-    with f:
-        for n, raw in enumerate(f, 1):
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as e:
-                raise InvalidInputError(f"path: {where}, line {n}: not valid UTF-8 ({e.reason})") from None
-            if n == 1 and line.startswith("\ufeff"):
-                line = line[1:]
-            yield n, line.rstrip("\n").removesuffix("\r")
+    before it and a leading byte-order mark dropped: :func:`rankwise._io.stream_lines`."""
+    from ._io import stream_lines
+
+    return stream_lines(path, "path")
 
 
 def _reject_constant(name: str) -> float:
