@@ -155,6 +155,15 @@ def test_a_failed_call_does_not_sink_the_batch(server):
     assert answers[:2] == ["[1] > [3] > [2]"] * 2 and isinstance(answers[2], rw.ScorerError)
 
 
+def test_backoff_is_exponential_with_jitter():
+    scorer = OpenAIScorer("http://x/v1", "m", probe=False, backoff=0.5)
+    for attempt in range(4):
+        waits = [scorer._backoff_wait(attempt) for _ in range(200)]
+        base = 0.5 * 2**attempt
+        assert all(base / 2 <= w <= base for w in waits)
+        assert len(set(waits)) > 100  # jittered: clients that failed together do not retry together
+
+
 def test_retry_after_reads_seconds_and_http_dates():
     assert _retry_after("3") == 3.0 and _retry_after("0.5") == 0.5
     assert _retry_after(None) is None and _retry_after("soon") is None and _retry_after("-1") is None

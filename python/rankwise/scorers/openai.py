@@ -411,8 +411,7 @@ class OpenAIScorer:
             tries = f"gave up after {attempt + 1} {'try' if attempt == 0 else 'tries'}"
             if attempt >= self.max_retries:
                 raise ScorerError(f"{self.url}: {tries}: {err}")
-            base = self.backoff * 2**attempt
-            wait = err.wait if err.wait is not None else base * self._rng.uniform(0.5, 1.0)
+            wait = err.wait if err.wait is not None else self._backoff_wait(attempt)
             if loop.time() + wait >= deadline:
                 what = f"Retry-After {wait:g} s" if err.wait is not None else f"the next try (in {wait:.3g} s)"
                 raise ScorerError(
@@ -421,6 +420,10 @@ class OpenAIScorer:
             self.retries += 1
             await asyncio.sleep(wait)
             attempt += 1
+
+    def _backoff_wait(self, attempt: int) -> float:
+        """The wait before retry ``attempt + 1``: ``backoff * 2**attempt``, jittered into its upper half."""
+        return float(self.backoff * 2**attempt * self._rng.uniform(0.5, 1.0))
 
     # --- answers ------------------------------------------------------------------------
 
