@@ -564,6 +564,17 @@ def test_bad_arguments_raise_clear_errors(tmp_path):
         Recording(BatchScorer(), tmp_path)
     with pytest.raises(rw.InvalidInputError, match="calls: expected ListwiseCall"):
         Recording(BatchScorer(), tmp_path / "d.jsonl")(["not a call"])
+    for wrap in (Recording, Cached):
+        with pytest.raises(rw.InvalidInputError, match="path: expected a file path"):
+            wrap(BatchScorer(), None)
+        with pytest.raises(rw.InvalidInputError, match="path: a file path cannot hold a NUL"):
+            wrap(BatchScorer(), str(tmp_path / "a\x00b"))
+    huge = tmp_path / "huge.jsonl"
+    huge.write_text(
+        '{"v": 1, "kind": "pointwise", "qid": "q", "docids_in_prompt_order": ["a"], "value": 1, "tokens_in": 1e400}\n'
+    )
+    with pytest.raises(rw.InvalidInputError, match="huge.jsonl, line 1: not a call record"):
+        read_calls(huge)
     os.makedirs(tmp_path / "dir.jsonl")
     with pytest.raises(rw.InvalidInputError):
         Cached(BatchScorer(), tmp_path / "dir.jsonl")

@@ -224,7 +224,7 @@ class CallRecorder:
     """
 
     def __init__(self, path: PathLike, identity: Optional[str] = None) -> None:
-        self.path = Path(path)
+        self.path = Path(_io.where_of(path, "path"))
         self.identity = identity
         self._lock = threading.Lock()
         try:
@@ -418,7 +418,7 @@ def read_calls(path: PathLike) -> List[CallRecord]:
     for lineno, obj in _lines(path, "path"):
         try:
             out.append(_record(obj, lineno))
-        except (KeyError, TypeError, ValueError, InvalidInputError) as e:
+        except (KeyError, TypeError, ValueError, OverflowError, InvalidInputError) as e:
             raise InvalidInputError(
                 f"path: {where}, line {lineno}: not a call record: expected qid, docids_in_prompt_order and "
                 f"kind with value or error (rankwise), or llm_permutation_0based or llm_response (rank_llm) ({e!r})"

@@ -7,6 +7,7 @@ import threading
 from concurrent.futures import Future
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from .. import _io
 from .._errors import InvalidInputError
 from ..recording import (
     CallRecorder,
@@ -72,7 +73,7 @@ class Cached(ForwardingScorer):
             raise InvalidInputError(f"identity: must be a string, got {type(identity).__name__}")
         self.scorer = scorer
         self.identity = scorer_identity(scorer) if identity is None else identity
-        self.path = os.fspath(path)
+        self.path = _io.where_of(path, "path")
         self._answers: Dict[CacheKey, Any] = {}
         if os.path.exists(self.path):
             for rec in read_calls(self.path):
