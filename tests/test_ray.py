@@ -401,3 +401,124 @@ def test_write_parquet_round_trip(tmp_path: Path) -> None:
     assert t.column("scores").to_pylist() == [r.scores.tolist() for r in rankings]
     assert [dict(m) for m in t.column("spend").to_pylist()] == [r.spend for r in rankings]
     assert t.column("error").to_pylist() == ["boom", None, None, None, None]
+
+
+# --- through the command line --------------------------------------------------------------------
+
+EXAMPLES = ROOT / "python" / "rankwise" / "examples"
+CLI = [
+    "rerank",
+    str(EXAMPLES / "dl19_top30.json"),
+    "--strategy",
+    "pointwise",
+    "--scorer",
+    "py:slow_scorer:scorer",  # tests/slow_scorer.py: a SIMULATED judge that sleeps RANKWISE_TEST_DELAY per batch
+    "--batch-size",
+    "30",
+    "--no-progress",
+]
+
+
+def cli_env(**extra: Any) -> Dict[str, str]:
+    e = dict(os.environ, RANKWISE_TEST_QRELS=str(EXAMPLES / "dl19_qrels.txt"))
+    e["PYTHONPATH"] = os.pathsep.join([str(ROOT / "tests"), os.environ.get("PYTHONPATH", "")])  # Ray workers too
+    e.update({k: str(v) for k, v in extra.items()})
+    return e
+
+
+def run_cli(*args: Any, **extra: Any) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "rankwise", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=cli_env(**extra),
+        timeout=300,
+    )
+
+
+def journal_records(out: Path) -> int:
+    journal = out.with_name(out.name + ".rankwise.jsonl")
+    return max(0, journal.read_bytes().count(b"\n") - 1) if journal.exists() else 0
+
+
+def _descendants(pid: int) -> List[int]:
+    children: Dict[int, List[int]] = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(d.name))
+    out, todo = [], [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            out.append(c)
+            todo.append(c)
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = next(ln for ln in Path(f"/proc/{pid}/status").read_text().splitlines() if ln.startswith("State:"))
+    except (OSError, StopIteration):
+        return False
+    return "zombie" not in state
+
+
+@pytest.mark.slow
+def test_cli_ray_sigkill_of_the_driver_then_resume_gives_the_one_process_run(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    whole = tmp_path / "whole.trec"
+    r = run_cli(*CLI, "-o", whole)  # one process, no Ray
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "ray.trec"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rankwise", *CLI, "--ray", "local", "--workers", "2", "-o", str(out)],
+        env=cli_env(RANKWISE_TEST_DELAY=0.5),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    cluster: List[int] = []
+    deadline = time.time() + 240
+    while time.time() < deadline and journal_records(out) < 2 and proc.poll() is None:
+        cluster = _descendants(proc.pid) or cluster  # the local cluster this driver started
+        time.sleep(0.1)
+    cluster = _descendants(proc.pid) or cluster
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    try:
+        assert 2 <= journal_records(out) < 10, "killed mid-run"
+        assert not out.exists()
+        deadline = time.time() + 60  # the driver's Ray processes notice it died and exit
+        while time.time() < deadline and any(_alive(p) for p in cluster):
+            time.sleep(0.2)
+        assert not [p for p in cluster if _alive(p)], "Ray processes outlived the killed driver"
+    finally:
+        for p in cluster:  # never leave what this test started
+            if _alive(p):
+                os.kill(p, signal.SIGKILL)
+    r = run_cli(*CLI, "--ray", "local", "--workers", "2", "-o", out, "--resume")
+    assert r.returncode == 0, r.stderr
+    assert "resuming:" in r.stderr and "Traceback" not in r.stderr
+    assert out.read_bytes() == whole.read_bytes()
+
+
+@pytest.mark.slow
+def test_cli_ray_one_line_errors_exit_2(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    r = run_cli(*CLI, "--ray", f"127.0.0.1:{port}", "-o", tmp_path / "a.trec")
+    assert r.returncode == 2 and "no Ray cluster at" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    missing = tmp_path / "noray"
+    missing.mkdir()
+    (missing / "ray.py").write_text("raise ImportError('No module named ray')\n")  # shadows the real Ray
+    r = run_cli(*CLI, "--ray", "-o", tmp_path / "b.trec", PYTHONPATH=f"{missing}{os.pathsep}{ROOT / 'tests'}")
+    assert r.returncode == 2, r.stderr
+    assert "pip install 'rankwise[ray]'" in r.stderr and "Traceback" not in r.stderr

@@ -72,7 +72,6 @@ ScorerFactory = Union[str, Callable[[], Any], Tuple[str, Dict[str, Any]]]
 #: the columns of a requests Dataset (``scores`` optional)
 COLUMNS = ("qid", "query", "docids", "texts", "scores")
 _READ_CHUNK = 1 << 20  # bytes read at a time from a DL JSON file
-_ROWS_PER_BLOCK = 64  # requests per block a read task yields
 
 
 def _ray() -> Any:
@@ -236,12 +235,12 @@ def _table(requests: Sequence[Request]) -> Any:
     return pa.table(_columns(requests))
 
 
-def _datasource(paths: Sequence[str], depth: Optional[int]) -> Any:
+def _datasource(paths: Sequence[str], depth: Optional[int], rows_per_block: int) -> Any:
     from ray.data.block import BlockMetadata
     from ray.data.datasource import Datasource, ReadTask
 
     class RequestFiles(Datasource):  # type: ignore[misc]
-        """One streaming read task per file: blocks of ``_ROWS_PER_BLOCK`` requests."""
+        """One streaming read task per file: blocks of ``rows_per_block`` requests."""
 
         def estimate_inmemory_data_size(self) -> Optional[int]:
             return sum(os.path.getsize(p) for p in paths)
@@ -252,7 +251,7 @@ def _datasource(paths: Sequence[str], depth: Optional[int]) -> Any:
                     chunk: List[Request] = []
                     for r in iter_requests(path, depth=depth):
                         chunk.append(r)
-                        if len(chunk) == _ROWS_PER_BLOCK:
+                        if len(chunk) == rows_per_block:
                             yield _table(chunk)
                             chunk = []
                     if chunk:
@@ -269,15 +268,19 @@ def _datasource(paths: Sequence[str], depth: Optional[int]) -> Any:
     return RequestFiles()
 
 
-def requests_dataset(source: Any, *, depth: Optional[int] = None) -> "ray.data.Dataset":
+def requests_dataset(source: Any, *, depth: Optional[int] = None, rows_per_block: int = 32) -> "ray.data.Dataset":
     """The requests as a Ray Dataset with columns ``qid``, ``query``,
     ``docids``, ``texts``, ``scores`` (lists per query, first-stage order).
 
     ``source``: a Dataset (returned as is), a path or list of paths of DL
     JSON / rank_llm JSONL files (read on the workers, streamed, one task per
     file), or an iterable of :class:`~rankwise.Request` (held by the driver).
+    Files and Request lists become blocks of ``rows_per_block`` requests
+    (default 32): the unit Ray hands an actor, and that it runs again when
+    the actor dies.
     """
     ray = _ray()
+    rows_per_block = at_least("rows_per_block", rows_per_block, 1)
     if isinstance(source, ray.data.Dataset):
         return source
     if isinstance(source, (str, os.PathLike)):
@@ -288,14 +291,14 @@ def requests_dataset(source: Any, *, depth: Optional[int] = None) -> "ray.data.D
         for p in paths:
             if not Path(p).is_file():
                 raise InvalidInputError(f"requests: file not found: {p}")
-        return ray.data.read_datasource(_datasource(paths, depth))
+        return ray.data.read_datasource(_datasource(paths, depth, rows_per_block))
     if not all(isinstance(r, Request) for r in items):
         raise InvalidInputError("requests: expected a Ray Dataset, paths, or Request objects")
     if not items:
         raise InvalidInputError("requests: no queries")
     if depth is not None:
         items = [Request(r.qid, r.query, r.candidates[:depth]) for r in items]
-    return ray.data.from_arrow(_table(items))
+    return ray.data.from_arrow([_table(items[i : i + rows_per_block]) for i in range(0, len(items), rows_per_block)])
 
 
 # --- the actor --------------------------------------------------------------------------------
@@ -315,8 +318,11 @@ def _build_scorer(factory: ScorerFactory) -> Any:
 
 def _one_line(e: BaseException) -> str:
     """``Type: first line`` of an error; a Ray error is unwrapped to its cause first."""
-    while getattr(e, "cause", None) is not None and e.cause is not e:  # type: ignore[attr-defined]
-        e = e.cause  # type: ignore[attr-defined]
+    for _ in range(20):  # RayTaskError.cause, then the chain Ray Data builds with "raise ... from"
+        inner = getattr(e, "cause", None) or e.__cause__
+        if not isinstance(inner, BaseException) or inner is e:
+            break
+        e = inner
     lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
     return f"{type(e).__name__}: {lines[0]}" if lines else type(e).__name__
 
@@ -324,11 +330,23 @@ def _one_line(e: BaseException) -> str:
 class _Reranker:
     """The callable class of the actor pool: one scorer per actor."""
 
-    def __init__(self, strategy: Strategy, factory: ScorerFactory, options: Dict[str, Any]) -> None:
+    def __init__(self, strategy: Strategy, factory: bytes, options: Dict[str, Any]) -> None:
         self.strategy, self.options = strategy, options
         self.fatal: Optional[tuple[str, str]] = None
+        self.scorer: Any = None
         try:
-            self.scorer = _build_scorer(factory)
+            from ray import cloudpickle
+
+            made = cloudpickle.loads(factory)  # here, so that a factory the worker cannot import is one clear error
+        except Exception as e:
+            self.scorer = None
+            self.fatal = (
+                "factory",
+                f"the scorer factory cannot be loaded on a Ray worker (can it import it?): {_one_line(e)}",
+            )
+            return
+        try:
+            self.scorer = _build_scorer(made)
         except BaseException as e:  # shown once on the driver, not as a Ray traceback
             if isinstance(e, KeyboardInterrupt):
                 raise
@@ -462,7 +480,8 @@ def rerank_iter(
             an existing cluster.
         queries_per_batch: queries per ``map_batches`` batch, default 32: an
             actor's scorer batches span that many queries; a dead actor's
-            batch is run again whole.
+            batch is run again whole. A short list of requests is cut finer,
+            so that each worker gets at least 4 batches.
         batch_size: scorer calls per batch inside an actor; default None: the
             scorer's ``batch_size`` attribute, else 32.
         depth: rerank only the first ``depth`` candidates (paths and Request
@@ -512,12 +531,13 @@ def rerank_iter(
     t0 = time.perf_counter()
     data_log = logging.getLogger("ray.data")
     level = data_log.level
-    data_log.setLevel(logging.ERROR)  # no per-dataset chatter on the caller's stderr: the progress line is ours
+    data_log.setLevel(logging.CRITICAL)  # no per-dataset chatter or tracebacks: errors are ours to report, once
     try:
         ctx = ray.data.DataContext.get_current()
         ctx.enable_progress_bars = False
         ctx.print_on_execution_start = False
         local: Optional[List[Request]] = None
+        per = queries_per_batch
         if not isinstance(requests, (str, os.PathLike, ray.data.Dataset)):
             items = list(requests)
             if items and all(isinstance(r, (str, os.PathLike)) for r in items):
@@ -530,9 +550,11 @@ def rerank_iter(
             total = _check_ids([{"qid": [r.qid for r in local]}], done_qids)
             if total == 0:
                 return
-            ds = requests_dataset([r for r in local if r.qid not in done_qids], depth=depth)
+            todo = [r for r in local if r.qid not in done_qids]
+            per = max(1, min(queries_per_batch, -(-len(todo) // (4 * workers))))  # >= 4 batches per worker
+            ds = requests_dataset(todo, depth=depth, rows_per_block=per)
         else:
-            ds = requests_dataset(requests, depth=depth)
+            ds = requests_dataset(requests, depth=depth, rows_per_block=queries_per_batch)
             ids = ds.select_columns(["qid"]).iter_batches(batch_format="numpy", batch_size=4096)
             total = _check_ids(ids, done_qids)
             if total == 0:
@@ -549,8 +571,8 @@ def rerank_iter(
             warnings.simplefilter("ignore", DeprecationWarning)
             out = ds.map_batches(
                 _Reranker,
-                fn_constructor_args=(strategy, factory, options),
-                batch_size=queries_per_batch,
+                fn_constructor_args=(strategy, ray.cloudpickle.dumps(factory), options),
+                batch_size=per,
                 batch_format="numpy",
                 compute=ray.data.ActorPoolStrategy(size=workers),
                 num_cpus=num_cpus,
