@@ -191,7 +191,7 @@ def iter_requests(path: PathLike, *, depth: Optional[int] = None) -> Iterator[Re
 def _is_json(line: str) -> bool:
     try:
         json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):  # deep nesting too
         return False
     return True
 

@@ -206,7 +206,7 @@ def _cut_torn_tail(path: Path) -> None:
             json.loads(last.decode("utf-8"))
             f.seek(size)
             f.write(b"\n")
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):  # deep nesting too
             f.truncate(start)
 
 

@@ -545,7 +545,7 @@ class RunWriter:
                 break
             try:
                 obj = json.loads(data[pos:nl].decode("utf-8"))
-            except (UnicodeDecodeError, ValueError):
+            except (UnicodeDecodeError, ValueError, RecursionError):  # deep nesting too
                 break
             if not isinstance(obj, dict):
                 break
