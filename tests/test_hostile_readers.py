@@ -563,3 +563,29 @@ def test_bad_paths(reader, path, pattern):
     """Before: TypeError or ValueError ('embedded null byte') from the OS layer."""
     with pytest.raises(InvalidInputError, match=pattern):
         reader(path)
+
+
+def test_deeply_nested_lines_outside_the_readers(tmp_path):
+    """A line nested too deeply for json raised RecursionError in the JSONL
+    readers that decode lines themselves: the run journal on resume, the call
+    recorder's torn-tail cut and rankwise.ray's JSONL sniff."""
+    from rankwise import ray as rwray
+    from rankwise.recording import CallRecorder
+    from rankwise.runs import RunWriter
+
+    deep = b"[" * 100_000
+    out = tmp_path / "out.trec"
+    out.write_text("")
+    (tmp_path / "out.trec.rankwise.jsonl").write_bytes(deep + b"\n")
+    with pytest.raises(InvalidInputError, match=r"out\.trec\.rankwise\.jsonl is not a rankwise journal"):
+        RunWriter(out, [Request.from_texts("q", ["a"], qid="q1")], mode="resume")
+
+    calls = tmp_path / "calls.jsonl"
+    calls.write_bytes(RECORDING + b'{"qid": ' + deep)  # a torn last line
+    CallRecorder(calls).close()
+    assert calls.read_bytes() == RECORDING
+
+    reqs = tmp_path / "r.jsonl"
+    reqs.write_bytes(b'{"a": ' + deep + b"\n" + RANK_LLM_JSONL)
+    with pytest.raises(InvalidInputError, match=r"r\.jsonl.*JSON nested too deeply"):
+        list(rwray.iter_requests(reqs))
