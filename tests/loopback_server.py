@@ -13,6 +13,8 @@ It is a stand-in, not a model: everything it answers or reports is SIMULATED.
 * On cue it misbehaves. The cue is a first path segment before ``/v1``:
   ``base = server.url_for("trickle")`` -> ``http://127.0.0.1:PORT/trickle/v1``,
   ``server.url_for("drop", times=1)`` misbehaves on the first request only.
+  A request whose prompt holds ``FAULT=<name>`` (or ``FAULT=<name>~<times>``)
+  gets that fault too, so one scorer can see good and bad calls.
   Faults (POSTs to ``/chat/completions``; ``GET /models`` answers normally
   unless the fault is ``deaf`` or ``nomodels``):
 
@@ -65,6 +67,7 @@ FAULTS = (
 )
 _PASSAGE = re.compile(r"^\[(\d+|[A-W])\] ", re.S)
 _WORD = re.compile(r"\w+")
+_CUE = re.compile(r"FAULT=([a-z0-9-]+)(?:~(\d+))?")
 
 
 class LoopbackServer:
@@ -239,13 +242,17 @@ class LoopbackServer:
             await self._send(writer, 404, b'{"error": "no such route"}')
             return True
         self.requests += 1
+        req = json.loads(body)
+        if self.keep_bodies:
+            self.bodies.append(req)
+        if not name:  # a cue in the prompt instead: FAULT=<name> or FAULT=<name>~<times>
+            cue = _CUE.search(" ".join(str(m.get("content", "")) for m in req.get("messages") or []))
+            if cue and cue.group(1) in FAULTS:
+                name, times = cue.group(1), int(cue.group(2) or 0)
         fault: Optional[str] = None
         if name:
             self.faults[name] += 1
             fault = name if not times or self.faults[name] <= times else None
-        req = json.loads(body)
-        if self.keep_bodies:
-            self.bodies.append(req)
         if fault == "stall":
             await asyncio.sleep(3600)
         if fault == "reset":

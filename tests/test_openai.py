@@ -1,117 +1,39 @@
-"""OpenAIScorer against a small chat-completions server on loopback, started
-by the tests: normal answers, logprobs, retries on 5xx/429/timeouts, a clear
-error on 4xx, malformed JSON and missing logprobs."""
+"""OpenAIScorer through rerank() against the SIMULATED loopback server (tests/loopback_server.py):
+normal answers, logprobs, retries on 5xx/429/timeouts, a clear error on 4xx, malformed JSON and
+missing logprobs, and a failed call that does not sink its batch. The fault modes one by one, and
+their deadlines, are in test_openai_faults.py."""
 
 from __future__ import annotations
 
 import json
-import re
-import threading
-import time
-from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import sys
+from pathlib import Path
+from typing import Iterator
 
 import pytest
 
 import rankwise as rw
 from rankwise.scorers import ListwiseCall, OpenAIScorer, PointwiseCall
 
-
-class Server:
-    """Answers like a served LLM that prefers passages mentioning 'flea'.
-
-    The query text selects a behaviour: FAIL500 / FAIL429 / SLOW fail the
-    first time they are seen, FAIL400 / BADJSON / NOLOGPROBS always.
-    """
-
-    def __init__(self) -> None:
-        self.seen: Counter = Counter()
-        self.bodies: list = []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):  # quiet
-                pass
-
-            def do_GET(self):  # the scorer's start-up probe
-                if self.path.endswith("/models"):
-                    return self.reply(200, {"object": "list", "data": [{"id": "m", "object": "model"}]})
-                self.reply(404, {"error": "no such route"})
-
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                server.bodies.append(body)
-                text = " ".join(m["content"] for m in body["messages"])
-                key = next(
-                    (k for k in ("FAIL500", "FAIL429", "SLOW", "FAIL400", "BADJSON", "NOLOGPROBS") if k in text), None
-                )
-                server.seen[key] += 1
-                first = server.seen[key] == 1
-                if key == "FAIL500" and first:
-                    return self.reply(500, {"error": "overloaded"})
-                if key == "FAIL429" and first:
-                    return self.reply(429, {"error": "slow down"}, headers={"Retry-After": "0"})
-                if key == "SLOW" and first:
-                    time.sleep(1.0)
-                if key == "FAIL400":
-                    return self.reply(400, {"error": {"message": "bad model"}})
-                if key == "BADJSON":
-                    return self.reply(200, None, raw=b"{not json")
-                self.reply(200, server.answer(body, text, with_logprobs=key != "NOLOGPROBS"))
-
-            def reply(self, code, obj, raw=None, headers=None):
-                data = raw if raw is not None else json.dumps(obj).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def answer(self, body, text, with_logprobs):
-        msgs = body["messages"]
-        passages = [m["content"] for m in msgs if m["role"] == "user" and re.match(r"^\[(\d+|[A-W])\] ", m["content"])]
-        usage = {"prompt_tokens": len(text.split()), "completion_tokens": 1}
-        if passages:
-            ids = [re.match(r"^\[(\w+)\]", p).group(1) for p in passages]
-            order = sorted(range(len(passages)), key=lambda i: -passages[i].count("flea"))
-            content = " > ".join(f"[{ids[i]}]" for i in order)
-            top = [{"token": ids[i], "logprob": -0.1 * r} for r, i in enumerate(order)]
-        else:
-            yes = "flea" in text.split("<Document>:")[-1]
-            content = "yes" if yes else "no"
-            top = [
-                {"token": "yes", "logprob": -0.1 if yes else -2.0},
-                {"token": "no", "logprob": -2.0 if yes else -0.1},
-            ]
-        choice = {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
-        if with_logprobs and body.get("logprobs"):
-            choice["logprobs"] = {
-                "content": [{"token": top[0]["token"], "logprob": top[0]["logprob"], "top_logprobs": top}]
-            }
-        return {"id": "x", "object": "chat.completion", "choices": [choice], "usage": usage}
+sys.path.insert(0, str(Path(__file__).parent))
+from loopback_server import LoopbackServer  # noqa: E402
 
 
 @pytest.fixture()
-def server():
-    s = Server()
-    yield s
-    s.httpd.shutdown()
+def server() -> Iterator[LoopbackServer]:
+    with LoopbackServer() as s:
+        yield s
 
 
-def reqs(query="how long do fleas live", n=6):
-    docs = [rw.Candidate(f"d{i}", ("a flea " * (i % 3)) + f"passage {i}") for i in range(n)]
+def reqs(query: str = "how long do fleas live", n: int = 6) -> list:
+    # the SIMULATED judge ranks passages by the query words they hold: 0, 1 or 2 here
+    docs = [rw.Candidate(f"d{i}", " ".join(["fleas", "live"][: i % 3]) + f" passage {i}") for i in range(n)]
     return [rw.Request("q1", query, docs)]
 
 
 def test_listwise_generation_and_first_and_pointwise(server):
     r = reqs()
-    truth = sorted(range(6), key=lambda i: -(i % 3))  # more "flea" first, ties in prompt order
+    truth = sorted(range(6), key=lambda i: -(i % 3))  # more query words first, ties in prompt order
     for scorer, strategy in [
         (OpenAIScorer(server.url, "m"), rw.SlidingWindow(window=6)),
         (OpenAIScorer(server.url, "m", method="first"), rw.SlidingWindow(window=6)),
@@ -126,33 +48,31 @@ def test_listwise_generation_and_first_and_pointwise(server):
     assert server.bodies[-1]["logprobs"] is True and server.bodies[-1]["max_tokens"] == 1
 
 
-def test_transient_failures_are_retried(server):
-    for query in ("FAIL500 fleas", "FAIL429 fleas", "SLOW fleas"):
-        scorer = OpenAIScorer(server.url, "m", timeout=0.5, backoff=0.01)
-        out = rw.rerank(reqs(query), rw.SlidingWindow(window=6), scorer, on_error="raise")[0]
-        assert out.spend["failed"] == 0 and scorer.retries == 1, query
+@pytest.mark.parametrize("fault", ["500", "429", "stall"])
+def test_transient_failures_are_retried(server, fault):
+    scorer = OpenAIScorer(server.url_for(fault, times=1), "m", timeout=0.5, backoff=0.01)
+    out = rw.rerank(reqs(), rw.SlidingWindow(window=6), scorer, on_error="raise")[0]
+    assert out.spend["failed"] == 0 and scorer.retries == 1, fault
 
 
-@pytest.mark.parametrize(
-    "query, match", [("FAIL400 fleas", "HTTP 400"), ("BADJSON fleas", "malformed"), ("NOLOGPROBS fleas", "logprobs")]
-)
-def test_permanent_failures_name_the_cause(server, query, match):
-    method = "first" if "LOGPROBS" in query else "generate"
-    scorer = OpenAIScorer(server.url, "m", method=method, max_retries=2, backoff=0.01)
+@pytest.mark.parametrize("fault, match", [("400", "HTTP 400"), ("badjson", "malformed"), ("nologprobs", "logprobs")])
+def test_permanent_failures_name_the_cause(server, fault, match):
+    method = "first" if fault == "nologprobs" else "generate"
+    scorer = OpenAIScorer(server.url_for(fault), "m", method=method, max_retries=2, backoff=0.01)
     with pytest.raises(rw.ScorerError, match=match):
-        rw.rerank(reqs(query), rw.SlidingWindow(window=6), scorer, on_error="raise")
+        rw.rerank(reqs(), rw.SlidingWindow(window=6), scorer, on_error="raise")
     assert scorer.retries == 0  # not retried
 
 
 def test_one_bad_request_does_not_sink_the_batch(server):
     good = reqs("fleas")[0]
-    bad = rw.Request("q2", "FAIL400 fleas", good.candidates)
-    scorer = OpenAIScorer(server.url, "m", kind="pointwise", concurrency=4)
+    bad = rw.Request("q2", "FAULT=400 fleas", good.candidates)
+    scorer = OpenAIScorer(server.url, "m", kind="pointwise", max_in_flight=4)
     with pytest.warns(rw.ScorerWarning, match="q2"):
         out = rw.rerank([good, bad], rw.Pointwise(), scorer, batch_size=12)
     assert out[0].spend["failed"] == 0 and out[1].spend["failed"] == 1 and "HTTP 400" in out[1].error
     # the good query's 6 calls were sent once: no batch-level retry
-    assert sum(1 for b in server.bodies if "FAIL400" not in json.dumps(b)) == 6
+    assert sum(1 for b in server.bodies if "FAULT=400" not in json.dumps(b)) == 6
 
 
 def test_unreachable_server_gives_up_clearly():
