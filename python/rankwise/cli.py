@@ -571,7 +571,9 @@ def _add_scorer_options(p: argparse.ArgumentParser, default_scorer: str) -> None
         help="the deadline of one scorer request: a server's per-request deadline (default: its own, 60 s); "
         "for other scorers, the driver's per-call deadline (default: none)",
     )
-    g.add_argument("--concurrency", type=int, default=8, help="requests in flight to a server (default: %(default)s)")
+    g.add_argument(
+        "--concurrency", type=int, default=None, help="requests in flight to a server (default: the scorer's, 256)"
+    )
     g.add_argument(
         "--oracle-temperature", type=float, default=0.0, help="noise of the oracle scorer (default: %(default)s)"
     )

@@ -80,7 +80,7 @@ def from_spec(
     device: str = "auto",
     dtype: str = "auto",
     batch_size: Optional[int] = None,
-    concurrency: int = 8,
+    concurrency: Optional[int] = None,
     timeout: Optional[float] = None,
     temperature: float = 0.0,
     seed: int = 0,
@@ -98,7 +98,7 @@ def from_spec(
         device, dtype: torch device and dtype of local models, default ``"auto"``.
         batch_size: prompts per forward pass of a local model; default the
             scorer's own (8 for :class:`HFScorer`, 32 for MiniLM).
-        concurrency: requests in flight to a server, default 8.
+        concurrency: requests in flight to a server; default the scorer's own (256).
         timeout: the deadline of one server request in seconds; default the
             scorer's own (60 s).
         temperature, seed: noise and seed of the simulated ``oracle:`` judge,
