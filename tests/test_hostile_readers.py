@@ -589,3 +589,31 @@ def test_deeply_nested_lines_outside_the_readers(tmp_path):
     reqs.write_bytes(b'{"a": ' + deep + b"\n" + RANK_LLM_JSONL)
     with pytest.raises(InvalidInputError, match=r"r\.jsonl.*JSON nested too deeply"):
         list(rwray.iter_requests(reqs))
+
+
+@pytest.mark.parametrize("name", list(READERS))
+def test_gzip_files_read_as_their_text(tmp_path, name):
+    """MS MARCO and TREC files often come gzipped: read as the text inside."""
+    import gzip
+
+    content = READERS[name][0]
+    assert _read(tmp_path, name, gzip.compress(BOM + content)) == _read(tmp_path, name, content)
+    with pytest.raises(InvalidInputError, match=rf"{READERS[name][1]} is not a readable gzip file"):
+        _read(tmp_path, name, gzip.compress(content)[:-6])  # truncated
+
+
+def test_gzip_stream_lines(tmp_path):
+    import gzip
+
+    from rankwise import _io
+
+    p = tmp_path / "docs.tsv.gz"
+    p.write_bytes(gzip.compress(b"d1\tone\r\nd2\ttwo \xe2\x80\xa8 more\n"))
+    assert (
+        list(_io.stream_lines(p, "docs"))
+        == list(_io.read_lines(p, "docs"))
+        == [(1, "d1\tone"), (2, "d2\ttwo \u2028 more")]
+    )
+    p.write_bytes(gzip.compress(b"d1\tone\n" * 1000)[:-30])
+    with pytest.raises(InvalidInputError, match=r"docs\.tsv\.gz is not a readable gzip file"):
+        list(_io.stream_lines(p, "docs"))

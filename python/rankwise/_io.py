@@ -1,9 +1,11 @@
 """The one place where rankwise opens a text file and splits it into lines.
 
 Every reader (TREC runs and qrels, topics, documents, request files,
-recordings) goes through :func:`read_text` and :func:`split_lines`, so they
-agree on three rules:
+recordings) goes through :func:`read_text` and :func:`split_lines` (or their
+lazy twin :func:`stream_lines`), so they agree on these rules:
 
+* a gzip-compressed file (``.gz``, told by its first two bytes) is read
+  decompressed;
 * the file is UTF-8; a leading byte-order mark (U+FEFF) is dropped, and bytes
   that are not UTF-8 raise :class:`~rankwise.InvalidInputError` naming the
   file, the line and the byte;
@@ -16,12 +18,14 @@ agree on three rules:
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 import numbers
 import os
+import zlib
 from pathlib import Path
-from typing import Any, Iterator, Tuple, Union
+from typing import Any, Iterable, Iterator, Tuple, Union
 
 from ._errors import InvalidInputError
 
@@ -42,6 +46,7 @@ __all__ = [
 PathLike = Union[str, "os.PathLike[str]"]
 
 BOM = "\ufeff"
+GZIP_MAGIC = b"\x1f\x8b"
 
 
 def where_of(path: PathLike, what: str = "path") -> str:
@@ -78,7 +83,7 @@ def decode(data: bytes, what: str, where: str) -> str:
 
 
 def read_text(path: PathLike, what: str) -> str:
-    """The whole file as text (UTF-8, BOM dropped).
+    """The whole file as text (UTF-8, BOM dropped, gzip decompressed).
 
     Raises:
         InvalidInputError: ``"{what}: file not found: PATH"``, a directory or
@@ -89,7 +94,8 @@ def read_text(path: PathLike, what: str) -> str:
 
 def read_bytes(path: PathLike, what: str) -> bytes:
     """The whole file as bytes, for readers that decode it themselves (a
-    recording cuts a torn last line before decoding).
+    recording cuts a torn last line before decoding); a gzip file (told by
+    its first two bytes, which UTF-8 text never starts with) is decompressed.
 
     Raises:
         InvalidInputError: ``"{what}: file not found: PATH"``, a directory,
@@ -97,9 +103,15 @@ def read_bytes(path: PathLike, what: str) -> bytes:
     """
     where = where_of(path, what)
     try:
-        return Path(where).read_bytes()
+        data = Path(where).read_bytes()
     except OSError as e:
         raise _unreadable(e, what, where) from None
+    if data[:2] == GZIP_MAGIC:
+        try:
+            return gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as e:
+            raise InvalidInputError(f"{what}: {where} is not a readable gzip file ({e})") from None
+    return data
 
 
 def _unreadable(e: OSError, what: str, where: str) -> InvalidInputError:
@@ -123,27 +135,40 @@ def split_lines(text: str) -> Iterator[Tuple[int, str]]:
 
 def stream_lines(path: PathLike, what: str) -> Iterator[Tuple[int, str]]:
     """:func:`read_lines` lazily, for files too large to hold: the same lines
-    (``\n`` only, ``\r`` before it and leading BOMs dropped), each decoded
-    as it is read, so a bad byte raises only when its line is reached."""
+    (``\\n`` only, ``\\r`` before it and leading BOMs dropped; gzip files
+    decompressed), each decoded as it is read, so a bad byte raises only
+    when its line is reached."""
     where = where_of(path, what)
     try:
         f = open(where, "rb")
     except OSError as e:
         raise _unreadable(e, what, where) from None
     with f:
-        for n, raw in enumerate(f, 1):  # binary files split at b"\n" only
+        if f.peek(2)[:2] != GZIP_MAGIC:
+            yield from _decoded_lines(f, what, where)
+            return
+        with gzip.GzipFile(fileobj=f, mode="rb") as g:
             try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as e:
-                raise InvalidInputError(
-                    f"{what}: {where}, line {n}: not valid UTF-8 (byte 0x{raw[e.start : e.start + 1].hex()}: {e.reason})"
-                ) from None
-            if n == 1:
-                line = line.lstrip(BOM)
-                if not line:  # the file was only byte-order marks
-                    return
-            line = line[:-1] if line.endswith("\n") else line
-            yield n, line[:-1] if line.endswith("\r") else line
+                yield from _decoded_lines(g, what, where)
+            except (OSError, EOFError, zlib.error) as e:  # a damaged gzip stream
+                raise InvalidInputError(f"{what}: {where} is not a readable gzip file ({e})") from None
+
+
+def _decoded_lines(f: Iterable[bytes], what: str, where: str) -> Iterator[Tuple[int, str]]:
+    """The decoded lines of an open binary file, as :func:`stream_lines` gives them."""
+    for n, raw in enumerate(f, 1):  # binary files split at b"\n" only
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise InvalidInputError(
+                f"{what}: {where}, line {n}: not valid UTF-8 (byte 0x{raw[e.start : e.start + 1].hex()}: {e.reason})"
+            ) from None
+        if n == 1:
+            line = line.lstrip(BOM)
+            if not line:  # the file was only byte-order marks
+                return
+        line = line[:-1] if line.endswith("\n") else line
+        yield n, line[:-1] if line.endswith("\r") else line
 
 
 def read_lines(path: PathLike, what: str) -> Iterator[Tuple[int, str]]:
