@@ -405,3 +405,51 @@ def test_stream_lines_is_read_lines(folder, parts):
         assert str(e).split(": not valid UTF-8")[0] == str(lazy.value).split(": not valid UTF-8")[0]
         return
     assert list(_io.stream_lines(path, "path")) == whole
+
+
+class _Rec:
+    def __init__(self, **kw: Any) -> None:
+        self.__dict__.update(kw)
+
+
+class _FuzzDataset:
+    """An ir_datasets-like dataset whose records hold anything."""
+
+    def __init__(self, queries: Any, docs: Any, scored: Any) -> None:
+        self.queries, self.docs, self.scored = queries, docs, scored
+
+    def queries_iter(self) -> Any:
+        return iter(_Rec(query_id=q, text=t) for q, t in self.queries)
+
+    def docs_store(self) -> Any:
+        docs = {d: _Rec(doc_id=d, text=t) for d, t in self.docs if isinstance(d, str)}
+
+        class Store:
+            def get_many(self, ids: Any) -> Any:
+                return {i: docs[i] for i in ids if i in docs}
+
+        return Store()
+
+    def scoreddocs_iter(self) -> Any:
+        return iter(_Rec(query_id=q, doc_id=d, score=s) for q, d, s in self.scored)
+
+
+IDS = st.sampled_from(["1", "2", "d1", "d2", 1, 2, None, 1.5, True, "", [1]])
+
+
+@BUDGET
+@given(
+    st.lists(st.tuples(IDS, SCALAR_OR_ANY), max_size=4),
+    st.lists(st.tuples(IDS, SCALAR_OR_ANY), max_size=4),
+    st.lists(st.tuples(IDS, IDS, SCALAR_OR_ANY), max_size=5),
+)
+def test_irds_any_records(queries, docs, scored):
+    """irds.load over records holding anything: requests, or an InvalidInputError."""
+    from rankwise import irds
+
+    try:
+        reqs = irds.load(_FuzzDataset(queries, docs, scored))
+    except rw.InvalidInputError as e:
+        assert str(e).split(":")[0] in ("run", "queries", "docs", "dataset")
+        return
+    _requests_ok(reqs)
