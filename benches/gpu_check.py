@@ -5,7 +5,8 @@ Builds a Llama-style model from a config (random weights, a real WordPiece
 tokenizer), saves it, loads it with ``HFScorer.from_pretrained`` and reranks
 synthetic queries of a few hundred candidates with JointRank and
 SlidingWindow (FIRST single-token logits, and generation for the sliding
-window). Prints throughput (documents shown per second), peak GPU memory and
+window), and Pointwise (yes/no logits), through the continuous driver (the
+next batch's prompts are built on a second thread while the model runs). Prints throughput (documents shown per second), peak GPU memory and
 the share of wall time spent outside the model. Random weights: the
 rankings mean nothing; the plumbing and the overheads are what is measured.
 
@@ -84,12 +85,13 @@ def main() -> None:
         ("JointRank(20, r=4)", "first", rw.JointRank(block_size=20, replicas=4, aggregator="plackett_luce")),
         ("SlidingWindow(20, 10)", "first", rw.SlidingWindow(20, 10)),
         ("SlidingWindow(20, 10)", "generate", rw.SlidingWindow(20, 10)),
+        ("Pointwise", "yes_no", rw.Pointwise()),
     ]
     rows = []
     for label, method, strategy in runs:
         scorer = HFScorer.from_pretrained(
             str(model_dir),
-            kind="listwise",
+            kind=strategy.call_kind,
             method=method,
             device=args.device,
             batch_size=args.batch_size,

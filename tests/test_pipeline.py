@@ -402,3 +402,54 @@ def test_requests_in_the_shapes_users_have():
     ]
     with pytest.raises(rw.InvalidInputError, match="requests"):
         rw.rerank([42], rw.Pointwise(), judge)
+
+
+def test_a_two_half_scorer_has_the_next_batch_prepared_while_the_model_runs():
+    reqs, utility = synthetic_requests(6, 40, seed=38)
+    judge = Oracle(utility, kind="listwise")
+    prepared_second = threading.Event()
+    log = []
+
+    class TwoHalves:
+        kind = "listwise"
+
+        def __call__(self, calls):
+            return self.run(self.prepare(calls))
+
+        def prepare(self, calls):
+            log.append(("prepare", len(calls)))
+            if sum(1 for e in log if e[0] == "prepare") == 2:
+                prepared_second.set()
+            return list(calls)
+
+        def run(self, calls):
+            if not log or log[0] != "overlap-checked":
+                log.insert(0, "overlap-checked")
+                log.append(("overlapped", prepared_second.wait(5)))  # batch 2 is prepared during batch 1
+            return judge(calls)
+
+    out = rw.rerank(reqs, rw.JointRank(), TwoHalves(), batch_size=8)
+    assert ("overlapped", True) in log
+    assert [r.docids for r in out] == [r.docids for r in rw.rerank(reqs, rw.JointRank(), judge)]
+
+
+def test_a_failing_prepare_falls_back_to_the_plain_path():
+    reqs, utility = synthetic_requests(3, 10, seed=39)
+    judge = Oracle(utility, kind="pointwise")
+
+    class BadPrepare:
+        kind = "pointwise"
+
+        def __call__(self, calls):
+            return judge(calls)
+
+        def prepare(self, calls):
+            raise RuntimeError("tokenizer hiccup")
+
+        def run(self, prepared):
+            raise AssertionError("never reached")
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = rw.rerank(reqs, rw.Pointwise(), BadPrepare())
+    assert all(r.docids == true_order(utility, r.qid) for r in out)

@@ -9,7 +9,10 @@ Two ways to talk to one, chosen by what the scorer offers:
   batches run one after another on one worker thread, and the next batch
   is formed and queued while the current one runs, so the model never waits
   for the planner. At most two batches are outstanding: one running, one
-  waiting.
+  waiting. A scorer that splits its work into ``prepare(calls)`` (the CPU
+  half: prompts, tokens) and ``run(prepared)`` (the model), as
+  :class:`~rankwise.scorers.HFScorer` does, has the waiting batch prepared
+  on a second thread while the model runs the current one.
 
 Failure policy, the same for both: a scorer invocation that raises (anything
 but :class:`~rankwise.InvalidInputError`, a misconfiguration raised at once)
@@ -117,6 +120,8 @@ class Dispatcher(Generic[T]):
         self._deadlines: List[Tuple[float, int, "Future[Any]"]] = []
         self._seq = itertools.count()
         self._runner: Optional[_Runner] = None if self.submit else _Runner()
+        two_halves = callable(getattr(scorer, "prepare", None)) and callable(getattr(scorer, "run", None))
+        self._prep: Optional[_Runner] = _Runner() if self._runner is not None and two_halves else None
         self._ready_outcomes: List[Outcome[T]] = []
 
     # --- how much to send -----------------------------------------------------------
@@ -162,7 +167,12 @@ class Dispatcher(Generic[T]):
         st.batch_queries += len({id(getattr(t, "query", t)) for t in tickets})
         if self.submit is None:
             assert self._runner is not None
-            f = self._runner.submit(functools.partial(self._run_batch, [self.call_of(t) for t in tickets]))
+            calls = [self.call_of(t) for t in tickets]
+            if self._prep is not None:  # build the next batch's prompts while the model runs this one
+                prepared = self._prep.submit(functools.partial(self.scorer.prepare, list(calls)))
+                f = self._runner.submit(functools.partial(self._run_prepared, prepared, calls))
+            else:
+                f = self._runner.submit(functools.partial(self._run_batch, calls))
             self._track(f, _Unit(tickets, True, self._deadline()))
             return
         self._submit(tickets, self.retries)
@@ -206,6 +216,25 @@ class Dispatcher(Generic[T]):
         if len(out) != len(calls):
             raise ScorerError(f"the scorer returned {len(out)} answers for a batch of {len(calls)} calls")
         return out
+
+    def _run_prepared(self, prepared: "Future[Any]", calls: List[Any]) -> List[Tuple[bool, Any]]:
+        """On the worker thread: the model half of a batch whose prompts the
+        preparing thread built; any failure goes the plain way (retried, then
+        call by call)."""
+        try:
+            ready = prepared.result()
+            t = time.perf_counter()
+            try:
+                out = list(self.scorer.run(ready))
+            finally:
+                self.stats.scorer_seconds += time.perf_counter() - t
+            if len(out) == len(calls):
+                return [(True, a) for a in out]
+        except InvalidInputError:
+            raise
+        except Exception:
+            pass
+        return self._run_batch(calls)
 
     def _run_batch(self, calls: List[Any]) -> List[Tuple[bool, Any]]:
         """On the worker thread: the batch, retried, then call by call."""
@@ -298,5 +327,6 @@ class Dispatcher(Generic[T]):
             f.cancel()
         self.units.clear()
         self.in_flight = 0
-        if self._runner is not None:
-            self._runner.close()
+        for runner in (self._runner, self._prep):
+            if runner is not None:
+                runner.close()

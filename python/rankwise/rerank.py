@@ -414,10 +414,11 @@ def rerank_iter(
         raise InvalidInputError(f"on_error: must be 'fallback' or 'raise', got {on_error!r}")
     kind = scorer_kind(scorer, strategy.call_kind)
     _adapter(strategy.call_kind, kind, strategy)  # a kind mismatch fails before any work
+    recording = None
     if record is not None:
         from .recording import Recording  # the one call recorder (rankwise.recording)
 
-        scorer = Recording(scorer, record)
+        scorer = recording = Recording(scorer, record)
     st = stats if stats is not None else RerankStats()
     drv = _Driver(strategy, kind, on_error, st)
     disp: Dispatcher[_Ticket] = Dispatcher(
@@ -455,6 +456,8 @@ def rerank_iter(
         drv.finished.clear()
     finally:
         disp.close()
+        if recording is not None:
+            recording.close()
         st.wall_seconds += time.perf_counter() - t0
         st.tokens_in += int(getattr(scorer, "tokens_in", 0) or 0) - int(tokens0[0] or 0)
         st.tokens_out += int(getattr(scorer, "tokens_out", 0) or 0) - int(tokens0[1] or 0)

@@ -381,27 +381,24 @@ class HFScorer:
     def _fitted(self, call: Any, texts: Sequence[str], budget: int) -> str:
         return self._fit(lambda p: self._prompt(call, p), texts, budget)
 
-    def __call__(self, calls: List[Any]) -> List[Any]:
+    def prepare(self, calls: List[Any]) -> Tuple[str, List[Any], Any]:
+        """The CPU half of a batch: check the calls and build their prompts
+        (cut to fit). The driver runs it for the next batch while the model
+        runs the current one; :meth:`run` does the rest."""
         want = {"pointwise": PointwiseCall, "pairwise": PairwiseCall, "listwise": ListwiseCall}[self.kind]
         if not all(isinstance(c, want) for c in calls):
             raise InvalidInputError(f"a {self.kind} HFScorer answers {want.__name__} only")
         if self.kind == "pointwise":
             if self.method == "cross_encoder":
-                return [float(x) for x in self.cross_scores([(c.query, c.doc.text) for c in calls])]
-            logits = self.next_token_logits(
-                [self._fitted(c, [c.doc.text], self._budget()) for c in calls]
-            )  # no prefill
-            if self.method == "yes_no":
-                return [float(x) for x in yes_probability(logits, self.yes, self.no)]
-            return [float(x) for x in expected_label(logits, self.label_ids)]
+                return "cross", calls, [(c.query, c.doc.text) for c in calls]
+            return "points", calls, [self._fitted(c, [c.doc.text], self._budget()) for c in calls]  # no prefill
         if self.kind == "pairwise":
             texts = []
             budget = self._budget(self._prefill_tokens("Passage"))
             for c in calls:
                 texts.append(self._fitted(c, [c.doc_a.text, c.doc_b.text], budget))
                 texts.append(self._fitted(c, [c.doc_b.text, c.doc_a.text], budget))
-            logits = self.next_token_logits(texts, prefill="Passage")
-            return [pair_probability(logits[2 * k], logits[2 * k + 1], self.a, self.b) for k in range(len(calls))]
+            return "pairs", calls, texts
         letters = self.method == "first"
         if letters and any(len(c.docs) > len(prompts.LETTERS) for c in calls):
             raise InvalidInputError(
@@ -410,10 +407,29 @@ class HFScorer:
         new_tokens = self.max_new_tokens or 6 * max((len(c.docs) for c in calls), default=1) + 8
         budget = self._budget(self._prefill_tokens("[") if letters else new_tokens)
         texts = [self._fitted(c, [d.text for d in c.docs], budget) for c in calls]
-        if letters:
+        return ("first" if letters else "generate"), calls, (texts, new_tokens)
+
+    def run(self, prepared: Tuple[str, List[Any], Any]) -> List[Any]:
+        """The model half of a batch, on what :meth:`prepare` built."""
+        what, calls, data = prepared
+        if what == "cross":
+            return [float(x) for x in self.cross_scores(data)]
+        if what == "points":
+            logits = self.next_token_logits(data)
+            if self.method == "yes_no":
+                return [float(x) for x in yes_probability(logits, self.yes, self.no)]
+            return [float(x) for x in expected_label(logits, self.label_ids)]
+        if what == "pairs":
+            logits = self.next_token_logits(data, prefill="Passage")
+            return [pair_probability(logits[2 * k], logits[2 * k + 1], self.a, self.b) for k in range(len(calls))]
+        texts, new_tokens = data
+        if what == "first":
             logits = self.next_token_logits(texts, prefill="[")
             return [order_by_logits(logits[k], self.letter_ids[: len(c.docs)]) for k, c in enumerate(calls)]
         return list(self.generate(texts, new_tokens))
+
+    def __call__(self, calls: List[Any]) -> List[Any]:
+        return self.run(self.prepare(calls))
 
     def __repr__(self) -> str:
         return f"HFScorer({type(self.model).__name__}, kind={self.kind!r}, method={self.method!r}, device={str(self.device)!r})"
