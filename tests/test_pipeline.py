@@ -453,3 +453,14 @@ def test_a_failing_prepare_falls_back_to_the_plain_path():
         warnings.simplefilter("error")
         out = rw.rerank(reqs, rw.Pointwise(), BadPrepare())
     assert all(r.docids == true_order(utility, r.qid) for r in out)
+
+
+def test_plain_dicts_without_query_ids_are_numbered_by_position():
+    docs = ["a cat", "a dog", "a flea"]
+    out = rw.rerank(
+        [{"query": "flea", "docs": docs}, {"query": "cat", "docs": docs}],
+        rw.Pointwise(),
+        as_scorer(lambda calls: [float(c.doc.text.endswith(c.query)) for c in calls], "pointwise"),
+    )
+    assert [r.qid for r in out] == ["0", "1"]
+    assert [r.docids[0] for r in out] == ["2", "0"]

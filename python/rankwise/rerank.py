@@ -263,7 +263,7 @@ class _Driver:
         self.seen: set[str] = set()
 
     def start(self, req: Any) -> None:
-        req = as_request(req)
+        req = as_request(req, default_qid=str(len(self.seen)))  # a dict without a qid: its position
         if req.qid in self.seen:
             raise InvalidInputError(f"requests: query {req.qid!r} appears twice")
         self.seen.add(req.qid)
@@ -543,7 +543,7 @@ def rerank(
         first-stage order. The rankings do not depend on ``batch_size``,
         ``max_in_flight`` or the order in which answers arrive.
     """
-    reqs = [as_request(r) for r in requests]
+    reqs = [as_request(r, default_qid=str(i)) for i, r in enumerate(requests)]
     done = {
         r.qid: r
         for r in rerank_iter(
