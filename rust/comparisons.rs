@@ -131,6 +131,12 @@ impl Comparisons {
         T: ItemId + std::fmt::Display + PartialEq,
     {
         check_pairs(n_items, winners, losers, weights)?;
+        let threads = parallel::num_threads() as u128;
+        check_working_memory(
+            "n_items",
+            || format!("{n_items} items and {} comparisons", winners.len()),
+            n_items as u128 * (BYTES_PER_ITEM + 12 * threads) + winners.len() as u128 * BYTES_PER_COMPARISON,
+        )?;
         Ok(Self::build(n_items, winners, losers, weights))
     }
 
@@ -375,6 +381,39 @@ impl Comparisons {
         }
         seen
     }
+}
+
+/// Working memory per item of the comparison store and the aggregators
+/// that run on it (offsets, row ends and lengths, strengths, scratch, the
+/// scores and ranking handed out), generously; per-thread scratch comes on top.
+pub const BYTES_PER_ITEM: u128 = 160;
+/// Working memory per comparison (its entry in both rows, transition shares).
+pub const BYTES_PER_COMPARISON: u128 = 64;
+/// Below this, working memory is not probed.
+const PROBE_ABOVE: u128 = 64 << 20;
+
+/// Make sure `bytes` of working memory can be had before work that needs
+/// them, so that a process under a memory cap (`RLIMIT_AS`, a container)
+/// gets an [`Error::OutOfMemory`] naming `arg` instead of an abort in the
+/// middle of the work: that much is reserved once (address space only,
+/// nothing is touched) and given back. `what()` says what needs it.
+pub fn check_working_memory(arg: &str, what: impl FnOnce() -> String, bytes: u128) -> Result<()> {
+    if bytes <= PROBE_ABOVE {
+        return Ok(());
+    }
+    let fail = |what: String| Error::OutOfMemory {
+        arg: arg.to_string(),
+        msg: format!(
+            "{what} need about {:.1} GiB of working memory, which could not be allocated",
+            bytes as f64 / f64::from(1u32 << 30)
+        ),
+    };
+    let Ok(len) = usize::try_from(bytes) else { return Err(fail(what())) };
+    let mut probe: Vec<u8> = Vec::new();
+    if probe.try_reserve_exact(len).is_err() {
+        return Err(fail(what()));
+    }
+    Ok(())
 }
 
 /// Weights up to this are stored as given: sums of up to 2^64 of them
@@ -627,6 +666,16 @@ mod tests {
         let items: Vec<u32> = (0..100_000).collect();
         let e = pairs_from_rankings_checked(&[0, items.len()], &items).unwrap_err();
         assert!(e.to_string().starts_with("rankings: 4999950000 pairs"), "{e}");
+    }
+
+    #[test]
+    fn working_memory_that_cannot_exist_is_an_error() {
+        let e = check_working_memory("n_items", || "everything".into(), u128::from(u64::MAX) * 4).unwrap_err();
+        assert!(matches!(e, Error::OutOfMemory { .. }), "{e}");
+        assert!(e.to_string().starts_with("n_items: everything need about"), "{e}");
+        // a plausible amount is only reserved, never touched
+        assert!(check_working_memory("n_items", String::new, 1 << 30).is_ok());
+        assert!(check_working_memory("n_items", String::new, 100).is_ok());
     }
 
     #[test]

@@ -12,6 +12,9 @@ pub enum Error {
     /// The data are valid but the requested estimate does not exist
     /// (for example a maximum-likelihood fit where an item never loses).
     NotEstimable(String),
+    /// The working memory the input needs could not be allocated (checked
+    /// before the work, so the process does not abort); Python `MemoryError`.
+    OutOfMemory { arg: String, msg: String },
 }
 
 impl Error {
@@ -25,6 +28,7 @@ impl fmt::Display for Error {
         match self {
             Error::InvalidInput { arg, msg } => write!(f, "{arg}: {msg}"),
             Error::NotEstimable(msg) => f.write_str(msg),
+            Error::OutOfMemory { arg, msg } => write!(f, "{arg}: {msg}"),
         }
     }
 }

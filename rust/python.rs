@@ -31,6 +31,7 @@ fn to_py(e: Error) -> PyErr {
     let class = match e {
         Error::InvalidInput { .. } => "InvalidInputError",
         Error::NotEstimable(_) => "EstimationError",
+        Error::OutOfMemory { .. } => return pyo3::exceptions::PyMemoryError::new_err(e.to_string()),
     };
     Python::attach(|py| {
         match py.import("rankwise._errors").and_then(|m| m.getattr(class)).and_then(|t| Ok(t.cast_into::<PyType>()?)) {
@@ -107,6 +108,8 @@ fn bradley_terry<'py>(
 ) -> PyResult<Estimated<'py>> {
     let method: Method = method.parse().map_err(to_py)?;
     let stop = Stopping { tol, max_iter };
+    // scalar arguments first: before anything sized by n_items is allocated
+    stop.check().and_then(|_| agg::check_prior_value(prior)).map_err(to_py)?;
     let e = with_comparisons(py, &winners, &losers, n_items, &weights, |c| {
         agg::bradley_terry::bradley_terry(c, method, prior, stop)
     })?;
@@ -129,6 +132,7 @@ fn plackett_luce<'py>(
 ) -> PyResult<Estimated<'py>> {
     let method: Method = method.parse().map_err(to_py)?;
     let stop = Stopping { tol, max_iter };
+    stop.check().and_then(|_| agg::check_prior_value(prior)).map_err(to_py)?;
     let e = with_rankings(py, &items, &lengths, n_items, &weights, |r| {
         agg::plackett_luce::plackett_luce(r, method, prior, stop)
     })?;
@@ -149,6 +153,7 @@ fn pagerank<'py>(
     max_iter: usize,
 ) -> PyResult<Estimated<'py>> {
     let stop = Stopping { tol, max_iter };
+    stop.check().and_then(|_| agg::pagerank::check_damping(damping)).map_err(to_py)?;
     let e = with_comparisons(py, &winners, &losers, n_items, &weights, |c| agg::pagerank::pagerank(c, damping, stop))?;
     Ok(estimated(py, e))
 }

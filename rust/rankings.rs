@@ -1,6 +1,10 @@
 //! Many rankings (each a list of item ids, best first) in one flat buffer.
 
-use crate::comparisons::{check_weights, resolve_n_items, ItemId, MAX_ITEMS};
+use crate::comparisons::{check_weights, resolve_n_items, ItemId, BYTES_PER_ITEM, MAX_ITEMS};
+
+/// Working memory per ranked position (the flat store, Plackett–Luce's
+/// occurrence index and stage sums), generously.
+const BYTES_PER_POSITION: u128 = 64;
 use crate::error::{Error, Result};
 
 /// A validated set of rankings over items `0..n_items`, stored flat:
@@ -33,6 +37,11 @@ impl Rankings {
             return Err(Error::invalid("rankings", "lengths do not add up to the number of items"));
         }
         let n = resolve_n_items(n_items, &[items])?;
+        crate::comparisons::check_working_memory(
+            "n_items",
+            || format!("{n} items and {} ranked positions", items.len()),
+            n as u128 * BYTES_PER_ITEM + items.len() as u128 * BYTES_PER_POSITION,
+        )?;
         let mut seen = vec![u32::MAX; n];
         let mut flat = Vec::with_capacity(items.len());
         for (r, w) in offsets.windows(2).enumerate() {

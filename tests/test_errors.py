@@ -429,19 +429,12 @@ def _run_capped(code: str, headroom_mb: int = 64) -> subprocess.CompletedProcess
 _BIG = 50_000_000
 
 
-_LATE_CHECK = pytest.mark.xfail(
-    strict=True,
-    reason="known bug: rust/python.rs builds the comparison store (n_items-sized) before checking tol/damping "
-    "(Stopping::check, the damping range), so a bad parameter on big input is reported only after the work",
-)
-
-
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc to size the memory cap")
 @pytest.mark.parametrize(
     "call,arg",
     [
-        pytest.param(f"rankwise.bradley_terry([0], [1], n_items={_BIG}, tol=-1)", "tol", marks=_LATE_CHECK),
-        pytest.param(f"rankwise.pagerank([0], [1], n_items={_BIG}, damping=2.0)", "damping", marks=_LATE_CHECK),
+        (f"rankwise.bradley_terry([0], [1], n_items={_BIG}, tol=-1)", "tol"),
+        (f"rankwise.pagerank([0], [1], n_items={_BIG}, damping=2.0)", "damping"),
         (f"rankwise.plackett_luce([[0, 1]], n_items={_BIG}, prior=-1.0)", "prior"),
         (f"rankwise.plackett_luce([[0, 1]], n_items={_BIG}, tol=0.0)", "tol"),
     ],
@@ -462,11 +455,6 @@ def test_validation_happens_before_any_work(call, arg):
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc to size the memory cap")
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: a failed allocation in the Rust core aborts the interpreter (Rust's default "
-    "handle_alloc_error) instead of raising MemoryError",
-)
 def test_running_out_of_memory_raises_instead_of_aborting():
     proc = _run_capped(
         f"""

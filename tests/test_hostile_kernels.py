@@ -75,6 +75,32 @@ def test_input_sized_allocations_fail_cleanly_under_a_memory_cap(call, arg):
         assert "GiB" in proc.stdout, proc.stdout
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "call",
+    [
+        "rw.bradley_terry([0], [1], n_items=100_000_000)",
+        "rw.pagerank([0], [1], n_items=100_000_000)",
+        "rw.copeland([0], [1], n_items=100_000_000)",
+        "rw.plackett_luce([[0, 1]], n_items=100_000_000)",
+        "rw.borda([[0, 1]], n_items=100_000_000)",
+        "rw.elo([0], [1], n_items=100_000_000)",
+    ],
+)
+def test_n_items_sized_work_beyond_a_memory_cap_raises_memory_error(call):
+    # 100 million items fit this machine (the n_items check passes) but not a 2 GiB address space:
+    # the working memory is probed before the work, so the child raises instead of aborting
+    proc = _capped(f"""
+        try:
+            {call}
+        except MemoryError as e:
+            print("raised:", e)
+    """)
+    assert proc.returncode == 0, f"rc={proc.returncode}\n{proc.stderr[-2000:]}"
+    assert proc.stdout.startswith("raised: n_items: 100000000 items"), proc.stdout
+    assert "GiB of working memory" in proc.stdout
+
+
 def test_pair_count_is_checked_from_the_lengths_alone():
     with pytest.raises(InvalidInputError, match=r"^rankings: 4999950000 pairs would need about 111\.8 GiB"):
         rw.comparisons_from_rankings([np.arange(100_000)])

@@ -50,6 +50,7 @@ where
     if !(p.base.is_finite() && p.base > 1.0) {
         return Err(Error::invalid("base", format!("must be finite and > 1, got {}", p.base)));
     }
+    crate::comparisons::check_working_memory("n_items", || format!("{n} items"), n as u128 * 32)?;
     let ln_base = p.base.ln();
     let mut r = vec![p.initial; n];
     for k in 0..winners.len() {

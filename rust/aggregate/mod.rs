@@ -45,6 +45,13 @@ impl Stopping {
 /// log-strengths beyond what f64 strengths can hold.
 pub const MIN_RELATIVE_PRIOR: f64 = 1e-10;
 
+/// The part of the prior check that needs no weights (finite, >= 0, and 0 or
+/// at least [`MIN_RELATIVE_PRIOR`]): callers run it before building
+/// anything sized by the input; the estimators check the rest.
+pub fn check_prior_value(prior: f64) -> Result<()> {
+    check_prior(prior, 1.0, 1.0).map(|_| ())
+}
+
 /// Check a Newman prior: finite, and 0 or at least [`MIN_RELATIVE_PRIOR`]
 /// times the largest weight (or times 1, for weights below 1). The stored
 /// weights are the given ones times `weight_scale`

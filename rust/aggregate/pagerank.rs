@@ -13,10 +13,18 @@ use crate::comparisons::Comparisons;
 use crate::error::{Error, Result};
 use crate::parallel::map_rows;
 
-pub fn pagerank(c: &Comparisons, damping: f64, stop: Stopping) -> Result<Estimate> {
+/// Check the damping factor: in `[0, 1)`. Callers check it (and
+/// [`Stopping::check`]) before building the comparisons, so a bad parameter
+/// is reported before any work sized by the input.
+pub fn check_damping(damping: f64) -> Result<()> {
     if !(damping.is_finite() && (0.0..1.0).contains(&damping)) {
         return Err(Error::invalid("damping", format!("must be in [0, 1), got {damping}")));
     }
+    Ok(())
+}
+
+pub fn pagerank(c: &Comparisons, damping: f64, stop: Stopping) -> Result<Estimate> {
+    check_damping(damping)?;
     stop.check()?;
     let n = c.n_items();
     let offsets = c.offsets();
