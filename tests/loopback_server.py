@@ -42,6 +42,7 @@ import json
 import math
 import random
 import re
+import sys
 import threading
 from collections import Counter
 from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
@@ -238,7 +239,7 @@ class LoopbackServer:
                 }
                 await self._send(writer, 200, json.dumps(listing).encode())
             return True
-        if method != "POST" or not path.endswith("chat/completions"):
+        if method != "POST" or not path.endswith("completions"):
             await self._send(writer, 404, b'{"error": "no such route"}')
             return True
         self.requests += 1
@@ -246,7 +247,9 @@ class LoopbackServer:
         if self.keep_bodies:
             self.bodies.append(req)
         if not name:  # a cue in the prompt instead: FAULT=<name> or FAULT=<name>~<times>
-            cue = _CUE.search(" ".join(str(m.get("content", "")) for m in req.get("messages") or []))
+            cue = _CUE.search(
+                str(req.get("prompt", "")) + " ".join(str(m.get("content", "")) for m in req.get("messages") or [])
+            )
             if cue and cue.group(1) in FAULTS:
                 name, times = cue.group(1), int(cue.group(2) or 0)
         fault: Optional[str] = None
@@ -281,7 +284,8 @@ class LoopbackServer:
                     await asyncio.sleep(self.median * math.exp(self.sigma * self._rng.gauss(0.0, 1.0)))
             finally:
                 self.in_flight -= 1
-        data = json.dumps(answer(req, with_logprobs=fault != "nologprobs")).encode()
+        legacy = not path.endswith("chat/completions")
+        data = json.dumps(answer(req, with_logprobs=fault != "nologprobs", legacy=legacy)).encode()
         if fault == "drop":
             head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
             writer.write(head.encode() + data[: len(data) // 2])
@@ -303,10 +307,10 @@ def _words(text: str) -> Set[str]:
     return {w.lower() for w in _WORD.findall(text) if len(w) > 2}
 
 
-def answer(req: Dict[str, Any], with_logprobs: bool = True) -> Dict[str, Any]:
-    """The SIMULATED answer to one chat-completions request."""
+def answer(req: Dict[str, Any], with_logprobs: bool = True, legacy: bool = False) -> Dict[str, Any]:
+    """The SIMULATED answer to one chat-completions request (``legacy``: a ``/completions`` one, raw prompt)."""
     msgs = req.get("messages") or []
-    text = " ".join(str(m.get("content", "")) for m in msgs)
+    text = " ".join(str(m.get("content", "")) for m in msgs) + str(req.get("prompt", ""))
     passages = [
         str(m["content"]) for m in msgs if m.get("role") == "user" and _PASSAGE.match(str(m.get("content", "")))
     ]
@@ -323,12 +327,32 @@ def answer(req: Dict[str, Any], with_logprobs: bool = True) -> Dict[str, Any]:
         yes = bool(q) and bool(_words(q.group(1)) & _words(q.group(2)))  # type: ignore[union-attr]
         content = "yes" if yes else "no"
         top = [{"token": "yes", "logprob": -0.1 if yes else -2.0}, {"token": "no", "logprob": -2.0 if yes else -0.1}]
+    usage = {"prompt_tokens": len(text.split()), "completion_tokens": max(1, len(content.split()))}
+    if legacy:  # /completions: text, and logprobs as {token: logprob} per position
+        first = content.split()[0].strip("[]")
+        lp: Dict[str, Any] = {
+            "tokens": [first],
+            "token_logprobs": [top[0]["logprob"]],
+            "top_logprobs": [{t["token"]: t["logprob"] for t in top}],
+        }
+        done: Dict[str, Any] = {
+            "index": 0,
+            "text": content,
+            "finish_reason": "stop",
+            "logprobs": lp if with_logprobs and req.get("logprobs") else None,
+        }
+        return {
+            "id": "SIMULATED",
+            "object": "text_completion",
+            "model": req.get("model"),
+            "choices": [done],
+            "usage": usage,
+        }
     choice: Dict[str, Any] = {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
     if with_logprobs and req.get("logprobs"):
         choice["logprobs"] = {
             "content": [{"token": top[0]["token"], "logprob": top[0]["logprob"], "top_logprobs": top}]
         }
-    usage = {"prompt_tokens": len(text.split()), "completion_tokens": max(1, len(content.split()))}
     return {
         "id": "SIMULATED",
         "object": "chat.completion",
@@ -346,13 +370,17 @@ def main() -> None:
     ap.add_argument("--slots", type=int, default=256)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--model", action="append", default=None)
+    ap.add_argument("--until-stdin-closes", action="store_true", help="serve until stdin reaches EOF")
     a = ap.parse_args()
     server = LoopbackServer(median=a.median, sigma=a.sigma, slots=a.slots, seed=a.seed, models=a.model or ["m"])
     server.keep_bodies = False
     server.start()
     print(f"SIMULATED server: {server.url}", flush=True)
     try:
-        threading.Event().wait()
+        if a.until_stdin_closes:  # the parent holds the pipe: when it dies, so does the server
+            sys.stdin.read()
+        else:
+            threading.Event().wait()
     except KeyboardInterrupt:
         pass
     finally:

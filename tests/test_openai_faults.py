@@ -8,6 +8,7 @@ process at once; the start-up probe and the environment variables do what they s
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -325,6 +326,28 @@ def test_request_bodies_carry_what_each_method_needs(server):
     (p,) = OpenAIScorer(server.url, "m", kind="pointwise")([pointwise()])
     yn = server.bodies[-1]
     assert yn["logprobs"] is True and yn["top_logprobs"] == 20 and yn["max_tokens"] == 1 and p > 0.5
+
+
+def test_yes_no_as_chat_messages_or_as_a_raw_completions_prompt(server):
+    (p,) = OpenAIScorer(server.url, "m", kind="pointwise")([pointwise()])
+    chat = server.bodies[-1]
+    assert [m["role"] for m in chat["messages"]] == ["system", "user"] and p > 0.5
+    assert "<|im_start|>" not in json.dumps(chat)  # the server applies the chat template, once
+    raw = OpenAIScorer(server.url, "m", kind="pointwise", endpoint="completions")
+    (a,) = raw.submit([pointwise()])
+    answer = a.result(timeout=10)
+    body = server.bodies[-1]
+    assert body["prompt"].startswith("<|im_start|>system") and body["prompt"].endswith("</think>\n\n")
+    assert body["logprobs"] == 20 and body["max_tokens"] == 1 and "messages" not in body
+    assert answer.value == pytest.approx(p) and answer.raw == "yes" and answer.prompt == body["prompt"]
+    (no,) = raw([PointwiseCall("q", "how long do fleas live", DOCS[1])])
+    assert no < 0.5
+    (bad,) = OpenAIScorer(server.url_for("nologprobs"), "m", kind="pointwise", endpoint="completions")([pointwise()])
+    assert isinstance(bad, rw.ScorerError) and "logprobs" in str(bad)
+    with pytest.raises(rw.InvalidInputError, match="endpoint"):
+        OpenAIScorer(server.url, "m", endpoint="completions")  # listwise needs the chat template
+    with pytest.raises(rw.InvalidInputError, match="endpoint"):
+        OpenAIScorer(server.url, "m", kind="pointwise", endpoint="responses")
 
 
 def test_in_flight_settings():

@@ -203,6 +203,10 @@ class OpenAIScorer:
         max_tokens: answer tokens for generate, default 6 per passage + 8.
         instruction: the yes/no task instruction, default Qwen3-Reranker's.
         extra_body: more request fields (e.g. ``{"top_k": 1}`` for vLLM).
+        endpoint: ``"chat"`` (default; ``/chat/completions``, the server applies the
+            chat template) or, for ``yes_no``, ``"completions"`` (``/completions`` with
+            Qwen3-Reranker's own prompt, template included, and ``logprobs=20``: what
+            vLLM or SGLang serving Qwen3-Reranker expect).
     """
 
     def __init__(
@@ -224,6 +228,7 @@ class OpenAIScorer:
         max_tokens: Optional[int] = None,
         instruction: str = prompts.DEFAULT_INSTRUCTION,
         extra_body: Optional[Dict[str, Any]] = None,
+        endpoint: str = "chat",
     ) -> None:
         _require_httpx()
         if kind not in METHODS:
@@ -231,6 +236,10 @@ class OpenAIScorer:
         method = method or METHODS[kind][0]
         if method not in METHODS[kind]:
             raise InvalidInputError(f"method: {kind} takes {', '.join(METHODS[kind])}; got {method!r}")
+        if endpoint not in ("chat", "completions") or (endpoint == "completions" and method != "yes_no"):
+            raise InvalidInputError(
+                f"endpoint: 'chat' for every method, or 'completions' for yes_no (a raw prompt); got {endpoint!r} for {method}"
+            )
         base_url = base_url or os.environ.get("OPENAI_BASE_URL")
         if not base_url:
             raise InvalidInputError("base_url: none given and $OPENAI_BASE_URL is not set")
@@ -263,7 +272,8 @@ class OpenAIScorer:
             raise InvalidInputError(f"max_call_seconds: a finite number > 0 is required, got {max_call_seconds!r}")
         self.kind, self.method = kind, method
         self.base_url = base_url.rstrip("/")
-        self.url = self.base_url + "/chat/completions"
+        self.endpoint = endpoint
+        self.url = self.base_url + ("/chat/completions" if endpoint == "chat" else "/completions")
         self.api_key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
         self.max_in_flight = in_flight
         self.batch_size = in_flight  # a lockstep driver's batch: as many calls as can be in flight
@@ -432,18 +442,26 @@ class OpenAIScorer:
 
     @staticmethod
     def _first_logprobs(out: Dict[str, Any]) -> List[List[Dict[str, Any]]]:
+        """The top logprobs of each answer position as ``[{"token", "logprob"}, ...]``, from a chat answer
+        (``logprobs.content[i].top_logprobs``) or a completions answer (``logprobs.top_logprobs[i]``, a dict)."""
         try:
-            content = out["choices"][0]["logprobs"]["content"]
-            return [list(pos["top_logprobs"]) for pos in content]
-        except (KeyError, TypeError, IndexError):
+            lp = out["choices"][0]["logprobs"]
+            if "content" in lp:
+                return [list(pos["top_logprobs"]) for pos in lp["content"]]
+            return [[{"token": t, "logprob": v} for t, v in pos.items()] for pos in lp["top_logprobs"]]
+        except (KeyError, TypeError, IndexError, AttributeError):
             raise ScorerError("the server returned no top logprobs (does it support logprobs/top_logprobs?)") from None
 
     def _body(self, call: Any) -> Dict[str, Any]:
         """The request body of one call: what the method needs, then ``extra_body``."""
         body: Dict[str, Any] = {"model": self.model, "temperature": 0.0}
         if isinstance(call, PointwiseCall):
-            content = prompts.qwen3_yes_no(call.query, self._cut(call.doc.text), self.instruction)
-            body.update(messages=[{"role": "user", "content": content}], max_tokens=1, logprobs=True, top_logprobs=20)
+            doc = self._cut(call.doc.text)
+            if self.endpoint == "completions":
+                body.update(prompt=prompts.qwen3_yes_no(call.query, doc, self.instruction), max_tokens=1, logprobs=20)
+            else:
+                msgs = prompts.qwen3_yes_no_messages(call.query, doc, self.instruction)
+                body.update(messages=msgs, max_tokens=1, logprobs=True, top_logprobs=20)
         elif self.method == "first":
             k = len(call.docs)
             if k > len(prompts.LETTERS):
@@ -502,7 +520,7 @@ class OpenAIScorer:
             return Answer(
                 value,
                 raw=raw,
-                prompt=body["messages"],
+                prompt=body.get("messages", body.get("prompt")),
                 tokens_in=_count(usage.get("prompt_tokens")),
                 tokens_out=_count(usage.get("completion_tokens")),
                 latency=latency,
@@ -562,6 +580,7 @@ def _count(v: Any) -> int:
 
 def _text(out: Dict[str, Any]) -> str:
     try:
-        return str(out["choices"][0]["message"]["content"] or "")
+        choice = out["choices"][0]
+        return str((choice["message"]["content"] if "message" in choice else choice["text"]) or "")
     except (KeyError, TypeError, IndexError):
         raise ScorerError(f"malformed response, no message content: {str(out)[:200]}") from None

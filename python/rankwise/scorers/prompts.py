@@ -18,6 +18,7 @@ __all__ = [
     "rankgpt_messages",
     "identifier",
     "qwen3_yes_no",
+    "qwen3_yes_no_messages",
     "relevance_labels",
     "prp",
     "DEFAULT_INSTRUCTION",
@@ -63,16 +64,29 @@ def rankgpt_messages(query: str, passages: Sequence[str], letters: bool = False)
     return msgs
 
 
-QWEN3_PREFIX = (
-    "<|im_start|>system\nJudge whether the Document meets the requirements based on the Query and the Instruct provided. "
-    'Note that the answer can only be "yes" or "no".<|im_end|>\n<|im_start|>user\n'
+QWEN3_SYSTEM = (
+    "Judge whether the Document meets the requirements based on the Query and the Instruct provided. "
+    'Note that the answer can only be "yes" or "no".'
 )
+QWEN3_PREFIX = f"<|im_start|>system\n{QWEN3_SYSTEM}<|im_end|>\n<|im_start|>user\n"
 QWEN3_SUFFIX = "<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n"
 
 
+def _qwen3_user(query: str, doc: str, instruction: str) -> str:
+    return f"<Instruct>: {instruction}\n<Query>: {query}\n<Document>: {doc}"
+
+
 def qwen3_yes_no(query: str, doc: str, instruction: str = DEFAULT_INSTRUCTION) -> str:
-    """Qwen3-Reranker's prompt; the next token is "yes" or "no"."""
-    return f"{QWEN3_PREFIX}<Instruct>: {instruction}\n<Query>: {query}\n<Document>: {doc}{QWEN3_SUFFIX}"
+    """Qwen3-Reranker's prompt, chat template included; the next token is "yes" or "no"."""
+    return f"{QWEN3_PREFIX}{_qwen3_user(query, doc, instruction)}{QWEN3_SUFFIX}"
+
+
+def qwen3_yes_no_messages(query: str, doc: str, instruction: str = DEFAULT_INSTRUCTION) -> List[Message]:
+    """The same judgement as chat messages, for a server that applies the model's chat template itself."""
+    return [
+        {"role": "system", "content": QWEN3_SYSTEM},
+        {"role": "user", "content": _qwen3_user(query, doc, instruction)},
+    ]
 
 
 def relevance_labels(query: str, doc: str, k: int) -> List[Message]:
