@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import signal
 import socket
 import subprocess
@@ -215,6 +216,16 @@ def test_close_cancels_pending_requests_at_once(server):
     assert all(f.cancelled() for f in futures)
     # a closed scorer starts a fresh loop when used again
     assert OpenAIScorer(server.url, "m").__call__([listwise()]) == ["[1] > [3] > [2]"]
+
+
+def test_a_pickled_scorer_starts_its_own_pool(server):
+    scorer = OpenAIScorer(server.url, "m", max_in_flight=7)
+    assert scorer([listwise()]) == ["[1] > [3] > [2]"]
+    copy = pickle.loads(pickle.dumps(scorer))
+    assert copy._runner is None and copy.max_in_flight == 7 and copy.model == "m"
+    assert copy([listwise()]) == ["[1] > [3] > [2]"] and copy._runner is not scorer._runner
+    scorer.close()
+    copy.close()
 
 
 def test_context_manager_closes(server):

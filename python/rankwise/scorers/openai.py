@@ -327,6 +327,17 @@ class OpenAIScorer:
         if runner is not None:
             runner.close()
 
+    def __getstate__(self) -> Dict[str, Any]:
+        """Pickled (to a Ray actor, a process pool) without its loop and pool: the copy starts its own."""
+        state = self.__dict__.copy()
+        state["_runner"] = None
+        del state["_runner_lock"]
+        return state
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._runner_lock = threading.Lock()
+
     def __enter__(self) -> "OpenAIScorer":
         return self
 
