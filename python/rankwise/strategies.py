@@ -24,6 +24,7 @@ __all__ = [
     "SlidingWindow",
     "TournamentSort",
     "Tournament",
+    "TourRank",
     "JointRank",
     "SparsePairwise",
     "AllPairs",
@@ -164,6 +165,35 @@ class Tournament(TournamentSort):
     def __post_init__(self) -> None:
         warnings.warn("rankwise.Tournament is now TournamentSort", DeprecationWarning, stacklevel=3)
         super().__post_init__()
+
+
+@dataclass(frozen=True)
+class TourRank(Strategy, name="tourrank"):
+    """TourRank (Chen et al., WWW 2025): points from parallel tournaments.
+
+    ``tournaments`` tournaments run side by side, each over all candidates.
+    Stage ``s`` keeps ``stages[s]`` of those alive: they are dealt into
+    ``groups[s]`` groups by seeding (pots of strength, one member of each pot
+    per group, drawn at random per tournament), each group is ranked by one
+    call in its own random order, and its share of ``stages[s]`` advances,
+    earning a point. The final order is by total points (ties keep the
+    first-stage order). Defaults are the authors' code: 100 -> 50 (5 groups
+    of 20) -> 20 (5 of 10) -> 10 -> 5 -> 2, 10 tournaments: 130 calls in 5
+    rounds for 100 candidates. Under a consistent judge the last stage's two
+    share the top points; end ``stages`` with 1 to give the winner its own.
+
+    Args:
+        tournaments: how many tournaments, default 10.
+        stages: how many candidates each stage keeps, decreasing, default
+            (50, 20, 10, 5, 2).
+        groups: groups per stage, default (5, 5, 1, 1, 1).
+        seed: draw and prompt-order seed (hashed with each query id), default 0.
+    """
+
+    tournaments: int = 10
+    stages: Tuple[int, ...] = (50, 20, 10, 5, 2)
+    groups: Tuple[int, ...] = (5, 5, 1, 1, 1)
+    seed: int = 0
 
 
 Design = Literal["auto", "equi_replicate", "replicate", "random", "latin", "triangular"]

@@ -18,6 +18,7 @@ pub mod params;
 pub mod pointwise;
 pub mod setwise;
 pub mod tournament;
+pub mod tourrank;
 pub mod window;
 
 use crate::error::{Error, Result};
@@ -34,6 +35,7 @@ pub static PLANNERS: &[&Registration] = &[
     &pairs::ALL,
     &setwise::PLANNER,
     &pointwise::PLANNER,
+    &tourrank::PLANNER,
 ];
 
 crate::names! {
