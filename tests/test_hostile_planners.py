@@ -103,11 +103,8 @@ STRATEGIES = [
     rw.Setwise(set_size=3, method="bubblesort", top_k=2),
     rw.Pointwise(),
 ]
-for _name in ("TourRank", "TournamentSort"):
-    if hasattr(rw, _name):
-        STRATEGIES.append(
-            getattr(rw, _name)(**({"tournaments": 2, "stages": (4, 2, 1)} if _name == "TourRank" else {}))
-        )
+if hasattr(rw, "TourRank"):
+    STRATEGIES += [rw.TourRank(tournaments=2, stages=(6, 3, 1), groups=(2, 1, 1)), rw.TourRank(tournaments=1)]
 
 EXTREME = [0.0, 1.0, -0.0, 1e308, -1e308, 5e-324, float("nan"), float("inf"), -float("inf"), 0.5, 2.0, -1.0]
 
