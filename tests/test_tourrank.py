@@ -97,3 +97,14 @@ def test_through_rerank_with_a_simulated_judge() -> None:
     out = rw.rerank(reqs, rw.TourRank(), judge)
     top2 = {f"d{i}" for i in np.argsort(-u)[:2]}
     assert out[0].qid == "q" and set(out[0].docids[:2]) == top2 and out[0].spend["calls"] > 0
+
+
+def test_cli_takes_stage_lists() -> None:
+    from rankwise import cli
+
+    args = cli.parser().parse_args(
+        ["rerank", "in.json", "-o", "out.trec", "--strategy", "tourrank", "--stages", "50,20,10,5,2,1"]
+        + ["--groups", "5,5,1,1,1,1", "--tournaments", "3"]
+    )
+    s = cli.build_strategy(args, args.strategy)
+    assert s == rw.TourRank(tournaments=3, stages=(50, 20, 10, 5, 2, 1), groups=(5, 5, 1, 1, 1, 1))

@@ -503,11 +503,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
 # --- the parser ---------------------------------------------------------------------------------
 
 
+def ints(text: str) -> Tuple[int, ...]:
+    """A comma-separated list of integers, for a ``Tuple[int, ...]`` strategy field (TourRank's stages)."""
+    return tuple(int(x) for x in text.split(","))
+
+
 def _add_strategy_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("strategy options (each applies to the strategies named; unset = the strategy's default)")
     for dest, users in strategy_options().items():
         ann = str(users[0][1].type)
-        kind = int if "int" in ann else str
+        kind: Any = ints if "Tuple" in ann else int if "int" in ann else str
         notes = {"step": "window // 2", "budget": "the sampler's own count"}
         where = ", ".join(
             f"{c.__name__} {notes.get(f.name, repr(f.default)) if f.default is None else repr(f.default)}"
