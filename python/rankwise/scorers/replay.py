@@ -7,7 +7,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 from .._errors import InvalidInputError, ScorerError
 from .._io import where_of
 from ..recording import PathLike, call_key, read_calls
-from ._base import KINDS
+from ._base import check_kind
 
 __all__ = ["Replay"]
 
@@ -35,9 +35,7 @@ class Replay:
     """
 
     def __init__(self, records: Mapping[Key, Any], kind: str = "listwise") -> None:
-        if kind not in KINDS:
-            raise InvalidInputError(f"kind: must be one of {', '.join(KINDS)}, got {kind!r}")
-        self.kind = kind
+        self.kind = check_kind("Replay", kind)
         self._records: Dict[Key, Any] = {}
         for (q, d), a in records.items():
             if kind == "listwise" and not isinstance(a, str):
@@ -69,8 +67,6 @@ class Replay:
             if len(kinds) > 1:
                 raise InvalidInputError(f"path: {where} holds {' and '.join(kinds)} calls; pass kind= to pick one")
             kind = kinds[0] if kinds else "listwise"
-        elif kind not in KINDS:
-            raise InvalidInputError(f"kind: must be one of {', '.join(KINDS)}, got {kind!r}")
         replay = cls({}, kind)
         for c in calls:
             if c.kind != kind:
