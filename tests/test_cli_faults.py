@@ -140,6 +140,10 @@ def test_sigkill_at_every_write_point_then_resume_is_byte_identical(small, refer
         assert resumed.returncode == 1, (n, resumed.stderr)
         assert "Traceback" not in resumed.stderr
         assert files(out) == reference, f"kill at write point {n}"
+        left = sorted(p.name for p in out.parent.iterdir())
+        assert left == sorted(
+            ["run.trec", *(f"run.trec.{x}" for x in ("failed.jsonl", "rankwise.jsonl", "rankwise.lock", "spend.jsonl"))]
+        ), left  # no temporaries left
         again = run_cli(rerank_args(small, out, "--resume"), RANKWISE_TEST_FAIL_QID=FAIL_QID)  # a finished job
         assert again.returncode == 1 and files(out) == reference, (n, again.stderr)
     # header (3 points and a rename), 3 records (3 each), the finish line (3), 3 files (3 and a rename each)

@@ -5,6 +5,7 @@ classes are thin Python views with the usual Mapping interface."""
 from __future__ import annotations
 
 import fcntl
+import glob
 import hashlib
 import json
 import os
@@ -640,7 +641,16 @@ class RunWriter:
         except OSError as e:
             raise OSError(e.errno, f"{e.strerror}: {path}", str(path)) from None
 
+    def _sweep(self) -> None:
+        """Remove the temporaries a killed writer of this output left (the lock is ours)."""
+        for p in [*self._outputs(), self.journal_path]:
+            for kind in ("tmp", "render"):
+                for stale in p.parent.glob(f".{glob.escape(p.name)}.{kind}*"):
+                    if stale.name[len(p.name) + len(kind) + 2 :].isdigit():
+                        stale.unlink(missing_ok=True)
+
     def _start(self) -> None:
+        self._sweep()
         try:
             if self._valid_end is None:  # a new journal: the header first, renamed into place
                 tmp = self.journal_path.with_name(f".{self.journal_path.name}.tmp{os.getpid()}")
@@ -710,6 +720,7 @@ class RunWriter:
         if self._fd < 0:
             current = {p: (p.read_bytes() if p.is_file() else None) for p in files}
             if current == files:  # a resumed, finished run: nothing to do
+                self._sweep()
                 self.close()
                 return
             self._start()
