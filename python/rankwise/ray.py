@@ -359,6 +359,7 @@ class _Reranker:
         out: Dict[str, Any] = {
             "qid": qids,
             "docids": [[] for _ in qids],
+            "scores": [[] for _ in qids],
             "spend": ["{}"] * n,
             "error": [""] * n,
             "fatal": [""] * n,
@@ -389,6 +390,7 @@ class _Reranker:
                 for k, q in enumerate(qids):
                     r = done[q]
                     out["docids"][k] = r.docids
+                    out["scores"][k] = np.asarray(r.scores, dtype=np.float64)
                     out["spend"][k] = json.dumps(r.spend)
                     out["error"][k] = r.error or ""
                 out["scorer_seconds"][0] = st.scorer_seconds
@@ -443,6 +445,8 @@ def rerank_iter(
     address: Optional[str] = None,
     queries_per_batch: int = 32,
     batch_size: Optional[int] = None,
+    max_in_flight: Optional[int] = None,
+    call_timeout: Optional[float] = None,
     depth: Optional[int] = None,
     skip: Iterable[str] = (),
     on_error: Literal["fallback", "raise"] = "fallback",
@@ -450,6 +454,7 @@ def rerank_iter(
     worker_restarts: int = 3,
     progress: Optional[bool] = None,
     stats: Optional[RerankStats] = None,
+    record: Optional[PathLike] = None,
 ) -> Iterator[Ranking]:
     """Rerank ``requests`` on a Ray cluster; yields each query's
     :class:`~rankwise.Ranking` (with ``spend`` and ``error``) as it arrives,
@@ -484,6 +489,8 @@ def rerank_iter(
             so that each worker gets at least 4 batches.
         batch_size: scorer calls per batch inside an actor; default None: the
             scorer's ``batch_size`` attribute, else 32.
+        max_in_flight, call_timeout: as :func:`rankwise.rerank_iter`, per
+            actor (default None: the driver's defaults).
         depth: rerank only the first ``depth`` candidates (paths and Request
             lists; default all).
         skip: query ids to leave out (those a resumed job already has).
@@ -492,7 +499,11 @@ def rerank_iter(
             default 3.
         progress: a progress line of queries done across the cluster, on
             stderr; default: when it is a terminal.
-        stats: a :class:`~rankwise.RerankStats` summed over the workers.
+        stats: a :class:`~rankwise.RerankStats` summed over the workers
+            (``scorer_seconds`` is the sum over actors, so it can exceed the
+            wall time).
+        record: not supported on Ray (the actors would share one file):
+            record in one process, or give each actor's scorer its own file.
 
     Raises:
         ImportError: Ray is not installed (``pip install 'rankwise[ray]'``).
@@ -525,6 +536,12 @@ def rerank_iter(
             raise InvalidInputError(f"{name}: must be a number >= 0, got {v!r}")
     if on_error not in ("fallback", "raise"):
         raise InvalidInputError(f"on_error: must be 'fallback' or 'raise', got {on_error!r}")
+    if record is not None:
+        raise InvalidInputError(
+            "record: not supported with Ray (the actors would share one file); record in one process"
+        )
+    if max_in_flight is not None:
+        max_in_flight = at_least("max_in_flight", max_in_flight, 1)
     done_qids = {str(q) for q in skip}
     started = _connect(ray, address, None)
     st = stats if stats is not None else RerankStats()
@@ -563,8 +580,13 @@ def rerank_iter(
                 keep = frozenset(done_qids)
                 ds = ds.filter(lambda row: row["qid"] not in keep)
         options: Dict[str, Any] = {"on_error": on_error, "retries": retries}
-        if batch_size is not None:
-            options["batch_size"] = batch_size
+        for name, value in (
+            ("batch_size", batch_size),
+            ("max_in_flight", max_in_flight),
+            ("call_timeout", call_timeout),
+        ):
+            if value is not None:
+                options[name] = value
         with warnings.catch_warnings():
             # Ray 2.60 deprecates passing actor options as keywords without naming a replacement for these two;
             # its default (restart forever, retry forever) would loop on a batch that kills every worker.
@@ -626,7 +648,8 @@ def _collect(ray: Any, out: Any, total: int, progress: Optional[bool], st: Reran
                 yielded.add(qid)
                 spend = {str(a): float(b) for a, b in json.loads(str(batch["spend"][k])).items()}
                 error = str(batch["error"][k]) or None
-                ranking = Ranking.from_order(qid, [str(d) for d in batch["docids"][k]], spend, error=error)
+                docids = [str(d) for d in batch["docids"][k]]
+                ranking = Ranking(qid, docids, np.asarray(batch["scores"][k], dtype=np.float64), spend, error)
                 st.queries += 1
                 st.calls += int(spend.get("calls", 0))
                 st.docs_shown += int(spend.get("docs_shown", 0))
