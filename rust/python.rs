@@ -545,7 +545,10 @@ impl PyPlan {
     }
 }
 
-#[pymodule]
+// Free-threaded CPython may load this module without turning the GIL back on: the core keeps no mutable
+// global state, the classes go through PyO3's runtime borrow checks, and arrays are read with the GIL released
+// already.
+#[pymodule(gil_used = false)]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(parse_permutation, m)?)?;
     m.add_class::<RunData>()?;
