@@ -17,7 +17,7 @@ use crate::metrics::{self, Metric, Missing};
 use crate::plan::blocks::Design;
 use crate::plan::{self, Params, Plan, Value};
 use crate::rankings::Rankings;
-use crate::trec::{self, Order, QueryRanking};
+use crate::trec::{self, Order};
 
 /// mimalloc keeps freed pages mapped and reuses them, so large per-call
 /// buffers (the comparison store, run buffers) do not pay page faults again
@@ -25,9 +25,17 @@ use crate::trec::{self, Order, QueryRanking};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Raise a core error as `rankwise.InvalidInputError` or
-/// `rankwise.EstimationError` (both subclasses of `ValueError`).
-fn to_py(e: Error) -> PyErr {
+/// The one error conversion: a core error raises `rankwise.InvalidInputError`
+/// or `rankwise.EstimationError` (both subclasses of `ValueError`), or
+/// `MemoryError`; so `?` turns a core `Result` into a `PyResult`. (No
+/// newtype is needed: the orphan rule allows `From<crate::Error>` for `PyErr`.)
+impl From<Error> for PyErr {
+    fn from(e: Error) -> PyErr {
+        to_exception(e)
+    }
+}
+
+fn to_exception(e: Error) -> PyErr {
     let class = match e {
         Error::InvalidInput { .. } => "InvalidInputError",
         Error::NotEstimable(_) => "EstimationError",
@@ -49,8 +57,25 @@ type Pairs<'py> = (Bound<'py, PyArray1<i64>>, Bound<'py, PyArray1<i64>>);
 /// (scores, ranking, iterations, converged)
 type Estimated<'py> = (Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<i64>>, usize, bool);
 
+/// The one conversion into the core's sizes: int64 from numpy to `usize`,
+/// refusing negatives by the argument's name.
+fn usizes(arg: &str, a: &[i64]) -> PyResult<Vec<usize>> {
+    a.iter()
+        .map(|&x| usize::try_from(x).map_err(|_| Error::invalid(arg, format!("must be non-negative, got {x}")).into()))
+        .collect()
+}
+
+/// The one conversion out: ids, offsets and lengths (`u32` or `usize`,
+/// always below 2^63 as they index memory) as numpy's int64.
+fn i64s<T: Copy>(v: &[T]) -> Vec<i64>
+where
+    i64: TryFrom<T>,
+{
+    v.iter().map(|&x| i64::try_from(x).unwrap_or(i64::MAX)).collect()
+}
+
 fn scored<'py>(py: Python<'py>, scores: Vec<f64>) -> Scored<'py> {
-    let ranking: Vec<i64> = ranking_from_scores(&scores).into_iter().map(i64::from).collect();
+    let ranking = i64s(&ranking_from_scores(&scores));
     (scores.into_pyarray(py), ranking.into_pyarray(py))
 }
 
@@ -74,7 +99,7 @@ fn with_comparisons<T: Send>(
         let n = resolve_n_items(n_items, &[w, l])?;
         f(&Comparisons::new(n, w, l, wt)?)
     })
-    .map_err(to_py)
+    .map_err(PyErr::from)
 }
 
 /// Run `f` on the validated rankings (`items` concatenated, `lengths` each), detached.
@@ -87,9 +112,9 @@ fn with_rankings<T: Send>(
     f: impl FnOnce(&Rankings) -> Result<T, Error> + Send,
 ) -> PyResult<T> {
     let items = items.as_slice()?;
-    let lengths: Vec<usize> = lengths.as_slice()?.iter().map(|&x| x.max(0) as usize).collect();
+    let lengths = usizes("lengths", lengths.as_slice()?)?;
     let wt = weights.as_ref().map(|a| a.as_slice()).transpose()?;
-    py.detach(|| f(&Rankings::new(n_items, &lengths, items, wt)?)).map_err(to_py)
+    py.detach(|| f(&Rankings::new(n_items, &lengths, items, wt)?)).map_err(PyErr::from)
 }
 
 #[pyfunction]
@@ -106,10 +131,10 @@ fn bradley_terry<'py>(
     tol: f64,
     max_iter: usize,
 ) -> PyResult<Estimated<'py>> {
-    let method: Method = method.parse().map_err(to_py)?;
+    let method: Method = method.parse()?;
     let stop = Stopping { tol, max_iter };
     // scalar arguments first: before anything sized by n_items is allocated
-    stop.check().and_then(|_| agg::check_prior_value(prior)).map_err(to_py)?;
+    stop.check().and_then(|_| agg::check_prior_value(prior))?;
     let e = with_comparisons(py, &winners, &losers, n_items, &weights, |c| {
         agg::bradley_terry::bradley_terry(c, method, prior, stop)
     })?;
@@ -130,9 +155,9 @@ fn plackett_luce<'py>(
     tol: f64,
     max_iter: usize,
 ) -> PyResult<Estimated<'py>> {
-    let method: Method = method.parse().map_err(to_py)?;
+    let method: Method = method.parse()?;
     let stop = Stopping { tol, max_iter };
-    stop.check().and_then(|_| agg::check_prior_value(prior)).map_err(to_py)?;
+    stop.check().and_then(|_| agg::check_prior_value(prior))?;
     let e = with_rankings(py, &items, &lengths, n_items, &weights, |r| {
         agg::plackett_luce::plackett_luce(r, method, prior, stop)
     })?;
@@ -153,7 +178,7 @@ fn pagerank<'py>(
     max_iter: usize,
 ) -> PyResult<Estimated<'py>> {
     let stop = Stopping { tol, max_iter };
-    stop.check().and_then(|_| agg::pagerank::check_damping(damping)).map_err(to_py)?;
+    stop.check().and_then(|_| agg::pagerank::check_damping(damping))?;
     let e = with_comparisons(py, &winners, &losers, n_items, &weights, |c| agg::pagerank::pagerank(c, damping, stop))?;
     Ok(estimated(py, e))
 }
@@ -216,7 +241,7 @@ fn elo<'py>(
     let wt = weights.as_ref().map(|a| a.as_slice()).transpose()?;
     let d = draws.as_ref().map(|a| a.as_slice()).transpose()?;
     let p = EloParams { initial, k, scale, base };
-    let s = py.detach(|| agg::elo::elo(resolve_n_items(n_items, &[w, l])?, w, l, wt, d, p)).map_err(to_py)?;
+    let s = py.detach(|| agg::elo::elo(resolve_n_items(n_items, &[w, l])?, w, l, wt, d, p))?;
     Ok(scored(py, s))
 }
 
@@ -225,7 +250,7 @@ fn elo<'py>(
 fn comparisons_from_rankings<'py>(py: Python<'py>, items: Ids<'py>, lengths: Ids<'py>) -> PyResult<Pairs<'py>> {
     let (w, l) = with_rankings(py, &items, &lengths, None, &None, |r| {
         let (w, l) = pairs_from_rankings_checked(r.offsets(), r.items())?;
-        Ok((w.into_iter().map(i64::from).collect::<Vec<_>>(), l.into_iter().map(i64::from).collect::<Vec<_>>()))
+        Ok((i64s(&w), i64s(&l)))
     })?;
     Ok((w.into_pyarray(py), l.into_pyarray(py)))
 }
@@ -262,7 +287,7 @@ impl RunData {
     }
     /// The run as TREC text.
     fn to_trec(&self, py: Python<'_>, tag: &str) -> PyResult<String> {
-        py.detach(|| self.0.to_trec(tag)).map_err(to_py)
+        py.detach(|| self.0.to_trec(tag)).map_err(PyErr::from)
     }
 }
 
@@ -294,8 +319,8 @@ impl QrelsData {
 #[pyfunction]
 #[pyo3(signature = (text, source, order))]
 fn run_from_trec(py: Python<'_>, text: &str, source: &str, order: &str) -> PyResult<RunData> {
-    let order: Order = order.parse().map_err(to_py)?;
-    py.detach(|| trec::Run::parse(text, source, order)).map(RunData).map_err(to_py)
+    let order: Order = order.parse()?;
+    py.detach(|| trec::Run::parse(text, source, order)).map(RunData).map_err(PyErr::from)
 }
 
 #[pyfunction]
@@ -307,61 +332,21 @@ fn run_from_lists(
     scores: Vec<PyReadonlyArray1<'_, f64>>,
     order: &str,
 ) -> PyResult<RunData> {
-    let order: Order = order.parse().map_err(to_py)?;
-    if qids.len() != docids.len() || qids.len() != scores.len() {
-        return Err(to_py(Error::invalid("run", "qids, docids and scores differ in length")));
-    }
-    let mut queries = Vec::with_capacity(qids.len());
-    let mut index = std::collections::HashSet::new();
-    for ((qid, d), s) in qids.into_iter().zip(&docids).zip(scores) {
-        let s = s.as_slice()?.to_vec();
-        if s.len() != d.len() {
-            return Err(to_py(Error::invalid(
-                "run",
-                format!("query {qid:?}: {} doc ids but {} scores", d.len(), s.len()),
-            )));
-        }
-        if let Some(k) = s.iter().position(|x| x.is_nan()) {
-            return Err(to_py(Error::invalid("run", format!("query {qid:?}: score of {:?} is NaN", d[k]))));
-        }
-        if !index.insert(qid.clone()) {
-            return Err(to_py(Error::invalid("run", format!("query {qid:?} appears more than once"))));
-        }
-        let n = d.len();
-        let d: Vec<&str> = d.iter().map(String::as_str).collect();
-        queries.push((
-            qid,
-            QueryRanking { docids: d, scores: s, ranks: (1..=n as i64).collect(), origin: (0..n).collect() },
-        ));
-    }
-    py.detach(|| trec::Run::from_queries(queries, order, &|k| format!("position {k}"))).map(RunData).map_err(to_py)
+    let order: Order = order.parse()?;
+    let scores: Vec<Vec<f64>> = scores.iter().map(|s| Ok(s.as_slice()?.to_vec())).collect::<PyResult<_>>()?;
+    Ok(RunData(py.detach(|| trec::Run::from_lists(qids, &docids, scores, order))?))
 }
 
 #[pyfunction]
 #[pyo3(signature = (text, source))]
 fn qrels_from_trec(py: Python<'_>, text: &str, source: &str) -> PyResult<QrelsData> {
-    py.detach(|| trec::Qrels::parse(text, source)).map(QrelsData).map_err(to_py)
+    py.detach(|| trec::Qrels::parse(text, source)).map(QrelsData).map_err(PyErr::from)
 }
 
 #[pyfunction]
 #[pyo3(signature = (qids, docids, grades))]
 fn qrels_from_lists(qids: Vec<String>, docids: Vec<Vec<String>>, grades: Vec<Vec<i32>>) -> PyResult<QrelsData> {
-    if qids.len() != docids.len() || qids.len() != grades.len() {
-        return Err(to_py(Error::invalid("qrels", "qids, docids and grades differ in length")));
-    }
-    let mut q = trec::Qrels::default();
-    for ((qid, d), g) in qids.iter().zip(&docids).zip(&grades) {
-        if d.len() != g.len() {
-            return Err(to_py(Error::invalid(
-                "qrels",
-                format!("query {qid:?}: {} doc ids but {} grades", d.len(), g.len()),
-            )));
-        }
-        for (doc, &grade) in d.iter().zip(g) {
-            q.insert(qid, doc, grade, &|| "qrels".to_string()).map_err(to_py)?;
-        }
-    }
-    Ok(QrelsData(q))
+    Ok(QrelsData(trec::Qrels::from_lists(&qids, &docids, &grades)?))
 }
 
 type EvalOut<'py> = (Vec<String>, Vec<String>, Bound<'py, PyArray1<f64>>, usize, usize);
@@ -376,9 +361,9 @@ fn evaluate<'py>(
     relevance_level: i32,
     missing: &str,
 ) -> PyResult<EvalOut<'py>> {
-    let ms: Vec<Metric> = metrics.iter().map(|m| m.parse()).collect::<Result<_, _>>().map_err(to_py)?;
-    let missing: Missing = missing.parse().map_err(to_py)?;
-    let e = py.detach(|| metrics::evaluate(&run.0, &qrels.0, &ms, relevance_level, missing)).map_err(to_py)?;
+    let ms: Vec<Metric> = metrics.iter().map(|m| m.parse()).collect::<Result<_, _>>()?;
+    let missing: Missing = missing.parse()?;
+    let e = py.detach(|| metrics::evaluate(&run.0, &qrels.0, &ms, relevance_level, missing))?;
     let names = e.metrics.iter().map(|m| m.to_string()).collect();
     Ok((e.qids, names, e.values.into_pyarray(py), e.unjudged_run_queries, e.missing_queries))
 }
@@ -393,17 +378,17 @@ fn fuse(
     weights: Option<Vec<f64>>,
     norm: &str,
 ) -> PyResult<RunData> {
-    let method = fusion::Method::parse(method, k).map_err(to_py)?;
-    let norm: fusion::Norm = norm.parse().map_err(to_py)?;
+    let method = fusion::Method::parse(method, k)?;
+    let norm: fusion::Norm = norm.parse()?;
     let refs: Vec<&trec::Run> = runs.iter().map(|r| &r.get().0).collect();
-    py.detach(|| fusion::fuse(&refs, method, weights.as_deref(), norm)).map(RunData).map_err(to_py)
+    py.detach(|| fusion::fuse(&refs, method, weights.as_deref(), norm)).map(RunData).map_err(PyErr::from)
 }
 
 #[pyfunction]
 #[pyo3(signature = (a, b))]
 fn kendall_tau(py: Python<'_>, a: Floats<'_>, b: Floats<'_>) -> PyResult<f64> {
     let (a, b) = (a.as_slice()?, b.as_slice()?);
-    py.detach(|| metrics::kendall_tau(a, b)).map_err(to_py)
+    py.detach(|| metrics::kendall_tau(a, b)).map_err(PyErr::from)
 }
 
 /// (order, parsed, duplicates, out_of_range, missing, letters)
@@ -413,7 +398,7 @@ type ParsedOut<'py> = (Bound<'py, PyArray1<i64>>, usize, Vec<u32>, Vec<i64>, Vec
 #[pyo3(signature = (text, n))]
 fn parse_permutation<'py>(py: Python<'py>, text: &str, n: usize) -> ParsedOut<'py> {
     let p = crate::parse::parse_permutation(text, n);
-    let order: Vec<i64> = p.order.iter().map(|&x| i64::from(x)).collect();
+    let order = i64s(&p.order);
     (order.into_pyarray(py), p.parsed, p.duplicates, p.out_of_range, p.missing, p.letters)
 }
 
@@ -425,7 +410,7 @@ fn parse_permutation<'py>(py: Python<'py>, text: &str, n: usize) -> ParsedOut<'p
 #[pyo3(signature = (what))]
 fn choices(what: &str) -> PyResult<Vec<&'static str>> {
     crate::names::choices(what).map(<[_]>::to_vec).ok_or_else(|| {
-        to_py(Error::invalid(
+        PyErr::from(Error::invalid(
             "what",
             format!("unknown choice list {what:?}; expected one of {}", crate::names::CHOICES.join(", ")),
         ))
@@ -475,16 +460,6 @@ fn params(d: &Bound<'_, PyDict>) -> PyResult<Params> {
     Ok(Params::new(out))
 }
 
-fn usizes(arg: &str, a: &[i64]) -> PyResult<Vec<usize>> {
-    a.iter()
-        .map(|&x| usize::try_from(x).map_err(|_| to_py(Error::invalid(arg, format!("must be non-negative, got {x}")))))
-        .collect()
-}
-
-fn i64s(v: &[u32]) -> Vec<i64> {
-    v.iter().map(|&x| i64::from(x)).collect()
-}
-
 #[pymethods]
 impl PyPlan {
     /// The planner `name` (see `plan::PLANNERS`) for `n` items, with its
@@ -493,9 +468,9 @@ impl PyPlan {
     fn new(py: Python<'_>, name: &str, n: &Bound<'_, PyAny>, params: &Bound<'_, PyDict>) -> PyResult<Self> {
         let mut p = self::params(params)?;
         p.push("n", param(n)?);
-        let n = p.usize("n").map_err(to_py)?;
+        let n = p.usize("n")?;
         let name = name.to_owned();
-        py.detach(|| plan::build(&name, n, p)).map(|planner| PyPlan(Plan::new(planner))).map_err(to_py)
+        py.detach(|| plan::build(&name, n, p)).map(|planner| PyPlan(Plan::new(planner))).map_err(PyErr::from)
     }
     /// The names of the registered planners.
     #[staticmethod]
@@ -512,7 +487,7 @@ impl PyPlan {
                 (p.usize("n")?, p.usize("block_size")?, p.usize("replicas")?, p.name::<Design>("design")?);
             Ok(d.resolve(n, k, r).name())
         };
-        f(p).map_err(to_py)
+        f(p).map_err(PyErr::from)
     }
     #[getter]
     fn kind(&self) -> &'static str {
@@ -524,18 +499,17 @@ impl PyPlan {
     }
     fn requests<'py>(&mut self, py: Python<'py>) -> (Bound<'py, PyArray1<i64>>, Bound<'py, PyArray1<i64>>) {
         let calls = self.0.requests();
-        let offsets: Vec<i64> = calls.offsets.iter().map(|&o| o as i64).collect();
-        (offsets.into_pyarray(py), i64s(&calls.items).into_pyarray(py))
+        (i64s(&calls.offsets).into_pyarray(py), i64s(&calls.items).into_pyarray(py))
     }
     fn submit_orders(&mut self, offsets: Ids<'_>, ids: Ids<'_>) -> PyResult<()> {
         let offsets = usizes("offsets", offsets.as_slice()?)?;
-        self.0.submit_orders(&offsets, ids.as_slice()?).map_err(to_py)
+        self.0.submit_orders(&offsets, ids.as_slice()?).map_err(PyErr::from)
     }
     fn submit_values(&mut self, values: Floats<'_>) -> PyResult<()> {
-        self.0.submit_values(values.as_slice()?).map_err(to_py)
+        self.0.submit_values(values.as_slice()?).map_err(PyErr::from)
     }
     fn result<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyArray1<i64>>> {
-        let r = py.detach(|| self.0.result()).map_err(to_py)?;
+        let r = py.detach(|| self.0.result())?;
         Ok(i64s(&r).into_pyarray(py))
     }
     /// (calls, docs_shown, rounds, repaired, unparsed)
@@ -548,28 +522,20 @@ impl PyPlan {
 // Free-threaded CPython may load this module without turning the GIL back on: the core keeps no mutable
 // global state, the classes go through PyO3's runtime borrow checks, and arrays are read with the GIL released
 // already.
+/// The module, declared: every binding above is exported by name.
 #[pymodule(gil_used = false)]
-fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(parse_permutation, m)?)?;
-    m.add_class::<RunData>()?;
-    m.add_class::<PyPlan>()?;
-    m.add_class::<QrelsData>()?;
-    m.add_function(wrap_pyfunction!(run_from_trec, m)?)?;
-    m.add_function(wrap_pyfunction!(run_from_lists, m)?)?;
-    m.add_function(wrap_pyfunction!(qrels_from_trec, m)?)?;
-    m.add_function(wrap_pyfunction!(qrels_from_lists, m)?)?;
-    m.add_function(wrap_pyfunction!(evaluate, m)?)?;
-    m.add_function(wrap_pyfunction!(fuse, m)?)?;
-    m.add_function(wrap_pyfunction!(kendall_tau, m)?)?;
-    m.add_function(wrap_pyfunction!(choices, m)?)?;
-    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
-    m.add_function(wrap_pyfunction!(bradley_terry, m)?)?;
-    m.add_function(wrap_pyfunction!(plackett_luce, m)?)?;
-    m.add_function(wrap_pyfunction!(pagerank, m)?)?;
-    m.add_function(wrap_pyfunction!(win_rate, m)?)?;
-    m.add_function(wrap_pyfunction!(copeland, m)?)?;
-    m.add_function(wrap_pyfunction!(borda, m)?)?;
-    m.add_function(wrap_pyfunction!(elo, m)?)?;
-    m.add_function(wrap_pyfunction!(comparisons_from_rankings, m)?)?;
-    Ok(())
+mod _core {
+    use pyo3::prelude::*;
+
+    #[pymodule_export]
+    use super::{
+        borda, bradley_terry, choices, comparisons_from_rankings, copeland, elo, evaluate, fuse, kendall_tau, pagerank,
+        parse_permutation, plackett_luce, qrels_from_lists, qrels_from_trec, run_from_lists, run_from_trec, win_rate,
+        PyPlan, QrelsData, RunData,
+    };
+
+    #[pymodule_init]
+    fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
+        m.add("__version__", env!("CARGO_PKG_VERSION"))
+    }
 }

@@ -350,6 +350,100 @@ impl Qrels {
     }
 }
 
+/// Runs and qrels from per-query lists (the Python `Run(...)` and
+/// `Qrels(...)` constructors): the value checks, once, here.
+impl Run {
+    /// Query `q` ranks `docids[q]` (best first) with `scores[q]`: the
+    /// lists agree in length, no score is NaN and no query comes twice; the
+    /// run is then ordered by `order`.
+    pub fn from_lists(qids: Vec<String>, docids: &[Vec<String>], scores: Vec<Vec<f64>>, order: Order) -> Result<Run> {
+        if qids.len() != docids.len() || qids.len() != scores.len() {
+            return Err(Error::invalid("run", "qids, docids and scores differ in length"));
+        }
+        let mut queries = Vec::with_capacity(qids.len());
+        let mut seen = rustc_hash::FxHashSet::default();
+        for ((qid, d), s) in qids.into_iter().zip(docids).zip(scores) {
+            if s.len() != d.len() {
+                return Err(Error::invalid(
+                    "run",
+                    format!("query {qid:?}: {} doc ids but {} scores", d.len(), s.len()),
+                ));
+            }
+            if let Some(k) = s.iter().position(|x| x.is_nan()) {
+                return Err(Error::invalid("run", format!("query {qid:?}: score of {:?} is NaN", d[k])));
+            }
+            if !seen.insert(qid.clone()) {
+                return Err(Error::invalid("run", format!("query {qid:?} appears more than once")));
+            }
+            let n = d.len();
+            let ranking = QueryRanking {
+                docids: d.iter().map(String::as_str).collect(),
+                scores: s,
+                ranks: (1..=n as i64).collect(),
+                origin: (0..n).collect(),
+            };
+            queries.push((qid, ranking));
+        }
+        Run::from_queries(queries, order, &|k| format!("position {k}"))
+    }
+}
+
+impl Qrels {
+    /// Query `q` judges `docids[q]` with `grades[q]` (lists of equal length).
+    pub fn from_lists(qids: &[String], docids: &[Vec<String>], grades: &[Vec<i32>]) -> Result<Qrels> {
+        if qids.len() != docids.len() || qids.len() != grades.len() {
+            return Err(Error::invalid("qrels", "qids, docids and grades differ in length"));
+        }
+        let mut q = Qrels::default();
+        for ((qid, d), g) in qids.iter().zip(docids).zip(grades) {
+            if d.len() != g.len() {
+                return Err(Error::invalid(
+                    "qrels",
+                    format!("query {qid:?}: {} doc ids but {} grades", d.len(), g.len()),
+                ));
+            }
+            for (doc, &grade) in d.iter().zip(g) {
+                q.insert(qid, doc, grade, &|| "qrels".to_string())?;
+            }
+        }
+        Ok(q)
+    }
+}
+
+#[cfg(test)]
+mod from_lists_tests {
+    use super::*;
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn runs_from_lists_check_their_values() {
+        let r = Run::from_lists(strings(&["a"]), &[strings(&["x", "y"])], vec![vec![1.0, 2.0]], Order::Score).unwrap();
+        assert_eq!(r.query(0).0.iter().collect::<Vec<_>>(), ["y", "x"]);
+        let given = Run::from_lists(strings(&["a"]), &[strings(&["x", "y"])], vec![vec![1.0, 2.0]], Order::Given);
+        assert_eq!(given.unwrap().query(0).0.iter().collect::<Vec<_>>(), ["x", "y"]);
+        let e = |q: &[&str], d: &[Vec<String>], s: Vec<Vec<f64>>| {
+            Run::from_lists(strings(q), d, s, Order::Given).unwrap_err().to_string()
+        };
+        assert!(e(&["a", "b"], &[strings(&["x"])], vec![vec![1.0]]).contains("differ in length"));
+        assert!(e(&["a"], &[strings(&["x"])], vec![vec![1.0, 2.0]]).contains("1 doc ids but 2 scores"));
+        assert!(e(&["a"], &[strings(&["x"])], vec![vec![f64::NAN]]).contains("\"x\" is NaN"));
+        assert!(
+            e(&["a", "a"], &[strings(&["x"]), strings(&["y"])], vec![vec![1.0], vec![1.0]]).contains("more than once")
+        );
+    }
+
+    #[test]
+    fn qrels_from_lists_check_their_values() {
+        let q = Qrels::from_lists(&strings(&["a"]), &[strings(&["x", "y"])], &[vec![1, 0]]).unwrap();
+        assert_eq!(q.len(), 1);
+        assert!(Qrels::from_lists(&strings(&["a"]), &[strings(&["x"])], &[vec![1, 2]]).is_err());
+        assert!(Qrels::from_lists(&strings(&["a", "b"]), &[strings(&["x"])], &[vec![1]]).is_err());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
