@@ -9,8 +9,8 @@
   subprocesses, real kills, the README tour) and says how many it left out; ``pytest --all`` (what the README's
   test command and CI run) runs everything. An explicit ``-m EXPR`` is obeyed as given.
 * **Numpy-only tests**: ``NUMPY_ONLY`` lists the test modules that need nothing beyond numpy, pytest and
-  hypothesis; their tests carry the ``numpy_only`` marker, so ``pytest -m numpy_only`` is the subset that CI runs
-  against the installed wheel in a venv without a Rust toolchain. With ``RANKWISE_EXPECT_INSTALLED=1`` the run
+  hypothesis; their tests carry the ``numpy_only`` marker, and ``pytest --numpy-only`` collects only them: the subset that
+  CI runs against the installed wheel in a venv with numpy alone and no Rust toolchain. With ``RANKWISE_EXPECT_INSTALLED=1`` the run
   fails unless ``rankwise`` was imported from an installed copy (site-packages), not from the source tree.
 """
 
@@ -74,9 +74,25 @@ def shared_data() -> Path:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--all", action="store_true", help="run the slow tests too (what CI and the README run)")
+    parser.addoption(
+        "--numpy-only",
+        action="store_true",
+        help="collect only the NUMPY_ONLY modules (for an install with numpy alone)",
+    )
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    if (
+        config.getoption("--numpy-only")
+        and collection_path.suffix == ".py"
+        and collection_path.name.startswith("test_")
+    ):
+        return collection_path.name not in NUMPY_ONLY
+    return None
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: takes more than about 2 s (subprocesses, real kills, models)")
     config.addinivalue_line("markers", "needs_shared: reads the shared TREC DL data; skipped when it is missing")
     config.addinivalue_line(
         "markers", "numpy_only: needs nothing beyond numpy, pytest and hypothesis (set by conftest)"

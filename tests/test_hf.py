@@ -17,6 +17,8 @@ import rankwise as rw  # noqa: E402
 from rankwise.scorers import hf  # noqa: E402
 from rankwise.scorers.embedding import EmbeddingScorer, minilm_path  # noqa: E402
 
+pytestmark = pytest.mark.slow  # models are built and run: minutes on 2 cores
+
 STRATEGIES = [
     rw.SlidingWindow(window=6, step=3),
     rw.Tournament(group_size=6, advance=2, top_k=3),
