@@ -212,13 +212,16 @@ class JointRank(Strategy, name="jointrank"):
 
     Designs: ``equi_replicate`` (every candidate in exactly ``replicas``
     blocks; needs ``replicas * n`` divisible by ``block_size``),
-    ``replicate`` (the same for any ``n``), ``random``, ``latin`` (``n =
-    block_size**2``: rows, columns, then diagonals), ``triangular`` (``n =
-    block_size (block_size + 1) / 2``, ``replicas = 2``), and ``auto``
-    (default), which picks as the JointRank code does: with ``replicas=2``
-    latin or triangular when they fit, else equi_replicate when it fits, else
-    replicate. A list no longer than ``block_size`` is ``replicas`` shuffled
-    copies of itself.
+    ``replicate`` (any ``n``: ``floor(replicas * n / block_size)`` blocks, so
+    a few candidates appear once less), ``random`` (``ceil(replicas * n /
+    block_size)`` random blocks), ``latin`` (``n = block_size**2``: rows,
+    columns, then diagonals), ``triangular`` (``n = block_size (block_size +
+    1) / 2``, ``replicas = 2``), and ``auto`` (default), which picks as the
+    JointRank code does (``get_joint``): with ``replicas=2`` latin when it
+    fits, then equi_replicate when it fits, else replicate; it never picks
+    triangular or random. Block counts match that code; the shuffles that fill
+    the blocks are rankwise's own (seeded). A list no longer than
+    ``block_size`` is ``replicas`` shuffled copies of itself.
 
     Args:
         block_size: candidates per call, default 20.

@@ -6,8 +6,9 @@
 //! * `equi_replicate`: every item in exactly `r` blocks (needs `r n % k == 0`);
 //!   `r` shuffles of the items cut into blocks of `k`, a repeat within a
 //!   block swapped for a later item;
-//! * `replicate`: the same for any `n` (the last block is topped up with
-//!   random items, so a few items appear once more);
+//! * `replicate`: the same for any `n`: `floor(r n / k)` blocks (at least
+//!   one), as JointRank's `ReplicateBlockDesign`, so a few items appear once
+//!   less (`r - 1` times);
 //! * `random`: `ceil(r n / k)` independent random `k`-subsets;
 //! * `latin`: `n = k^2`, the items in a `k x k` square; blocks are its rows,
 //!   its columns and, for `r > 2`, the cells of equal `(col + s row) mod k`
@@ -15,8 +16,16 @@
 //! * `triangular`: `n = k (k + 1) / 2`, items are the pairs of `k + 1` block
 //!   labels and block `a` holds the items whose pair contains `a` (`r = 2`:
 //!   every two blocks share exactly one item);
-//! * `auto`: as the JointRank code: with `r = 2` the first of latin,
-//!   triangular that fits, else equi_replicate when it fits, else replicate.
+//! * `auto`: as the JointRank code (`reranker_factory.get_joint`): with
+//!   `r = 2` latin when it fits, then equi_replicate when it fits, else
+//!   replicate (triangular and random are never picked).
+//!
+//! Block counts and the designs `auto` picks match JointRank's code (Dedov's
+//! `jointrank/blocks/design.py`); the constructions differ: JointRank deals a
+//! shuffled pool and tops a short block up from outside it, refilling the
+//! pool, while here `r` shuffles are concatenated and a repeat within a
+//! block is swapped for a later item, both seeded. `random` here makes
+//! `ceil(r n / k)` blocks for any `n` (JointRank's needs `r n % k == 0`).
 //!
 //! With `n <= k` every design is `r` shuffled copies of the whole list.
 
@@ -59,7 +68,7 @@ impl Design {
         }
         let mut order = vec![];
         if r == 2 {
-            order.extend([Design::Latin, Design::Triangular]);
+            order.push(Design::Latin);
         }
         order.push(Design::EquiReplicate);
         order.into_iter().find(|d| d.fits(n, k, r)).unwrap_or(Design::Replicate)
@@ -115,7 +124,8 @@ pub fn blocks(n: usize, k: usize, r: usize, design: Design, rng: &mut Rng) -> Re
 
 /// `r` shuffles of `0..n` concatenated and cut into blocks of `k`; an item
 /// already in the current block is swapped with the next stream item that
-/// is not; the last block is topped up with random items it lacks.
+/// is not; `floor(r n / k)` blocks are kept (at least one, the last topped
+/// up with random items it lacks), as JointRank's count.
 fn replicated(n: usize, k: usize, r: usize, rng: &mut Rng) -> Vec<Vec<u32>> {
     let mut stream: Vec<u32> = Vec::with_capacity(r * n);
     for _ in 0..r {
@@ -153,6 +163,7 @@ fn replicated(n: usize, k: usize, r: usize, rng: &mut Rng) -> Vec<Vec<u32>> {
         }
         out.push(block);
     }
+    out.truncate(((r * n) / k).max(1));
     out
 }
 
@@ -326,9 +337,13 @@ mod tests {
         assert!(counts(100, &eq).iter().all(|&c| c == 4));
 
         let rep = blocks(95, 20, 3, Design::Replicate, &mut rng).unwrap();
-        assert_eq!(rep.len(), 15);
+        assert_eq!(rep.len(), 14);
         assert!(rep.iter().all(|b| b.len() == 20) && no_repeats(&rep));
-        assert!(counts(95, &rep).iter().all(|&c| (3..=4).contains(&c)));
+        assert!(counts(95, &rep).iter().all(|&c| (2..=3).contains(&c)));
+        // JointRank's ReplicateBlockDesign: n=101, k=20, r=4 gives 20 blocks, items 3-4 times
+        let rep = blocks(101, 20, 4, Design::Replicate, &mut rng).unwrap();
+        assert_eq!(rep.len(), 20);
+        assert!(counts(101, &rep).iter().all(|&c| (3..=4).contains(&c)));
 
         let rnd = blocks(50, 10, 2, Design::Random, &mut rng).unwrap();
         assert_eq!(rnd.len(), 10);
@@ -356,7 +371,10 @@ mod tests {
     #[test]
     fn auto_follows_jointrank() {
         assert_eq!(Design::Auto.resolve(100, 10, 2), Design::Latin);
-        assert_eq!(Design::Auto.resolve(10, 4, 2), Design::Triangular);
+        // JointRank's code never picks triangular: 2 x 10 % 4 == 0, equi_replicate
+        assert_eq!(Design::Auto.resolve(10, 4, 2), Design::EquiReplicate);
+        assert_eq!(Design::Auto.resolve(55, 10, 2), Design::EquiReplicate);
+        assert_eq!(Design::Auto.resolve(55, 10, 3), Design::Replicate);
         assert_eq!(Design::Auto.resolve(100, 20, 4), Design::EquiReplicate);
         assert_eq!(Design::Auto.resolve(100, 10, 4), Design::EquiReplicate);
         assert_eq!(Design::Auto.resolve(95, 20, 3), Design::Replicate);
