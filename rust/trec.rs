@@ -229,6 +229,12 @@ impl Run {
                     format!("{v:?} cannot be written to a TREC file (a line starting with '#' is a comment)"),
                 ));
             }
+            if what == "qid" && v.starts_with('\u{feff}') {
+                return Err(Error::invalid(
+                    what,
+                    format!("{v:?} cannot be written to a TREC file (a leading byte-order mark is dropped on reading)"),
+                ));
+            }
             Ok(())
         };
         column("tag", tag)?;
@@ -513,6 +519,9 @@ mod tests {
         let mut hash = Run::default();
         hash.push_query("#1", ["a"], &[1.0]);
         assert!(hash.to_trec("t").unwrap_err().to_string().contains("comment"));
+        let mut bom = Run::default();
+        bom.push_query("\u{feff}1", ["a"], &[1.0]);
+        assert!(bom.to_trec("t").unwrap_err().to_string().contains("byte-order mark"));
     }
 
     #[test]

@@ -269,3 +269,39 @@ def test_kendall_tau(a, b):
         assert len(set(a)) == 1 or len(set(b)) == 1, "NaN only when one side is constant (documented)"
     else:
         assert -1.0 <= tau <= 1.0
+
+
+id_text = st.text(
+    st.one_of(st.characters(), st.sampled_from(["#", "\ufeff", " ", "\t", "\r", "\n", "\x0c", "\u2028", "\x85"])),
+    min_size=0,
+    max_size=6,
+)
+
+
+@budget(300)
+@given(
+    st.dictionaries(id_text, st.dictionaries(id_text, finite_floats, min_size=1, max_size=4), min_size=1, max_size=3),
+    id_text,
+)
+def test_trec_writer_writes_only_what_the_reader_reads_back(queries, tag):
+    """write_run refuses, or read_run gives back exactly what was written."""
+    import os
+    import tempfile
+
+    run = _call(rw.Run.from_dict, queries)
+    if run is None:
+        return
+    fd, path = tempfile.mkstemp(suffix=".trec")
+    os.close(fd)
+    try:
+        try:
+            rw.write_run(run, path, tag=tag)
+        except RankwiseError:
+            return
+        back = rw.read_run(path, order="given")  # a rankwise error here fails: the reader refused our file
+        assert list(back) == list(run)
+        for qid in run:
+            assert list(back[qid].docids) == list(run[qid].docids)
+            assert np.array_equal(np.asarray(back[qid].scores), np.asarray(run[qid].scores))
+    finally:
+        os.unlink(path)
