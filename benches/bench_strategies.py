@@ -53,8 +53,10 @@ def configs(quick: bool) -> List[Tuple[str, str, rw.Strategy]]:
     out: List[Tuple[str, str, rw.Strategy]] = [
         ("sliding window", "SlidingWindow(20, 10)", rw.SlidingWindow()),
         ("sliding window", "SlidingWindow(20, 10) x2 passes", rw.SlidingWindow(passes=2)),
-        ("tournament", "Tournament(20, advance 5, top 10)", rw.Tournament()),
-        ("tournament", "Tournament(10, advance 2, top 10)", rw.Tournament(group_size=10, advance=2)),
+        ("tournament", "TournamentSort(20, advance 5, top 10)", rw.TournamentSort()),
+        ("tournament", "TournamentSort(10, advance 2, top 10)", rw.TournamentSort(group_size=10, advance=2)),
+        ("tourrank", "TourRank(10 tournaments, 100>50>20>10>5>2)", rw.TourRank()),
+        ("tourrank", "TourRank(2 tournaments, 100>50>20>10>5>2)", rw.TourRank(tournaments=2)),
     ]
     for replicas in (2, 4):
         for agg in ("pagerank", "win_rate", "bradley_terry", "plackett_luce", "copeland", "borda"):
@@ -125,7 +127,8 @@ def synthetic(n_queries: int, n_docs: int) -> Tuple[List[rw.Request], Dict[str, 
 def overhead(quick: bool) -> List[Dict[str, Any]]:
     strategies = [
         ("SlidingWindow(20, 10)", rw.SlidingWindow()),
-        ("Tournament(20, 5, top 10)", rw.Tournament()),
+        ("TournamentSort(20, 5, top 10)", rw.TournamentSort()),
+        ("TourRank(10 tournaments)", rw.TourRank()),
         ("JointRank(20, r=4, pagerank)", rw.JointRank()),
         ("JointRank(20, r=4, plackett_luce)", rw.JointRank(aggregator="plackett_luce")),
         ("SparsePairwise(skip, bradley_terry)", rw.SparsePairwise()),
