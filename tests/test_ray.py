@@ -177,6 +177,8 @@ def test_a_users_ray_dataset_equals_one_process(cluster: None, tmp_path: Path) -
     )
     got = rr.rerank(ray.data.from_items(rows), rw.JointRank(), make, workers=2)
     same(got, local, tmp_path)
+    with pytest.raises(rw.InvalidInputError, match="lacks docids, texts"):
+        rr.rerank(ray.data.from_items([{"qid": "1", "query": "q"}]), rw.JointRank(), make)
 
 
 # --- faults --------------------------------------------------------------------------------------

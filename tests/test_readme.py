@@ -136,6 +136,8 @@ def test_readme_example_runs_and_gives_what_it_says(index, tmp_path, monkeypatch
         code = code.replace("../shared/data", shared_data.as_posix())
     if "EmbeddingScorer" in code:
         pytest.importorskip("torch")
+    if "rankwise.ray" in code:
+        pytest.importorskip("ray")
     monkeypatch.chdir(tmp_path)
     run_block(code, f"README.md example {index}")
 

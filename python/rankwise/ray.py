@@ -282,6 +282,13 @@ def requests_dataset(source: Any, *, depth: Optional[int] = None, rows_per_block
     ray = _ray()
     rows_per_block = at_least("rows_per_block", rows_per_block, 1)
     if isinstance(source, ray.data.Dataset):
+        schema = source.schema()
+        missing = [c for c in COLUMNS[:4] if schema is None or c not in schema.names]
+        if missing:
+            raise InvalidInputError(
+                f"requests: a Ray Dataset of requests needs the columns {', '.join(COLUMNS[:4])} (and optionally "
+                f"scores); it lacks {', '.join(missing)}"
+            )
         return source
     if isinstance(source, (str, os.PathLike)):
         source = [source]
