@@ -29,7 +29,7 @@
 //!
 //! With `n <= k` every design is `r` shuffled copies of the whole list.
 
-use super::{check_at_least, check_shown, CallKind, Calls, Planner, Rng};
+use super::{check_at_least, check_shown, Calls, Planner, Rng};
 use crate::aggregate::bradley_terry::{bradley_terry, Method};
 use crate::aggregate::counting::{borda, copeland, win_rate};
 use crate::aggregate::pagerank::pagerank;
@@ -277,9 +277,6 @@ pub fn aggregate_rankings(n: usize, offsets: &[usize], items: &[u32], agg: Block
 impl Planner for JointRank {
     fn n(&self) -> usize {
         self.n
-    }
-    fn kind(&self) -> CallKind {
-        CallKind::List
     }
     fn next_round(&mut self, out: &mut Calls) {
         if !self.asked {

@@ -92,8 +92,11 @@ pub trait Planner: Send + Sync {
     /// The number of items, `0..n`.
     fn n(&self) -> usize;
     /// The kind of the calls of the current round (the one `next_round`
-    /// made last, or will make next); a planner may change kind between rounds.
-    fn kind(&self) -> CallKind;
+    /// made last, or will make next); a planner may change kind between
+    /// rounds. Listwise unless a planner says otherwise.
+    fn kind(&self) -> CallKind {
+        CallKind::List
+    }
     /// Append the calls that can run now; appending none means done.
     /// Called again only after the previous round's answers were submitted.
     fn next_round(&mut self, out: &mut Calls);

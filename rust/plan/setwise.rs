@@ -13,7 +13,7 @@
 //! Items below the `top_k` keep their first-stage order (heapsort) or the
 //! order the passes left (bubblesort).
 
-use super::{check_at_least, CallKind, Calls, Planner};
+use super::{check_at_least, Calls, Planner};
 use crate::error::Result;
 
 crate::names! {
@@ -153,9 +153,6 @@ fn level_nodes(level: usize, arity: usize) -> std::ops::Range<usize> {
 impl Planner for Setwise {
     fn n(&self) -> usize {
         self.n
-    }
-    fn kind(&self) -> CallKind {
-        CallKind::List
     }
     fn next_round(&mut self, out: &mut Calls) {
         match self.method {

@@ -12,7 +12,7 @@
 //! Nodes at one level run in parallel while the tree is built; after that
 //! each winner costs one sequential call per level whose inputs changed.
 
-use super::{check_at_least, CallKind, Calls, Planner};
+use super::{check_at_least, Calls, Planner};
 use crate::error::{Error, Result};
 
 /// `group_size`, `advance`, `top_k`.
@@ -192,9 +192,6 @@ impl Tournament {
 impl Planner for Tournament {
     fn n(&self) -> usize {
         self.n
-    }
-    fn kind(&self) -> CallKind {
-        CallKind::List
     }
     fn next_round(&mut self, out: &mut Calls) {
         self.asked.clear();

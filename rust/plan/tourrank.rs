@@ -30,7 +30,7 @@
 //! gives each its point without a call.
 
 use super::compose::Compose;
-use super::{check_at_least, check_shown, CallKind, Calls, Planner, Registration, Rng};
+use super::{check_at_least, check_shown, Calls, Planner, Registration, Rng};
 use crate::aggregate::ranking_from_scores;
 use crate::error::{Error, Result};
 
@@ -153,9 +153,6 @@ impl Knockout {
 impl Planner for Knockout {
     fn n(&self) -> usize {
         self.n
-    }
-    fn kind(&self) -> CallKind {
-        CallKind::List
     }
     fn next_round(&mut self, out: &mut Calls) {
         self.asked.clear();

@@ -10,7 +10,7 @@
 //! when `step == window`), a full window at the top is ranked instead.
 //! `passes` repeats the sweep.
 
-use super::{apply_order, check_at_least, check_shown, CallKind, Calls, Planner};
+use super::{apply_order, check_at_least, check_shown, Calls, Planner};
 use crate::error::{Error, Result};
 
 /// The windows `(start, end)` of one pass over `n` items, bottom first.
@@ -76,9 +76,6 @@ impl SlidingWindow {
 impl Planner for SlidingWindow {
     fn n(&self) -> usize {
         self.perm.len()
-    }
-    fn kind(&self) -> CallKind {
-        CallKind::List
     }
     fn next_round(&mut self, out: &mut Calls) {
         if self.cursor < self.calls {
