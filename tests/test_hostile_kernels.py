@@ -338,6 +338,28 @@ def test_ragged_ids_name_the_argument():
         rw.plackett_luce([[0, 1], [[2, 3], [4]]])
 
 
+@pytest.mark.parametrize(
+    "call, arg",
+    [
+        (lambda: rw.bradley_terry([0], [1], weights=[[1], [2, 3]]), "weights"),
+        (lambda: rw.elo([0, 1], [1, 0], draws=[[True], [False, True]]), "draws"),
+        (lambda: rw.kendall_tau([[1], [2, 3]], [1, 2]), "a, b"),
+        (lambda: rw.fuse([_run([1.0]), _run([2.0])], "wsum", weights=[[1], [2, 3]]), "weights"),
+        (lambda: rw.fuse([_run([1.0]), _run([2.0])], "wsum", weights=["a", "b"]), "weights"),
+    ],
+)
+def test_ragged_or_non_numeric_arrays_name_the_argument(call, arg):
+    with pytest.raises(InvalidInputError, match=f"^{arg}: "):
+        call()
+
+
+def test_python_ints_beyond_int64_are_reported_as_given():
+    with pytest.raises(InvalidInputError, match=r"^rankings\[0\]: id 1180591620717411303424 is out of range"):
+        rw.borda([[0, 2**70]])
+    with pytest.raises(InvalidInputError, match=r"^winners: id -1180591620717411303424 is out of range"):
+        rw.copeland([-(2**70)], [0])
+
+
 def test_uint64_ids_above_int64_are_reported_as_given():
     big = np.array([2**63 + 1, 0], dtype=np.uint64)
     with pytest.raises(InvalidInputError, match=r"^rankings\[0\]: id 9223372036854775809 is too large"):

@@ -42,6 +42,10 @@ def ids(name: str, values: Any) -> IdArray:
         raise InvalidInputError(f"{name}: must be a 1-D array of item ids, got shape {arr.shape}")
     if arr.size == 0:
         return np.zeros(0, dtype=np.int64)
+    if arr.dtype == object:
+        big = [x for x in arr.tolist() if isinstance(x, int) and not isinstance(x, bool) and abs(x) > _INT64_MAX]
+        if big:  # Python ints beyond int64 make numpy fall back to objects
+            raise InvalidInputError(f"{name}: id {big[0]} is out of range (item ids are below {MAX_ITEMS + 1})")
     if arr.dtype.kind not in "iu":
         raise InvalidInputError(f"{name}: item ids must be integers, got dtype {arr.dtype}")
     if arr.dtype == np.uint64 and int(arr.max()) > _INT64_MAX:
@@ -53,7 +57,10 @@ def weights(values: Any, name: str = "weights") -> Optional[FloatArray]:
     """None, or a 1-D array of real weights as contiguous float64."""
     if values is None:
         return None
-    arr = np.asarray(values)
+    try:
+        arr = np.asarray(values)
+    except (ValueError, TypeError) as e:  # ragged nesting
+        raise InvalidInputError(f"{name}: must be a 1-D array of real numbers ({e})") from None
     if arr.ndim != 1:
         raise InvalidInputError(f"{name}: must be a 1-D array, got shape {arr.shape}")
     if arr.size and arr.dtype.kind not in "iuf":

@@ -315,7 +315,10 @@ def elo(
     w, l = v.pairs(winners, losers)
     d = None
     if draws is not None:
-        d = np.asarray(draws)
+        try:
+            d = np.asarray(draws)
+        except (ValueError, TypeError) as e:  # ragged nesting
+            raise InvalidInputError(f"draws: must be a 1-D array of booleans ({e})") from None
         if d.ndim != 1 or (d.size and d.dtype != np.bool_):
             raise InvalidInputError(f"draws: must be a 1-D array of booleans, got dtype {d.dtype}, shape {d.shape}")
         d = np.ascontiguousarray(d, dtype=np.bool_)

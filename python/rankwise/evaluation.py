@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
+from . import _validate as v
 from ._errors import InvalidInputError
 from .runs import Run, as_qrels, as_run
 
@@ -88,7 +89,10 @@ def kendall_tau(a: npt.ArrayLike, b: npt.ArrayLike, *, kind: Literal["auto", "sc
     """
     if kind not in ("auto", "scores", "rankings"):
         raise InvalidInputError(f"kind: expected 'auto', 'scores' or 'rankings', got {kind!r}")
-    xa, xb = np.asarray(a), np.asarray(b)
+    try:
+        xa, xb = np.asarray(a), np.asarray(b)
+    except (ValueError, TypeError) as e:  # ragged nesting
+        raise InvalidInputError(f"a, b: must be 1-D arrays ({e})") from None
     if xa.ndim != 1 or xb.ndim != 1:
         raise InvalidInputError(f"a, b: must be 1-D, got shapes {xa.shape} and {xb.shape}")
     numeric = xa.dtype.kind in "iufb" and xb.dtype.kind in "iufb"
@@ -140,7 +144,8 @@ def fuse(
     if method == "wsum" and weights is None:
         raise InvalidInputError("weights: method 'wsum' needs weights")
     rs = [as_run(r, f"runs[{i}]") for i, r in enumerate(runs)]
-    w = None if weights is None else [float(x) for x in weights]
+    wa = v.weights(weights, "weights")
+    w = None if wa is None else wa.tolist()
     return Run(_core.fuse([r._data for r in rs], str(method), float(k), w, norm or "min-max"))
 
 
