@@ -452,40 +452,11 @@ def test_write_parquet_round_trip(tmp_path: Path) -> None:
 
 # --- through the command line --------------------------------------------------------------------
 
-EXAMPLES = ROOT / "python" / "rankwise" / "examples"
-CLI = [
-    "rerank",
-    str(EXAMPLES / "dl19_top30.json"),
-    "--strategy",
-    "pointwise",
-    "--scorer",
-    "py:slow_scorer:scorer",  # tests/slow_scorer.py: a SIMULATED judge that sleeps RANKWISE_TEST_DELAY per batch
-    "--batch-size",
-    "30",
-    "--no-progress",
-]
-
-
-def cli_env(**extra: Any) -> Dict[str, str]:
-    e = dict(os.environ, RANKWISE_TEST_QRELS=str(EXAMPLES / "dl19_qrels.txt"))
-    e["PYTHONPATH"] = os.pathsep.join([str(ROOT / "tests"), os.environ.get("PYTHONPATH", "")])  # Ray workers too
-    e.update({k: str(v) for k, v in extra.items()})
-    return e
-
-
-def run_cli(*args: Any, **extra: Any) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "rankwise", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=cli_env(**extra),
-        timeout=300,
-    )
-
-
-def journal_records(out: Path) -> int:
-    journal = out.with_name(out.name + ".rankwise.jsonl")
-    return max(0, journal.read_bytes().count(b"\n") - 1) if journal.exists() else 0
+# the one-process CLI tests' job: the shipped DL19 subset, Pointwise, tests/slow_scorer.py (a SIMULATED judge that
+# sleeps RANKWISE_TEST_DELAY per batch); their env puts tests/ on PYTHONPATH, which the Ray workers inherit
+from test_cli import RERANK as CLI  # noqa: E402
+from test_cli import env as cli_env  # noqa: E402
+from test_cli import journal_records, run_cli  # noqa: E402
 
 
 def _start_time(pid: int) -> Optional[str]:
