@@ -5,6 +5,11 @@
 //! back by call offsets, and a combiner turns the finished children into
 //! the parent's ranking. TourRank's parallel tournaments are children over
 //! the same items; a child may also see a subset (a map of fewer items).
+//!
+//! [`Chain`] runs stages one after another instead (a cascade): each stage
+//! reranks the top of the order the stages before it left, and its rounds
+//! may be of another kind (pointwise first, listwise on the top), which the
+//! plan reports per round.
 
 use super::{is_permutation, CallKind, Calls, Planner};
 use crate::aggregate::ranking_from_scores;
@@ -131,6 +136,106 @@ impl Planner for Compose {
     }
 }
 
+/// Builds stage `k` of a [`Chain`] for its `m` items.
+pub type BuildStage = Box<dyn Fn(usize, usize) -> Result<Box<dyn Planner>> + Send + Sync>;
+
+/// Stages one after another over the items `0..n`: stage `k` reranks the
+/// first `depths[k]` items (all for `None`) of the order the stages before
+/// it left (first-stage order to begin with); the items below keep their
+/// place.
+pub struct Chain {
+    order: Vec<u32>,
+    depths: Vec<Option<usize>>,
+    build: BuildStage,
+    stage: usize,
+    /// The running stage: its planner, its map (own item -> parent item)
+    /// and its pending calls in its own ids.
+    current: Option<(Box<dyn Planner>, Vec<u32>, Calls)>,
+    error: Option<Error>,
+}
+
+impl Chain {
+    pub fn new(n: usize, depths: Vec<Option<usize>>, build: BuildStage) -> Result<Self> {
+        let mut c = Chain { order: Compose::all(n), depths, build, stage: 0, current: None, error: None };
+        c.start()?;
+        Ok(c)
+    }
+
+    /// Build the next stage (none when all ran).
+    fn start(&mut self) -> Result<()> {
+        if let Some(&depth) = self.depths.get(self.stage) {
+            let m = depth.map_or(self.order.len(), |d| d.min(self.order.len()));
+            let planner = (self.build)(self.stage, m)?;
+            if planner.n() != m {
+                return Err(Error::invalid(
+                    "stages",
+                    format!("stage {} was built for {} items, not {m}", self.stage, planner.n()),
+                ));
+            }
+            self.current = Some((planner, self.order[..m].to_vec(), Calls::default()));
+        }
+        Ok(())
+    }
+
+    /// The running stage is done: its ranking reorders the top.
+    fn finish(&mut self) -> Result<()> {
+        if let Some((mut planner, map, _)) = self.current.take() {
+            let r = planner.ranking()?;
+            if !is_permutation(&r, map.len()) {
+                return Err(Error::invalid("stages", format!("stage {} ranked no permutation", self.stage)));
+            }
+            for (slot, &i) in self.order.iter_mut().zip(&r) {
+                *slot = map[i as usize];
+            }
+            self.stage += 1;
+            self.start()?;
+        }
+        Ok(())
+    }
+}
+
+impl Planner for Chain {
+    fn n(&self) -> usize {
+        self.order.len()
+    }
+    fn kind(&self) -> CallKind {
+        self.current.as_ref().map_or(CallKind::List, |c| c.0.kind())
+    }
+    fn next_round(&mut self, out: &mut Calls) {
+        while self.error.is_none() {
+            let Some((planner, map, calls)) = self.current.as_mut() else { return };
+            *calls = Calls::default();
+            planner.next_round(calls);
+            if !calls.is_empty() {
+                for k in 0..calls.len() {
+                    let mapped: Vec<u32> = calls.get(k).iter().map(|&i| map[i as usize]).collect();
+                    out.push(&mapped);
+                }
+                return;
+            }
+            if let Err(e) = self.finish() {
+                self.error = Some(e);
+            }
+        }
+    }
+    fn submit_orders(&mut self, _calls: &Calls, orders: Vec<Vec<u32>>) -> Result<()> {
+        let (planner, _, calls) =
+            self.current.as_mut().ok_or_else(|| Error::invalid("answers", "no stage is running"))?;
+        planner.submit_orders(calls, orders)
+    }
+    fn submit_values(&mut self, _calls: &Calls, values: Vec<f64>) -> Result<()> {
+        let (planner, _, calls) =
+            self.current.as_mut().ok_or_else(|| Error::invalid("answers", "no stage is running"))?;
+        planner.submit_values(calls, values)
+    }
+    fn ranking(&mut self) -> Result<Vec<u32>> {
+        match self.error.take() {
+            Some(e) => Err(e),
+            None => Ok(self.order.clone()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::pointwise::Pointwise;
@@ -171,6 +276,31 @@ mod tests {
             plan.submit_orders(&offsets, &ids).unwrap();
         }
         assert!(plan.result().unwrap_err().to_string().contains("gives no scores"));
+    }
+
+    #[test]
+    fn a_chain_reranks_the_top_of_the_previous_stage() {
+        // pointwise over all 30, then a sliding window over the top 8 with a judge that
+        // agrees: the top 8 come out exact, the rest in the pointwise order
+        let truth = shuffled_truth(30, 5);
+        let u = utilities(&truth);
+        let build: BuildStage = Box::new(|k, m| -> Result<Box<dyn Planner>> {
+            Ok(if k == 0 { Box::new(Pointwise::new(m)) } else { Box::new(SlidingWindow::new(m, 4, 2, 3)?) })
+        });
+        let mut plan = Plan::new(Box::new(Chain::new(30, vec![None, Some(8)], build).unwrap()));
+        assert_eq!(plan.kind(), CallKind::Point);
+        let calls = plan.requests().clone();
+        let (_, _, values) = super::super::testing::answer(&calls, CallKind::Point, &u);
+        plan.submit_values(&values).unwrap();
+        // the second stage shows only the first stage's top 8, in listwise calls
+        let calls = plan.requests().clone();
+        assert_eq!(plan.kind(), CallKind::List);
+        assert!(calls.items.iter().all(|&i| truth[i as usize] < 8), "{calls:?}");
+        let r = run(&mut plan, &u);
+        assert!(r.iter().enumerate().all(|(k, &i)| truth[i as usize] == k), "{r:?}");
+        assert_eq!(plan.spend.calls, 30 + 3 * 3);
+        // the first round is pointwise, the rest listwise over the top 8
+        assert_eq!(plan.spend.rounds, 1 + 3 * 3);
     }
 
     #[test]
