@@ -565,3 +565,36 @@ def test_cli_ray_failed_queries_are_listed_as_in_one_process(tmp_path: Path) -> 
     assert [f["qid"] for f in failed] == ["1129237"] and "simulated scorer failure" in failed[0]["error"]
     assert many.read_bytes() == one.read_bytes()
     assert (tmp_path / "ray.trec.failed.jsonl").read_bytes() == (tmp_path / "one.trec.failed.jsonl").read_bytes()
+
+
+@pytest.mark.slow
+def test_cli_ray_ctrl_c_stops_keeps_the_finished_queries_and_stops_the_cluster(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    out = tmp_path / "int.trec"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rankwise", *map(str, CLI), "--ray", "--workers", "2", "-o", str(out)],
+        env=cli_env(RANKWISE_TEST_DELAY=0.5),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    cluster: List[Tuple[int, str]] = []
+    deadline = time.time() + 240
+    while time.time() < deadline and journal_records(out) < 2 and proc.poll() is None:
+        cluster = _descendants(proc.pid) or cluster
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    try:
+        assert proc.returncode == 130 and "--resume" in err and "Traceback" not in err, err
+        assert 2 <= journal_records(out) < 10
+        deadline = time.time() + 30  # ray.shutdown() in the driver stops what it started
+        while time.time() < deadline and any(_alive(p) for p in cluster):
+            time.sleep(0.2)
+        assert not [p for p in cluster if _alive(p)], "Ray processes outlived the interrupted driver"
+    finally:
+        for p in cluster:
+            if _alive(p):
+                os.kill(p[0], signal.SIGKILL)
