@@ -64,6 +64,10 @@ NUMPY_ONLY = frozenset(
 )
 
 
+# Modules whose every test is slow: a plain run does not even import them (test_hf imports torch).
+SLOW_MODULES = frozenset({"test_hf.py"})
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The folder of the shared TREC DL data (``dl19/``, ``dl20/``); skips the test when it is missing."""
@@ -82,12 +86,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
-    if (
-        config.getoption("--numpy-only")
-        and collection_path.suffix == ".py"
-        and collection_path.name.startswith("test_")
-    ):
-        return collection_path.name not in NUMPY_ONLY
+    if collection_path.suffix != ".py" or not collection_path.name.startswith("test_"):
+        return None
+    if config.getoption("--numpy-only") and collection_path.name not in NUMPY_ONLY:
+        return True
+    if collection_path.name in SLOW_MODULES and not (config.getoption("--all") or config.getoption("markexpr")):
+        config._rankwise_slow_modules_left_out = getattr(config, "_rankwise_slow_modules_left_out", 0) + 1  # type: ignore[attr-defined]
+        return True
     return None
 
 
@@ -110,6 +115,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.path.name in NUMPY_ONLY:
             item.add_marker(pytest.mark.numpy_only)
+        if item.path.name in SLOW_MODULES and not item.get_closest_marker("slow"):
+            raise pytest.UsageError(f"{item.nodeid}: a test in a SLOW_MODULES module must be marked slow")
     if config.getoption("--all") or config.getoption("markexpr"):
         return
     slow = [item for item in items if item.get_closest_marker("slow")]
@@ -126,5 +133,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
     left_out = getattr(config, "_rankwise_slow_left_out", 0)
-    if left_out:
-        terminalreporter.write_line(f"{left_out} slow tests left out (pytest --all runs them)", yellow=True)
+    modules = getattr(config, "_rankwise_slow_modules_left_out", 0)
+    if left_out or modules:
+        also = f" and {modules} slow module(s) ({', '.join(sorted(SLOW_MODULES))})" if modules else ""
+        terminalreporter.write_line(f"{left_out} slow tests{also} left out (pytest --all runs them)", yellow=True)

@@ -61,6 +61,7 @@ def test_examples_are_a_real_dl19_subset():
     assert round(bm25, 4) == 0.5267
 
 
+@pytest.mark.slow  # CLI subprocesses
 def test_rerank_writes_a_run_in_input_order_with_side_files(tmp_path):
     out = tmp_path / "run.trec"
     r = run_cli(*RERANK, "-o", out)
@@ -81,6 +82,7 @@ def journal_records(out: Path) -> int:
     return max(0, journal.read_bytes().count(b"\n") - 1) if journal.exists() else 0
 
 
+@pytest.mark.slow  # CLI subprocesses
 def test_sigkill_then_resume_gives_exactly_the_uninterrupted_run(tmp_path):
     whole = tmp_path / "whole.trec"
     assert run_cli(*RERANK, "-o", whole).returncode == 0
@@ -109,6 +111,7 @@ def test_sigkill_then_resume_gives_exactly_the_uninterrupted_run(tmp_path):
     assert out.read_bytes() == whole.read_bytes()
 
 
+@pytest.mark.slow  # CLI subprocesses
 def test_ctrl_c_stops_cleanly_with_finished_queries_kept(tmp_path):
     out = tmp_path / "int.trec"
     proc = subprocess.Popen(
@@ -129,6 +132,7 @@ def test_ctrl_c_stops_cleanly_with_finished_queries_kept(tmp_path):
     assert r.returncode == 0 and len(rw.read_run(out)) == 10, r.stderr
 
 
+@pytest.mark.slow  # CLI subprocesses
 def test_a_failing_query_is_written_in_first_stage_order_and_reported(tmp_path):
     out = tmp_path / "f.trec"
     r = run_cli(*RERANK, "-o", out, RANKWISE_TEST_FAIL_QID="1129237")
@@ -149,6 +153,7 @@ def test_a_failing_query_is_written_in_first_stage_order_and_reported(tmp_path):
     assert sorted(spend) == sorted(q.qid for q in rw.load_requests(INPUT))
 
 
+@pytest.mark.slow  # CLI subprocesses
 def test_resume_of_a_finished_run_and_a_scorer_that_cannot_start(tmp_path):
     out = tmp_path / "done.trec"
     assert run_cli(*RERANK, "-o", out).returncode == 0
@@ -161,6 +166,7 @@ def test_resume_of_a_finished_run_and_a_scorer_that_cannot_start(tmp_path):
     assert r.returncode == 2 and not fresh.exists()
 
 
+@pytest.mark.slow  # one CLI subprocess per case
 @pytest.mark.parametrize(
     "args, message",
     [

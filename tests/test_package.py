@@ -11,6 +11,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 import rankwise
 import rankwise._core
 
@@ -86,6 +88,7 @@ def test_typing_files_ship_next_to_the_module():
         assert f"def {name}(" in stub, name
 
 
+@pytest.mark.slow  # mypy in a subprocess
 def test_stubs_match_the_extension(tmp_path):
     proc = run_python(
         ["-m", "mypy.stubtest", "rankwise._core"],
@@ -103,6 +106,8 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 import numpy.typing as npt
+
+import pytest
 
 import rankwise
 from rankwise import AggregationResult
@@ -136,6 +141,8 @@ def more(rankings: List[List[int]]) -> Tuple[npt.NDArray[np.int64], npt.NDArray[
 """
 
 _BAD = """
+import pytest
+
 import rankwise
 
 scores: str = rankwise.bradley_terry([0], [1]).scores
@@ -145,6 +152,7 @@ rankwise.win_rate([0], [1]).no_such_attribute
 """
 
 
+@pytest.mark.slow  # mypy in a subprocess
 def test_public_api_type_checks(tmp_path):
     (tmp_path / "good.py").write_text(textwrap.dedent(_GOOD))
     (tmp_path / "bad.py").write_text(textwrap.dedent(_BAD))
