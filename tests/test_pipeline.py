@@ -325,13 +325,16 @@ def test_answers_with_their_cost_add_up_per_query():
     judge = Oracle(utility, kind="pointwise")
 
     def scorer(calls):
-        return [Answer(s, raw=str(s), tokens_in=100, tokens_out=1, latency=0.01) for s in judge(calls)]
+        return [
+            Answer(s, raw=str(s), tokens_in=100, tokens_out=5, latency=0.01, thinking_tokens=4, flops=2e9)
+            for s in judge(calls)
+        ]
 
     out = rw.rerank(reqs, rw.Pointwise(), as_scorer(scorer, "pointwise"))
     for r in out:
         assert r.docids == true_order(utility, r.qid)
-        assert r.spend["tokens_in"] == 1000 and r.spend["tokens_out"] == 10
-        assert r.spend["latency"] == pytest.approx(0.1)
+        assert r.spend["tokens_in"] == 1000 and r.spend["tokens_out"] == 50 and r.spend["thinking_tokens"] == 40
+        assert r.spend["latency"] == pytest.approx(0.1) and r.spend["flops"] == pytest.approx(2e10)
 
 
 def test_ctrl_c_stops_at_once_with_calls_in_flight():

@@ -223,6 +223,8 @@ class _Query:
         "docs_shown",
         "tokens_in",
         "tokens_out",
+        "thinking_tokens",
+        "flops",
         "latency",
         "error",
     )
@@ -232,8 +234,8 @@ class _Query:
         self.kind = ""
         self.adapter: Optional[Adapter] = None
         self.answers: List[List[Any]] = []
-        self.outstanding = self.calls = self.docs_shown = self.tokens_in = self.tokens_out = 0
-        self.latency = 0.0
+        self.outstanding = self.calls = self.docs_shown = self.tokens_in = self.tokens_out = self.thinking_tokens = 0
+        self.latency = self.flops = 0.0
         self.error: Optional[str] = None
 
 
@@ -316,6 +318,8 @@ class _Driver:
             q.tokens_in += int(value.tokens_in or 0)
             q.tokens_out += int(value.tokens_out or 0)
             q.latency += float(value.latency or 0.0)
+            q.thinking_tokens += int(value.thinking_tokens or 0)
+            q.flops += float(value.flops or 0.0)
             value = value.value
         if not ok or isinstance(value, BaseException):
             self._fail(q, f"the scorer failed on its call: {value!r}")
@@ -374,8 +378,12 @@ class _Driver:
         }
         if q.tokens_in or q.tokens_out:
             spend["tokens_in"], spend["tokens_out"] = float(q.tokens_in), float(q.tokens_out)
+        if q.thinking_tokens:
+            spend["thinking_tokens"] = float(q.thinking_tokens)
         if q.latency:
             spend["latency"] = q.latency
+        if q.flops:
+            spend["flops"] = q.flops
         self.finished.append(Ranking.from_order(req.qid, docids, spend, error=q.error))
         st.queries += 1
 
@@ -537,8 +545,9 @@ def rerank(
         ``rounds`` (sequential rounds of the planner), ``repaired`` (listwise
         answers that had to be completed), ``unparsed`` (those among them
         that named no shown document at all) and ``failed`` (0 or 1); and
-        ``tokens_in``/``tokens_out``/``latency`` (seconds, summed over calls)
-        when the scorer reports them per call (:class:`~rankwise.scorers.Answer`).
+        ``tokens_in``/``tokens_out``/``thinking_tokens``/``latency``
+        (seconds)/``flops``, summed over calls, when the scorer reports them
+        per call (:class:`~rankwise.scorers.Answer`).
         Candidates beyond ``strategy.depth`` follow the reranked ones in
         first-stage order. The rankings do not depend on ``batch_size``,
         ``max_in_flight`` or the order in which answers arrive.

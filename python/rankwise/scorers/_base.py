@@ -100,6 +100,8 @@ class Answer:
         tokens_in: prompt tokens the call read (default 0).
         tokens_out: tokens the call wrote, thinking included (default 0).
         latency: seconds the call took inside the scorer or server, when measured (default None).
+        thinking_tokens: how many of ``tokens_out`` were a reasoning trace (default 0).
+        flops: the call's estimated floating-point operations, prefill and decode (default None: unknown).
     """
 
     value: Any
@@ -108,6 +110,8 @@ class Answer:
     tokens_in: int = 0
     tokens_out: int = 0
     latency: Optional[float] = None
+    thinking_tokens: int = 0
+    flops: Optional[float] = None
 
 
 @runtime_checkable
