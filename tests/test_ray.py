@@ -330,6 +330,16 @@ def test_skip_leaves_out_queries_already_done(cluster: None) -> None:
     assert rr.rerank(requests, rw.Pointwise(), make, skip=[r.qid for r in requests]) == []
 
 
+@pytest.mark.slow
+def test_a_worker_asking_for_more_than_the_cluster_has_is_an_error_not_a_wait(cluster: None) -> None:
+    requests = [rw.Request("q1", "q", [rw.Candidate("a", "x")])]
+    gpus = ray.cluster_resources().get("GPU", 0.0)
+    with pytest.raises(rw.InvalidInputError, match="^num_gpus: each worker asks for"):
+        list(rr.rerank_iter(requests, rw.Pointwise(), lambda: None, num_gpus=gpus + 1))
+    with pytest.raises(rw.InvalidInputError, match="^num_cpus: each worker asks for 3 CPUs but the cluster has 2"):
+        list(rr.rerank_iter(requests, rw.Pointwise(), lambda: None, num_cpus=3))
+
+
 def test_bad_options_name_the_argument() -> None:
     requests = [rw.Request("q1", "q", [rw.Candidate("a", "x")])]
     for kwargs, name in [
@@ -409,6 +419,28 @@ def test_iter_requests_streams_what_load_requests_reads(chunk: int, monkeypatch:
     for path in (DL19, DL20):
         assert list(rr.iter_requests(path)) == rw.load_requests(path)
     assert list(rr.iter_requests(DL19, depth=5)) == rw.load_requests(DL19, depth=5)
+
+
+@pytest.mark.slow
+def test_iter_requests_holds_a_chunk_not_the_file(tmp_path: Path) -> None:
+    import tracemalloc
+
+    hit = {"qid": "q", "docid": "d", "score": 1.0, "content": "x" * 400}
+    entries = [
+        {"query": f"query {i}", "hits": [dict(hit, qid=str(i), docid=f"d{j}") for j in range(20)]} for i in range(4000)
+    ]
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps(entries, indent=1), encoding="utf-8")
+    size = path.stat().st_size  # ~40 MB
+    del entries
+    tracemalloc.start()
+    try:
+        n = sum(1 for _ in rr.iter_requests(path))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert n == 4000
+    assert peak < size / 4, f"streaming held {peak / 1e6:.1f} MB of a {size / 1e6:.1f} MB file"
 
 
 def test_iter_requests_jsonl_and_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

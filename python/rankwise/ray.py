@@ -557,6 +557,7 @@ def rerank_iter(
     level = data_log.level
     data_log.setLevel(logging.CRITICAL)  # no per-dataset chatter or tracebacks: errors are ours to report, once
     try:
+        _check_resources(ray, num_cpus, num_gpus)
         ctx = ray.data.DataContext.get_current()
         ctx.enable_progress_bars = False
         ctx.print_on_execution_start = False
@@ -615,6 +616,17 @@ def rerank_iter(
         data_log.setLevel(level)
         if started:
             ray.shutdown()
+
+
+def _check_resources(ray: Any, num_cpus: float, num_gpus: float) -> None:
+    """An actor that asks for more than the whole cluster has would wait for ever: say so instead."""
+    have = ray.cluster_resources()
+    for name, key, want in (("num_gpus", "GPU", num_gpus), ("num_cpus", "CPU", num_cpus)):
+        if want > have.get(key, 0.0):
+            raise InvalidInputError(
+                f"{name}: each worker asks for {want:g} {key}s but the cluster has {have.get(key, 0.0):g} "
+                "(on an autoscaling cluster, start such a node first)"
+            )
 
 
 def _check_ids(batches: Iterable[Dict[str, Any]], skip: set[str]) -> int:
