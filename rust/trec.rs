@@ -217,7 +217,7 @@ impl Run {
     pub fn to_trec(&self, tag: &str) -> Result<String> {
         use std::fmt::Write;
         let column = |what: &str, v: &str| -> Result<()> {
-            if v.is_empty() || v.chars().any(char::is_whitespace) {
+            if v.is_empty() || v.chars().any(is_trec_blank) {
                 return Err(Error::invalid(
                     what,
                     format!("{v:?} cannot be written to a TREC file (empty, or contains white space)"),
@@ -273,7 +273,7 @@ fn columns<'a>(
     let want = layout.split_whitespace().count();
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     text.lines().enumerate().filter(|(_, line)| !is_blank_or_comment(line)).map(move |(i, line)| {
-        let cols: Vec<&str> = line.split_whitespace().collect();
+        let cols: Vec<&str> = line.split(is_trec_blank).filter(|c| !c.is_empty()).collect();
         if cols.len() < want || (cols.len() > want && !extra_ok) {
             let expected = if extra_ok { format!("at least {want}") } else { want.to_string() };
             return Err(Error::invalid(
@@ -287,8 +287,16 @@ fn columns<'a>(
 
 /// Whether a line of a TREC file holds no data (blank, or a `#` comment).
 fn is_blank_or_comment(line: &str) -> bool {
-    let t = line.trim_start();
+    let t = line.trim_start_matches(is_trec_blank);
     t.is_empty() || t.starts_with('#')
+}
+
+/// The characters that separate TREC columns: C's `isspace` in trec_eval
+/// (space, tab, line feed, vertical tab, form feed, carriage return). Other
+/// Unicode white space (U+00A0, U+0085, U+2028, ...) is part of an id, as
+/// trec_eval reads it; the writer refuses exactly these characters in ids.
+fn is_trec_blank(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\x0b' | '\x0c' | '\r')
 }
 
 /// Shortest text that parses back to the same f64.
@@ -502,6 +510,21 @@ mod tests {
         assert!(e.contains("expected 4 columns"), "{e}");
         let e = Run::parse("1 Q0 a 1 2\n", "r", Order::Score).unwrap_err().to_string();
         assert!(e.contains("at least 6 columns"), "{e}");
+    }
+
+    #[test]
+    fn columns_split_at_ascii_blanks_only_like_trec_eval() {
+        for sep in ["\u{a0}", "\u{85}", "\u{2028}", "\u{3000}"] {
+            let text = format!("q1 Q0 d{sep}1 1 2.5 bm25\nq1\x0bQ0\x0cd2\r2 1.5 bm25\n");
+            let run = Run::parse(&text, "r", Order::Rank).unwrap();
+            assert_eq!(run.query(0).0.iter().collect::<Vec<_>>(), [format!("d{sep}1").as_str(), "d2"]);
+            assert_eq!(run.extra_column_lines, 0);
+            let back = Run::parse(&run.to_trec("t").unwrap(), "again", Order::Given).unwrap();
+            assert_eq!(back, run, "what the reader reads, the writer writes back");
+        }
+        let mut bad = Run::default();
+        bad.push_query("1", ["a\x0bb"], &[1.0]);
+        assert!(bad.to_trec("t").is_err());
     }
 
     #[test]

@@ -183,12 +183,6 @@ def test_tsv_ids_without_surrounding_spaces(tmp_path):
         rw.load_documents(docs)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: rust/trec.rs splits TREC columns at Unicode whitespace (split_whitespace), so a doc id "
-    "holding U+00A0, U+0085 or U+2028 is cut silently (only the extra-columns warning); trec_eval splits at "
-    "ASCII blanks only (C isspace)",
-)
 @pytest.mark.parametrize("sep", ["\u00a0", "\x85", "\u2028"], ids=["U+00A0", "U+0085", "U+2028"])
 def test_trec_ids_keep_unicode_spaces(tmp_path, sep):
     p = tmp_path / "run.trec"
