@@ -1,0 +1,211 @@
+"""Reasoning rerankers and InsertRank: the prompts and the text handling that
+:class:`~rankwise.scorers.HFScorer` and :class:`~rankwise.scorers.OpenAIScorer` share.
+
+* **Rank1** (Weller et al., 2025; pointwise): the model writes a trace after
+  ``<think>`` and closes it with ``</think>``; the relevance is P(" true")
+  against P(" false") at the token after ``</think>``. The prompt and the
+  default budget (2,000 generated tokens, ``max_output_tokens`` in the Rank1
+  code) are Rank1's. A trace that runs out of budget is cut after its last
+  complete sentence and closed with ``"\\n</think>"``, as Rank1's
+  ``_fix_incomplete_responses`` does; the scorer counts and logs it.
+* **ReasonRank / Rank-K** (Liu et al., 2025; listwise): the RankGPT window
+  with ReasonRank's system prompt; the answer is the text inside
+  ``<answer>...</answer>``, else whatever follows ``</think>``. A trace that
+  runs out of budget is closed (``"\\n</think>\\n<answer>"``) and the answer
+  generated after it.
+* **InsertRank** (Seetharaman et al., 2025): each passage of a listwise
+  prompt shows its first-stage score beside it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from typing import Any, List, Optional, Sequence
+
+from .._errors import InvalidInputError
+from . import prompts
+
+__all__ = [
+    "RANK1_MAX_THINKING_TOKENS",
+    "REASONRANK_MAX_THINKING_TOKENS",
+    "REASONRANK_SYSTEM",
+    "THINK_OPEN",
+    "THINK_CLOSE",
+    "Trace",
+    "rank1_prompt",
+    "rank1_close",
+    "split_trace",
+    "answer_text",
+    "reasonrank_messages",
+    "scaled_scores",
+    "shown_scores",
+    "thinking_share",
+]
+
+log = logging.getLogger("rankwise")
+
+THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
+ANSWER_OPEN, ANSWER_CLOSE = "<answer>", "</answer>"
+RANK1_MAX_THINKING_TOKENS = 2000  # Rank1's max_output_tokens
+REASONRANK_MAX_THINKING_TOKENS = 3072  # rankwise's default for a 20-passage window; not a published number
+RANK1_CLOSE = "\n" + THINK_CLOSE
+REASONRANK_CLOSE = "\n" + THINK_CLOSE + "\n" + ANSWER_OPEN
+REASONRANK_SYSTEM = (
+    "You are RankLLM, an intelligent assistant that can rank passages based on their relevance to the query. "
+    "Given a query and a passage list, you first thinks about the reasoning process in the mind and then provides "
+    "the answer (i.e., the reranked passage list). The reasoning process and answer are enclosed within <think> "
+    "</think> and <answer> </answer> tags, respectively, i.e., <think> reasoning process here </think> "
+    "<answer> answer here </answer>."
+)
+
+
+def rank1_prompt(query: str, passage: str) -> str:
+    """Rank1's prompt, raw (no chat template: Rank1 is trained from base models); it ends with ``<think>``."""
+    return (
+        "Determine if the following passage is relevant to the query. Answer only with 'true' or 'false'.\n"
+        f"Query: {query}\nPassage: {passage}\n{THINK_OPEN}"
+    )
+
+
+def rank1_close(trace: str) -> str:
+    """A trace that ran out of budget, cut after its last complete sentence
+    (as Rank1 does) and closed: what the prompt is continued with before P(true) is read."""
+    text = trace.rstrip()
+    if not text.endswith((".", "!", "?")):
+        cut = max(text.rfind("."), text.rfind("!"), text.rfind("?"))
+        if cut != -1:
+            text = text[: cut + 1]
+    return "\n" + text.strip() + RANK1_CLOSE
+
+
+@dataclass(frozen=True)
+class Trace:
+    """A generation split at ``</think>``.
+
+    Attributes:
+        thinking: the reasoning text (without the tags).
+        answer: what follows ``</think>`` ("" when it was never closed).
+        closed: whether the model closed the thought itself.
+    """
+
+    thinking: str
+    answer: str
+    closed: bool
+
+
+def split_trace(text: str, reasoning: Optional[str] = None) -> Trace:
+    """Split a generation into thinking and answer. ``reasoning`` is a server's
+    separate ``reasoning_content`` (vLLM/SGLang reasoning parsers, DeepSeek):
+    then ``text`` is the answer alone. Otherwise the thought ends at the last
+    ``</think>`` (a leading ``<think>`` is dropped); without one, the whole text is thinking."""
+    if reasoning is not None and reasoning != "":
+        return Trace(reasoning.strip(), text, True)
+    at = text.rfind(THINK_CLOSE)
+    if at == -1:
+        body = text.split(THINK_OPEN, 1)[1] if THINK_OPEN in text else text
+        if THINK_OPEN not in text and ANSWER_OPEN in text:  # a think-free answer
+            return Trace("", text, True)
+        return Trace(body.strip(), "", False)
+    head = text[:at]
+    head = head.split(THINK_OPEN, 1)[1] if THINK_OPEN in head else head
+    return Trace(head.strip(), text[at + len(THINK_CLOSE) :], True)
+
+
+def answer_text(answer: str) -> str:
+    """The permutation text of a listwise answer: inside ``<answer>...</answer>``
+    when present (or after an unclosed ``<answer>``), else the answer as it is."""
+    at = answer.rfind(ANSWER_OPEN)
+    if at == -1:
+        return answer.strip()
+    body = answer[at + len(ANSWER_OPEN) :]
+    end = body.find(ANSWER_CLOSE)
+    return (body if end == -1 else body[:end]).strip()
+
+
+def thinking_share(tokens_out: int, trace: Trace) -> int:
+    """Thinking tokens estimated from a total and the trace's text: the
+    thinking's share of the characters, when the server reports no
+    ``reasoning_tokens``."""
+    total = len(trace.thinking) + len(trace.answer)
+    if tokens_out <= 0 or total == 0:
+        return 0
+    return int(round(tokens_out * len(trace.thinking) / total))
+
+
+# --- InsertRank ----------------------------------------------------------------------
+
+SCORE_SCALES = ("minmax100", "raw")
+
+
+def scaled_scores(scores: Sequence[float], scale: str = "minmax100") -> List[str]:
+    """The first-stage scores of one window as the prompt shows them.
+
+    ``minmax100``: min-max scaled to integers 0..100 within the window (the
+    best shown passage 100, the worst 0; all equal: 100 each); ``raw``: the
+    scores as given, two decimals.
+    """
+    if scale not in SCORE_SCALES:
+        raise InvalidInputError(f"score_scale: one of {', '.join(SCORE_SCALES)}, got {scale!r}")
+    vals = [float(s) for s in scores]
+    if not all(math.isfinite(v) for v in vals):
+        raise InvalidInputError("insert_scores: the first-stage scores must be finite")
+    if scale == "raw":
+        return [f"{v:.2f}" for v in vals]
+    lo, hi = min(vals, default=0.0), max(vals, default=0.0)
+    if hi == lo:
+        return ["100"] * len(vals)
+    return [str(int(round(100 * (v - lo) / (hi - lo)))) for v in vals]
+
+
+def shown_scores(docs: Sequence[Any], scale: str) -> List[str]:
+    """``scaled_scores`` of a call's candidates; an :class:`InvalidInputError`
+    when none of them carries a first-stage score (all 0.0, the default)."""
+    scores = [float(getattr(d, "score", 0.0)) for d in docs]
+    if all(s == 0.0 for s in scores):
+        ids = ", ".join(str(getattr(d, "docid", "?")) for d in docs[:3])
+        raise InvalidInputError(
+            f"insert_scores: the candidates of this call ({ids}{', ...' if len(docs) > 3 else ''}) have no "
+            "first-stage scores (all 0.0); give scores in the input or leave insert_scores off"
+        )
+    return scaled_scores(scores, scale)
+
+
+def with_scores(passages: Sequence[str], scores: Optional[Sequence[str]]) -> List[str]:
+    """Passages with ``(first-stage score: S)`` after each, when ``scores`` is given."""
+    if scores is None:
+        return list(passages)
+    return [f"{p}\n(first-stage score: {s})" for p, s in zip(passages, scores)]
+
+
+SCORE_NOTE = (
+    " Each passage shows its first-stage retrieval score (scaled to 0-100 in this list; higher means the first "
+    "stage found it more relevant); use it as one signal besides the passage text."
+)
+
+
+def listwise_messages(
+    query: str, passages: Sequence[str], *, letters: bool = False, scores: Optional[Sequence[str]] = None
+) -> List[prompts.Message]:
+    """RankGPT's conversation, with InsertRank's scores beside the passages when given."""
+    msgs = prompts.rankgpt_messages(query, with_scores(passages, scores), letters)
+    if scores is not None:
+        msgs[1] = {"role": msgs[1]["role"], "content": msgs[1]["content"] + SCORE_NOTE}
+    return msgs
+
+
+def reasonrank_messages(
+    query: str, passages: Sequence[str], scores: Optional[Sequence[str]] = None
+) -> List[prompts.Message]:
+    """ReasonRank's listwise prompt: RankGPT's window with ReasonRank's system
+    prompt and its ``<think>``/``<answer>`` output format."""
+    msgs = listwise_messages(query, passages, scores=scores)
+    msgs[0] = {"role": "system", "content": REASONRANK_SYSTEM}
+    last = msgs[-1]["content"].replace(
+        " Only respond with the ranking results, do not say any word or explain.",
+        " Reason inside <think> </think>, then give only the ranking inside <answer> </answer>.",
+    )
+    msgs[-1] = {"role": "user", "content": last}
+    return msgs
+
