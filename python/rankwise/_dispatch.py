@@ -262,19 +262,26 @@ class Dispatcher(Generic[T]):
 
     def poll(self, timeout: float = TICK) -> List[Outcome[T]]:
         """Outcomes of whatever finished, waiting up to ``timeout`` for one."""
+        return poll_all([self], timeout)
+
+    def waiting_on(self) -> Tuple[List["Future[Any]"], float]:
+        """The futures this dispatcher waits on, and when its next call
+        deadline falls (``time.monotonic()`` clock; inf: none)."""
+        return list(self.units), (self._deadlines[0][0] if self._deadlines else float("inf"))
+
+    def take_ready(self) -> List[Outcome[T]]:
+        """Outcomes known without waiting (a submission that failed outright)."""
         out, self._ready_outcomes = self._ready_outcomes, []
-        if out or not self.units:
-            return out
-        now = time.monotonic()
-        wait_for = timeout
-        if self._deadlines:
-            wait_for = max(0.0, min(wait_for, self._deadlines[0][0] - now))
-        t0 = time.perf_counter()
-        done, _ = wait(list(self.units), timeout=wait_for, return_when=FIRST_COMPLETED)
-        if self.submit is not None:  # time with calls outstanding: the scorer's busy time
-            self.stats.scorer_seconds += time.perf_counter() - t0
+        return out
+
+    def collect(self, done: "set[Future[Any]]") -> List[Outcome[T]]:
+        """The outcomes of those of ``done`` that are this dispatcher's, and
+        of its calls past their deadline."""
+        out: List[Outcome[T]] = []
         for f in done:
-            unit = self.units.pop(f)
+            unit = self.units.pop(f, None)
+            if unit is None:
+                continue  # another dispatcher's
             self.in_flight -= len(unit.tickets)
             out.extend(self._outcomes(f, unit))
         self._expire(out)
@@ -330,3 +337,37 @@ class Dispatcher(Generic[T]):
         for runner in (self._runner, self._prep):
             if runner is not None:
                 runner.close()
+
+
+def poll_all(dispatchers: Sequence[Dispatcher[T]], timeout: float = TICK) -> List[Outcome[T]]:
+    """Outcomes of whatever finished at any of ``dispatchers``, waiting up to
+    ``timeout`` (or the earliest call deadline) for one: a single
+    :func:`concurrent.futures.wait` over all their outstanding futures, so a
+    cascade's stages are served in completion order, whichever scorer
+    answers first. Time with calls outstanding at a ``submit`` scorer is
+    counted once as scorer time."""
+    out: List[Outcome[T]] = []
+    for d in dispatchers:
+        out.extend(d.take_ready())
+    if out:
+        return out
+    futures: List["Future[Any]"] = []
+    wait_for = timeout
+    now = time.monotonic()
+    busy: Optional[Dispatcher[T]] = None
+    for d in dispatchers:
+        fs, deadline = d.waiting_on()
+        if fs:
+            futures.extend(fs)
+            wait_for = max(0.0, min(wait_for, deadline - now))
+            if d.submit is not None and busy is None:
+                busy = d
+    if not futures:
+        return out
+    t0 = time.perf_counter()
+    done, _ = wait(futures, timeout=wait_for, return_when=FIRST_COMPLETED)
+    if busy is not None:  # time with calls outstanding: the scorer's busy time
+        busy.stats.scorer_seconds += time.perf_counter() - t0
+    for d in dispatchers:
+        out.extend(d.collect(done))
+    return out

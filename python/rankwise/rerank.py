@@ -46,10 +46,11 @@ from typing import Any, Callable, Deque, Dict, Iterable, Iterator, List, Literal
 import numpy as np
 
 from . import _core
-from ._dispatch import Dispatcher
+from ._dispatch import Dispatcher, poll_all
 from ._errors import InvalidInputError, RankwiseError, ScorerError, ScorerWarning
 from ._progress import Progress
 from ._validate import at_least
+from .cascade import Cascade
 from .data import Candidate, Request, as_request
 from .parsing import ParsedPermutation, parse_permutation
 from .runs import Ranking
@@ -212,6 +213,7 @@ class _Query:
     """One query's planner and the answers of its current round."""
 
     __slots__ = (
+        "driver",
         "request",
         "n",
         "plan",
@@ -229,8 +231,8 @@ class _Query:
         "error",
     )
 
-    def __init__(self, request: Request, n: int, plan: "_core.Plan") -> None:
-        self.request, self.n, self.plan = request, n, plan
+    def __init__(self, driver: "_Driver", request: Request, n: int, plan: "_core.Plan") -> None:
+        self.driver, self.request, self.n, self.plan = driver, request, n, plan
         self.kind = ""
         self.adapter: Optional[Adapter] = None
         self.answers: List[List[Any]] = []
@@ -252,41 +254,38 @@ def _call_of(t: _Ticket) -> Any:
     return t.call
 
 
+#: where a driver hands a finished query: (its request, the order of all its
+#: candidates as indices into the request, its spend, its error or None)
+Sink = Callable[[Request, List[int], Dict[str, float], Optional[str]], None]
+
+
 class _Driver:
-    """The planners of many queries: ``start`` a request, feed it outcomes
-    with ``on_outcome``; calls wait in ``ready``, finished rankings in
-    ``finished``."""
+    """The planners of many queries for one strategy (one stage of a
+    cascade): ``start`` a request, feed it outcomes with ``on_outcome``;
+    calls wait in ``ready``, finished queries go to ``sink``. ``label``
+    prefixes its errors (a cascade's stage)."""
 
-    def __init__(self, strategy: Strategy, kind: str, on_error: OnError, stats: RerankStats) -> None:
-        self.strategy, self.kind, self.on_error, self.stats = strategy, kind, on_error, stats
+    def __init__(
+        self,
+        strategy: Strategy,
+        kind: str,
+        depth: Optional[int],
+        on_error: OnError,
+        stats: RerankStats,
+        sink: Sink,
+        label: str = "",
+    ) -> None:
+        self.strategy, self.kind, self.depth, self.on_error, self.stats = strategy, kind, depth, on_error, stats
+        self.sink, self.label = sink, label
         self.ready: Deque[_Ticket] = deque()
-        self.finished: List[Ranking] = []
-        self.failures: List[Tuple[str, str]] = []
-        self.seen: set[str] = set()
 
-    def start(self, req: Any) -> None:
-        req = as_request(req, default_qid=str(len(self.seen)))  # a dict without a qid: its position
-        if req.qid in self.seen:
-            raise InvalidInputError(f"requests: query {req.qid!r} appears twice")
-        self.seen.add(req.qid)
-        if not req.candidates:
-            raise InvalidInputError(f"requests: query {req.qid!r} has no candidates")
-        depth = self.strategy.depth
-        n = len(req.candidates) if depth is None else min(depth, len(req.candidates))
+    def start(self, req: Request) -> None:
+        n = len(req.candidates) if self.depth is None else min(self.depth, len(req.candidates))
         try:
             plan = self.strategy.plan(n, req.qid)
         except InvalidInputError as e:
-            raise InvalidInputError(f"query {req.qid!r} ({n} candidates): {e}") from None
-        self._next_round(_Query(req, n, plan))
-
-    def take(self, k: int) -> List[_Ticket]:
-        """Up to ``k`` ready calls, skipping those of queries that failed meanwhile."""
-        out: List[_Ticket] = []
-        while self.ready and len(out) < k:
-            t = self.ready.popleft()
-            if t.query.error is None:
-                out.append(t)
-        return out
+            raise InvalidInputError(f"query {req.qid!r} ({n} candidates): {self.label}{e}") from None
+        self._next_round(_Query(self, req, n, plan))
 
     def _next_round(self, q: _Query) -> None:
         offsets, items = q.plan.requests()
@@ -353,21 +352,16 @@ class _Driver:
     def _fail(self, q: _Query, why: str) -> None:
         if q.error is not None:
             return
+        why = self.label + why
         if self.on_error == "raise":
             raise ScorerError(f"query {q.request.qid!r}: {why}")
         q.error = why
         self._finish(q)
 
     def _finish(self, q: _Query) -> None:
-        req, st = q.request, self.stats
-        if q.error is None:
-            order = [int(i) for i in q.plan.result()]
-        else:
-            order = list(range(q.n))
-            self.failures.append((req.qid, q.error))
-            st.failed.append(req.qid)
+        req = q.request
+        order = [int(i) for i in q.plan.result()] if q.error is None else list(range(q.n))
         sp = q.plan.spend()  # calls and documents are counted here, per scorer call
-        docids = [req.candidates[i].docid for i in order] + [c.docid for c in req.candidates[q.n :]]
         spend = {
             "calls": float(q.calls),
             "docs_shown": float(q.docs_shown),
@@ -384,14 +378,122 @@ class _Driver:
             spend["latency"] = q.latency
         if q.flops:
             spend["flops"] = q.flops
-        self.finished.append(Ranking.from_order(req.qid, docids, spend, error=q.error))
-        st.queries += 1
+        self.sink(req, order + list(range(q.n, len(req.candidates))), spend, q.error)
+
+
+#: the spend keys every stage of a cascade reports (a stage not run: zeros)
+_STAGE_KEYS = ("calls", "docs_shown", "rounds", "repaired", "unparsed", "failed")
+
+
+def _cascade_spend(spends: List[Dict[str, float]], stages: int) -> Dict[str, float]:
+    """Totals (summed; ``failed`` 0 or 1) and ``stageK.key`` per stage."""
+    total: Dict[str, float] = {}
+    for sp in spends:
+        for k, v in sp.items():
+            total[k] = max(total.get(k, 0.0), v) if k == "failed" else total.get(k, 0.0) + v
+    for i in range(stages):
+        sp = spends[i] if i < len(spends) else dict.fromkeys(_STAGE_KEYS, 0.0)
+        for k, v in sp.items():
+            total[f"stage{i + 1}.{k}"] = float(v)
+    return total
+
+
+class _Run:
+    """The stages of one :func:`rerank_iter` run (one for a plain strategy),
+    their drivers and one dispatcher per distinct scorer. A query that
+    finishes a stage enters the next at once."""
+
+    def __init__(
+        self,
+        stages: List[Tuple[Strategy, Any, Optional[int]]],
+        cascade: bool,
+        on_error: OnError,
+        stats: RerankStats,
+        dispatcher: Callable[[Any], "Dispatcher[_Ticket]"],
+    ) -> None:
+        self.cascade, self.stats = cascade, stats
+        self.finished: List[Ranking] = []
+        self.failures: List[Tuple[str, str]] = []
+        self.seen: set[str] = set()
+        self.active = 0
+        self._spends: Dict[str, List[Dict[str, float]]] = {}
+        self.dispatchers: List[Dispatcher[_Ticket]] = []
+        self.scorers: List[Any] = []
+        self.drivers: List[_Driver] = []
+        self._disp_of: List[int] = []
+        for k, (strategy, scorer, depth) in enumerate(stages):
+            kind = scorer_kind(scorer, strategy.call_kind)
+            label = f"stage {k + 1} ({type(strategy).__name__}): " if cascade else ""
+            try:
+                _adapter(strategy.call_kind, kind, strategy)  # a kind mismatch fails before any work
+            except InvalidInputError as e:
+                raise InvalidInputError(f"{label}{e}") from None
+            d = next((i for i, s in enumerate(self.scorers) if s is scorer), None)
+            if d is None:
+                d = len(self.scorers)
+                self.scorers.append(scorer)
+                self.dispatchers.append(dispatcher(scorer))
+            self._disp_of.append(d)
+            self.drivers.append(_Driver(strategy, kind, depth, on_error, stats, self._sink(k), label))
+        # the drivers each dispatcher serves, later stages first (their queries are closer to done)
+        self._served: List[List[_Driver]] = [
+            [self.drivers[k] for k in reversed(range(len(stages))) if self._disp_of[k] == d]
+            for d in range(len(self.dispatchers))
+        ]
+
+    def start(self, req: Any) -> None:
+        req = as_request(req, default_qid=str(len(self.seen)))  # a dict without a qid: its position
+        if req.qid in self.seen:
+            raise InvalidInputError(f"requests: query {req.qid!r} appears twice")
+        self.seen.add(req.qid)
+        if not req.candidates:
+            raise InvalidInputError(f"requests: query {req.qid!r} has no candidates")
+        self.active += 1
+        self._spends[req.qid] = []
+        self.drivers[0].start(req)
+
+    def _sink(self, k: int) -> Sink:
+        def done(req: Request, order: List[int], spend: Dict[str, float], error: Optional[str]) -> None:
+            spends = self._spends[req.qid]
+            spends.append(spend)
+            if error is None and k + 1 < len(self.drivers):
+                cands = req.candidates
+                self.drivers[k + 1].start(Request(req.qid, req.query, [cands[i] for i in order]))
+                return
+            del self._spends[req.qid]
+            self.active -= 1
+            total = _cascade_spend(spends, len(self.drivers)) if self.cascade else spend
+            docids = [req.candidates[i].docid for i in order]
+            self.finished.append(Ranking.from_order(req.qid, docids, total, error=error))
+            self.stats.queries += 1
+            if error is not None:
+                self.failures.append((req.qid, error))
+                self.stats.failed.append(req.qid)
+
+        return done
+
+    def ready(self, d: int) -> int:
+        return sum(len(drv.ready) for drv in self._served[d])
+
+    def take(self, d: int, k: int) -> List[_Ticket]:
+        """Up to ``k`` ready calls for dispatcher ``d``, skipping those of queries that failed meanwhile."""
+        out: List[_Ticket] = []
+        for drv in self._served[d]:
+            while drv.ready and len(out) < k:
+                t = drv.ready.popleft()
+                if t.query.error is None:
+                    out.append(t)
+        return out
+
+    @property
+    def idle(self) -> bool:
+        return all(d.idle for d in self.dispatchers) and not any(drv.ready for drv in self.drivers)
 
 
 def rerank_iter(
     requests: Iterable[Any],
-    strategy: Strategy,
-    scorer: Callable[[List[Any]], Sequence[Any]],
+    strategy: Union[Strategy, Cascade],
+    scorer: Optional[Callable[[List[Any]], Sequence[Any]]] = None,
     *,
     batch_size: Optional[int] = None,
     max_in_flight: Optional[int] = None,
@@ -405,79 +507,112 @@ def rerank_iter(
     """Like :func:`rerank`, but yields each query's ranking as soon as it is
     finished (in completion order), so a caller can write results out as it
     goes. Takes any iterable of requests, consumed lazily."""
-    if not isinstance(strategy, Strategy):
-        raise InvalidInputError(
-            f"strategy: expected a rankwise strategy (e.g. SlidingWindow()), got {type(strategy).__name__}"
+    stages = _stages(strategy, scorer)
+    if batch_size is not None:
+        at_least("batch_size", batch_size, 1)
+    if max_in_flight is not None:
+        at_least("max_in_flight", max_in_flight, 1)
+    for _, sc, _ in stages:  # the scorers' own preferences, checked before any work
+        at_least("batch_size", batch_size if batch_size is not None else _preferred(sc, "preferred_batch_size", 32), 1)
+        at_least(
+            "max_in_flight", max_in_flight if max_in_flight is not None else _preferred(sc, "max_in_flight", 64), 1
         )
-    bs = at_least(
-        "batch_size", batch_size if batch_size is not None else _preferred(scorer, "preferred_batch_size", 32), 1
-    )
-    mif = at_least(
-        "max_in_flight", max_in_flight if max_in_flight is not None else _preferred(scorer, "max_in_flight", 64), 1
-    )
     retries = at_least("retries", retries, 0)
     if call_timeout is not None and not (isinstance(call_timeout, (int, float)) and call_timeout > 0):
         raise InvalidInputError(f"call_timeout: must be a positive number of seconds or None, got {call_timeout!r}")
     if on_error not in ("fallback", "raise"):
         raise InvalidInputError(f"on_error: must be 'fallback' or 'raise', got {on_error!r}")
-    kind = scorer_kind(scorer, strategy.call_kind)
-    _adapter(strategy.call_kind, kind, strategy)  # a kind mismatch fails before any work
+    cascade = isinstance(strategy, Cascade)
     recording = None
     if record is not None:
+        if cascade:
+            raise InvalidInputError(
+                "record: recording the calls of a Cascade is not supported; record each stage's scorer"
+            )
         from .recording import Recording  # the one call recorder (rankwise.recording)
 
-        scorer = recording = Recording(scorer, record)
+        stages[0] = (stages[0][0], Recording(stages[0][1], record), stages[0][2])
+        recording = stages[0][1]
     st = stats if stats is not None else RerankStats()
-    drv = _Driver(strategy, kind, on_error, st)
-    disp: Dispatcher[_Ticket] = Dispatcher(
-        scorer, _call_of, batch_size=bs, max_in_flight=mif, retries=retries, call_timeout=call_timeout, stats=st
-    )
+
+    def dispatcher(sc: Any) -> "Dispatcher[_Ticket]":
+        bs = batch_size if batch_size is not None else _preferred(sc, "preferred_batch_size", 32)
+        mif = max_in_flight if max_in_flight is not None else _preferred(sc, "max_in_flight", 64)
+        return Dispatcher(
+            sc, _call_of, batch_size=bs, max_in_flight=mif, retries=retries, call_timeout=call_timeout, stats=st
+        )
+
+    run = _Run(stages, cascade, on_error, st, dispatcher)
+    disps = run.dispatchers
+    first = run._disp_of[0]
+    cap = 4 * sum(d.wanted() for d in disps)  # queries started and not finished, at most (memory)
     bar = Progress(len(requests) if isinstance(requests, Sequence) else None, progress)
     source = iter(requests)
     exhausted = False
     t0 = time.perf_counter()
-    tokens0 = (getattr(scorer, "tokens_in", 0), getattr(scorer, "tokens_out", 0))
+    tokens0 = [(getattr(sc, "tokens_in", 0), getattr(sc, "tokens_out", 0)) for sc in run.scorers]
     try:
         while True:
-            want = disp.wanted()
-            while not exhausted and len(drv.ready) < want:
+            want = disps[first].wanted()
+            while not exhausted and run.ready(first) < want and (run.active < cap or not cascade):
                 req = next(source, None)
                 if req is None:
                     exhausted = True
                 else:
-                    drv.start(req)
-            if drv.finished:
+                    run.start(req)
+            if run.finished:
                 bar.update(st.queries, st.calls)
-                yield from drv.finished
-                drv.finished.clear()
-            room = disp.room(len(drv.ready))
-            if room:
-                disp.send(drv.take(room))
-            if disp.idle and not drv.ready:
+                yield from run.finished
+                run.finished.clear()
+            for d, disp in enumerate(disps):
+                room = disp.room(run.ready(d))
+                if room:
+                    disp.send(run.take(d, room))
+            if run.idle:
                 if exhausted:
                     break
                 continue
-            for t, ok, value in disp.poll():
-                drv.on_outcome(t, ok, value)
+            for t, ok, value in poll_all(disps):
+                t.query.driver.on_outcome(t, ok, value)
             bar.update(st.queries, st.calls)
-        yield from drv.finished
-        drv.finished.clear()
+        yield from run.finished
+        run.finished.clear()
     finally:
-        disp.close()
+        for disp in disps:
+            disp.close()
         if recording is not None:
             recording.close()
         st.wall_seconds += time.perf_counter() - t0
-        st.tokens_in += int(getattr(scorer, "tokens_in", 0) or 0) - int(tokens0[0] or 0)
-        st.tokens_out += int(getattr(scorer, "tokens_out", 0) or 0) - int(tokens0[1] or 0)
+        for sc, (tin, tout) in zip(run.scorers, tokens0):
+            st.tokens_in += int(getattr(sc, "tokens_in", 0) or 0) - int(tin or 0)
+            st.tokens_out += int(getattr(sc, "tokens_out", 0) or 0) - int(tout or 0)
         bar.close()
-    if drv.failures:
-        shown_f = "; ".join(f"{qid}: {why}" for qid, why in drv.failures[:3])
-        more = f" (and {len(drv.failures) - 3} more)" if len(drv.failures) > 3 else ""
+    if run.failures:
+        shown_f = "; ".join(f"{qid}: {why}" for qid, why in run.failures[:3])
+        more = f" (and {len(run.failures) - 3} more)" if len(run.failures) > 3 else ""
         warnings.warn(
-            f"{len(drv.failures)} queries kept their first-stage order because scorer calls failed: {shown_f}{more}",
+            f"{len(run.failures)} queries kept their first-stage order because scorer calls failed: {shown_f}{more}",
             ScorerWarning,
             stacklevel=2,
         )
+
+
+def _stages(strategy: Any, scorer: Any) -> List[Tuple[Strategy, Any, Optional[int]]]:
+    """(strategy, scorer, depth) per stage: one for a plain strategy."""
+    if isinstance(strategy, Cascade):
+        if scorer is not None:
+            raise InvalidInputError(
+                "scorer: a Cascade carries one scorer per stage; pass scorer=None (or leave it out)"
+            )
+        return [(s.strategy, s.scorer, s.effective_depth) for s in strategy.stages]
+    if not isinstance(strategy, Strategy):
+        raise InvalidInputError(
+            f"strategy: expected a rankwise strategy (e.g. SlidingWindow()) or a Cascade, got {type(strategy).__name__}"
+        )
+    if scorer is None:
+        raise InvalidInputError(f"scorer: {type(strategy).__name__} needs a scorer (only a Cascade carries its own)")
+    scorer_kind(scorer, strategy.call_kind)  # not callable: a clear error before any work
+    return [(strategy, scorer, strategy.depth)]
 
 
 def _preferred(scorer: Any, attr: str, default: int) -> Any:
@@ -487,8 +622,8 @@ def _preferred(scorer: Any, attr: str, default: int) -> Any:
 
 def rerank(
     requests: Iterable[Any],
-    strategy: Strategy,
-    scorer: Callable[[List[Any]], Sequence[Any]],
+    strategy: Union[Strategy, Cascade],
+    scorer: Optional[Callable[[List[Any]], Sequence[Any]]] = None,
     *,
     batch_size: Optional[int] = None,
     max_in_flight: Optional[int] = None,
@@ -509,7 +644,11 @@ def rerank(
             objects, dicts of the rank_llm or ``{"query", "docs"}`` shapes);
             query ids must be unique and every request needs at least one
             candidate.
-        strategy: e.g. ``SlidingWindow()``, ``JointRank()``, ``Setwise()``.
+        strategy: e.g. ``SlidingWindow()``, ``JointRank()``, ``Setwise()``;
+            or a :class:`~rankwise.Cascade` of stages, each with its own
+            scorer (``scorer`` is then left out): a query that finishes a
+            stage enters the next at once, so all stages' scorers are busy
+            together; ``spend`` then also holds ``stage1.calls``, ...
         scorer: a batch callable (see :mod:`rankwise.scorers`), or a scorer
             with ``submit(calls) -> futures`` (the server scorers), which is
             then kept ``max_in_flight`` calls busy. Its ``kind`` attribute
