@@ -23,6 +23,7 @@ from .aggregate import (
     plackett_luce,
     win_rate,
 )
+from .cascade import Cascade, Stage
 from .data import Candidate, Request, first_stage_ranking, load_documents, load_requests, load_topics
 from .evaluation import evaluate, fuse, kendall_tau, paired_randomization_test
 from .parsing import ParsedPermutation, parse_permutation
@@ -33,7 +34,9 @@ from .strategies import *  # noqa: F403 - every strategy class, from the registr
 
 __all__ = [
     "__version__",
+    "Cascade",
     "RerankStats",
+    "Stage",
     "Reranker",
     "rank_function",
     "rerank",
