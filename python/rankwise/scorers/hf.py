@@ -26,6 +26,13 @@ then, if the prompt is still longer than ``max_length`` tokens, each
 passage to an equal share of the room left. The model runs under
 ``torch.inference_mode()`` in bf16/fp16 on CUDA and fp32 on CPU (``dtype``).
 ``tokens_in`` and ``tokens_out`` count what the model read and wrote.
+
+Each call's answer is a :class:`~rankwise.scorers.Answer` with the call's own
+``tokens_in``/``tokens_out`` and ``flops``, estimated from the model's config
+by :func:`rankwise.flops.call_flops` (E2R-FLOPs, Peng et al. 2025): generation
+counts the prompt and the decoded tokens; a single forward pass (yes_no,
+labels, FIRST, PRP) the prompt and the one answer position; a cross-encoder
+the pair's tokens alone. A PRP call sums its two prompts (both orders).
 """
 
 from __future__ import annotations
@@ -36,8 +43,9 @@ import numpy as np
 import numpy.typing as npt
 
 from .._errors import InvalidInputError
+from ..flops import ModelShape, call_flops
 from . import prompts
-from ._base import ListwiseCall, PairwiseCall, PointwiseCall, check_kind, resolve_method
+from ._base import Answer, ListwiseCall, PairwiseCall, PointwiseCall, check_kind, resolve_method
 from ._torch import check_model_path, load_error, pick_device, pick_dtype, require_torch
 
 __all__ = ["HFScorer", "yes_probability", "expected_label", "order_by_logits", "pair_probability", "single_token"]
@@ -155,6 +163,11 @@ class HFScorer:
                 raise InvalidInputError("tokenizer: the identifier letters A..W do not map to distinct tokens")
         self.tokens_in = 0
         self.tokens_out = 0
+        self.last_usage: List[Tuple[int, int]] = []  # (tokens read, tokens written) per prompt of the last model call
+        try:
+            self.flops_shape: Optional[ModelShape] = ModelShape.from_config(cfg)
+        except InvalidInputError:  # a config the estimator cannot read: flops stay unknown (None)
+            self.flops_shape = None
 
     @classmethod
     def from_pretrained(
@@ -307,6 +320,7 @@ class HFScorer:
         """Logits of the token after each prompt (+ ``prefill`` as the answer's start), float64 rows."""
         torch = self._torch
         rows: List[FloatArray] = [np.zeros(0)] * len(texts)
+        usage = [(0, 0)] * len(texts)
         with torch.inference_mode():
             for idx in self._batches(texts):
                 if self.seq2seq:
@@ -322,14 +336,18 @@ class HFScorer:
                     logits = self.model(input_ids=ids, attention_mask=mask, position_ids=pos).logits[:, -1, :]
                 self.tokens_out += len(idx)
                 arr = logits.float().cpu().numpy().astype(np.float64)
+                lens = mask.sum(-1).tolist()
                 for r, i in enumerate(idx):
                     rows[i] = arr[r]
+                    usage[i] = (int(lens[r]), 1)
+        self.last_usage = usage
         return np.stack(rows) if rows else np.zeros((0, 0))
 
     def generate(self, texts: Sequence[str], max_new_tokens: int) -> List[str]:
         """Greedy continuations of the prompts."""
         torch = self._torch
         answers: List[str] = [""] * len(texts)
+        usage = [(0, 0)] * len(texts)
         with torch.inference_mode():
             for idx in self._batches(texts):
                 ids, mask, _ = self._encode_left([texts[i] for i in idx])
@@ -341,15 +359,19 @@ class HFScorer:
                     pad_token_id=self.pad_id,
                 )
                 new = gen if self.seq2seq else gen[:, ids.shape[1] :]
+                lens = mask.sum(-1).tolist()
                 for r, i in enumerate(idx):
                     toks = [t for t in new[r].tolist() if t != self.pad_id]
                     self.tokens_out += len(toks)
+                    usage[i] = (int(lens[r]), len(toks))
                     answers[i] = self.tokenizer.decode(toks, skip_special_tokens=True)
+        self.last_usage = usage
         return answers
 
     def cross_scores(self, pairs: Sequence[Tuple[str, str]]) -> FloatArray:
         torch = self._torch
         scores = np.zeros(len(pairs))
+        usage = [(0, 0)] * len(pairs)
         with torch.inference_mode():
             for idx in self._batches([q + d for q, d in pairs]):
                 enc = self.tokenizer(
@@ -361,9 +383,12 @@ class HFScorer:
                     return_tensors="pt",
                 )
                 self.tokens_in += int(enc["attention_mask"].sum())
+                for r, n in enumerate(enc["attention_mask"].sum(-1).tolist()):
+                    usage[idx[r]] = (int(n), 0)  # one forward pass, nothing written
                 logits = self.model(**{k: v.to(self.device) for k, v in enc.items()}).logits.float().cpu().numpy()
                 s = logits[:, 0] if logits.shape[1] == 1 else logits[:, -1] - logits[:, 0]
                 scores[idx] = s
+        self.last_usage = usage
         return scores
 
     # --- the protocol ---------------------------------------------------------------------
@@ -409,8 +434,12 @@ class HFScorer:
         texts = [self._fitted(c, [d.text for d in c.docs], budget) for c in calls]
         return ("first" if letters else "generate"), calls, (texts, new_tokens)
 
-    def run(self, prepared: Tuple[str, List[Any], Any]) -> List[Any]:
-        """The model half of a batch, on what :meth:`prepare` built."""
+    def run(self, prepared: Tuple[str, List[Any], Any]) -> List[Answer]:
+        """The model half of a batch, on what :meth:`prepare` built: one
+        :class:`~rankwise.scorers.Answer` per call, with its tokens and FLOPs."""
+        return self._answers(self._values(prepared), 2 if prepared[0] == "pairs" else 1)
+
+    def _values(self, prepared: Tuple[str, List[Any], Any]) -> List[Any]:
         what, calls, data = prepared
         if what == "cross":
             return [float(x) for x in self.cross_scores(data)]
@@ -428,7 +457,16 @@ class HFScorer:
             return [order_by_logits(logits[k], self.letter_ids[: len(c.docs)]) for k, c in enumerate(calls)]
         return list(self.generate(texts, new_tokens))
 
-    def __call__(self, calls: List[Any]) -> List[Any]:
+    def _answers(self, values: List[Any], per_call: int) -> List[Answer]:
+        """Wrap each call's value with the usage of its ``per_call`` prompts (PRP asks two)."""
+        usage, shape, out = self.last_usage, self.flops_shape, []
+        for k, v in enumerate(values):
+            rows = usage[per_call * k : per_call * (k + 1)]
+            flops = None if shape is None else sum(call_flops(shape, n, o) for n, o in rows)
+            out.append(Answer(v, tokens_in=sum(n for n, _ in rows), tokens_out=sum(o for _, o in rows), flops=flops))
+        return out
+
+    def __call__(self, calls: List[Any]) -> List[Answer]:
         return self.run(self.prepare(calls))
 
     def __repr__(self) -> str:
