@@ -297,6 +297,16 @@ def test_comment_lines_and_a_bom_in_small_files(tmp_path):
     assert list(rw.read_run(r)["1"].docids) == ["a", "b"]
 
 
+def test_lone_surrogates_in_ids_or_tag_are_invalid_input(tmp_path):
+    # found by test_fuzz_kernels: a raw UnicodeEncodeError came out of Run.from_dict and write_run
+    with pytest.raises(InvalidInputError, match="^run: .*lone surrogate"):
+        rw.Run.from_dict({"1": {"\ud800": 1.0}})
+    with pytest.raises(InvalidInputError, match="^qrels: .*lone surrogate"):
+        rw.Qrels.from_dict({"\udc00": {"a": 1}})
+    with pytest.raises(InvalidInputError, match="^tag: .*lone surrogate"):
+        rw.write_run(_run([1.0]), tmp_path / "x.trec", tag="\ud83d")
+
+
 def test_writer_refuses_what_the_reader_would_skip(tmp_path):
     run = rw.Run.from_dict({"#1": {"a": 1.0}})
     with pytest.raises(InvalidInputError, match="comment"):

@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import signal
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterable, Iterator, List, Literal, Mapping, Optional, Sequence, Tuple, Union
@@ -94,11 +95,11 @@ class Run(Mapping[str, Ranking]):
         rs = list(rankings)
         if not all(isinstance(r, Ranking) for r in rs):
             raise InvalidInputError("rankings: expected Ranking objects")
-        return cls(
-            _core.run_from_lists(
+        with _valid_text("run"):
+            data = _core.run_from_lists(
                 [r.qid for r in rs], [r.docids for r in rs], [np.ascontiguousarray(r.scores) for r in rs], order
             )
-        )
+        return cls(data)
 
     @classmethod
     def from_dict(cls, run: Mapping[str, Mapping[str, float]], order: Order = "score") -> "Run":
@@ -109,7 +110,8 @@ class Run(Mapping[str, Ranking]):
             scores = [np.fromiter((float(s) for s in run[q].values()), dtype=np.float64) for q in run]
         except (TypeError, ValueError) as e:
             raise InvalidInputError(f"run: scores must be numbers ({e})") from None
-        return cls(_core.run_from_lists(qids, docids, scores, order))
+        with _valid_text("run"):
+            return cls(_core.run_from_lists(qids, docids, scores, order))
 
     def to_dict(self) -> Dict[str, Dict[str, float]]:
         """``{qid: {docid: score}}``."""
@@ -142,7 +144,8 @@ class Run(Mapping[str, Ranking]):
         """The run as TREC text (``qid Q0 docid rank score tag`` lines, ranks
         from 1 in each query's order). Raises :class:`InvalidInputError` for an
         id or tag that is empty or holds whitespace."""
-        return self._data.to_trec(tag)
+        with _valid_text("tag"):
+            return self._data.to_trec(tag)
 
     def write(self, path: PathLike, tag: str = "rankwise") -> None:
         """Write in TREC format (``qid Q0 docid rank score tag``), atomically."""
@@ -169,7 +172,8 @@ class Qrels(Mapping[str, Dict[str, int]]):
         qids = [str(q) for q in qrels]
         docids = [[str(d) for d in qrels[q]] for q in qrels]
         grades = [[_grade(q, d, g) for d, g in qrels[q].items()] for q in qrels]
-        return cls(_core.qrels_from_lists(qids, docids, grades))
+        with _valid_text("qrels"):
+            return cls(_core.qrels_from_lists(qids, docids, grades))
 
     def __getitem__(self, qid: str) -> Dict[str, int]:
         if self._index is None:
@@ -188,6 +192,20 @@ class Qrels(Mapping[str, Dict[str, int]]):
 
     def __repr__(self) -> str:
         return f"Qrels({len(self)} queries)"
+
+
+@contextmanager
+def _valid_text(what: str) -> Iterator[None]:
+    """Ids and tags go to Rust (and to files) as UTF-8: a str holding a lone
+    surrogate cannot, so it is an InvalidInputError rather than a raw
+    UnicodeEncodeError."""
+    try:
+        yield
+    except UnicodeEncodeError as e:
+        bad = e.object[e.start : e.end] if isinstance(e.object, str) else ""
+        raise InvalidInputError(
+            f"{what}: an id or tag holds {bad!r}, a lone surrogate, which is not text that can be stored or written"
+        ) from None
 
 
 def _grade(qid: Any, docid: Any, g: Any) -> int:
@@ -287,7 +305,7 @@ def write_run(
     if run.n_entries == 0:
         # TREC text cannot hold a query without documents: the file would be empty, which read_run refuses
         raise InvalidInputError("rankings: no query has a document; a TREC run file of it would be empty")
-    write_text_atomic(path, run._data.to_trec(tag))
+    write_text_atomic(path, run.to_trec(tag))
 
 
 def _plain_number(value: Any, what: str) -> Union[int, float]:
