@@ -5,6 +5,7 @@ once. The judges here are SIMULATED (Oracle), the slow scorers sleep."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import threading
 import time
 import warnings
@@ -227,3 +228,82 @@ def test_a_cascade_overlaps_its_stages_and_beats_running_them_one_after_another(
     assert min(a for a, _ in s2) < max(b for _, b in s1)
     h1, h2 = by_hand[0][1].busy, by_hand[1][1].busy
     assert min(a for a, _ in h2) >= max(b for _, b in h1)
+
+
+# --- the command line ------------------------------------------------------------------------------
+
+
+def _cli_setup():
+    from rankwise import cli
+
+    ex = cli.EXAMPLES
+    return cli, ex / "dl19_top30.json", ex / "dl19_qrels.txt"
+
+
+def test_cli_stages_equal_the_python_cascade_and_write_per_stage_spend(tmp_path, capsys):
+    cli, inp, qrels = _cli_setup()
+    out = tmp_path / "c.trec"
+    stages = [
+        "--stage",
+        f"pointwise,scorer=oracle:{qrels},temperature=2,seed=3,depth=25",
+        "--stage",
+        f"sliding-window,window=6,step=3,scorer=oracle:{qrels},temperature=1,seed=4,depth=10",
+    ]
+    assert cli.main(["rerank", str(inp), "-o", str(out), *stages, "--no-progress"]) == 0
+    capsys.readouterr()
+    reqs = rw.load_requests(inp)
+    q = rw.read_qrels(qrels)
+    cascade = rw.Cascade(
+        [
+            (rw.Pointwise(), Oracle(q, kind="pointwise", temperature=2.0, seed=3), 25),
+            (rw.SlidingWindow(window=6, step=3), Oracle(q, kind="listwise", temperature=1.0, seed=4), 10),
+        ]
+    )
+    want = rw.rerank(reqs, cascade)
+    got = rw.read_run(out)
+    assert [got[r.qid].docids for r in want] == [r.docids for r in want]
+    spend = [json.loads(line) for line in (tmp_path / "c.trec.spend.jsonl").read_text().splitlines()]
+    assert [s["stage1.calls"] for s in spend] == [25.0] * len(reqs)
+    assert all(s["calls"] == s["stage1.calls"] + s["stage2.calls"] and s["stage2.calls"] > 0 for s in spend)
+    # the same cascade from a config file resumes the job; another one is refused
+    cfg = tmp_path / "cascade.json"
+    cfg.write_text(
+        json.dumps(
+            [
+                {"strategy": "pointwise", "scorer": f"oracle:{qrels}", "temperature": 2, "seed": 3, "depth": 25},
+                {
+                    "strategy": "sliding-window",
+                    "params": {"window": 6, "step": 3},
+                    "scorer": f"oracle:{qrels}",
+                    "temperature": 1,
+                    "seed": 4,
+                    "depth": 10,
+                },
+            ]
+        )
+    )
+    assert cli.main(["rerank", str(inp), "-o", str(out), "--cascade", str(cfg), "--resume", "--no-progress"]) == 0
+    other = [*stages[:3], stages[3].replace("depth=10", "depth=9")]
+    assert cli.main(["rerank", str(inp), "-o", str(out), *other, "--resume", "--no-progress"]) == 2
+    assert "holds another job" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--stage", "pointwise"], "a stage needs scorer=SPEC"),
+        (["--stage", "scorer=minilm"], "start with the strategy"),
+        (["--stage", "bogus,scorer=minilm"], "unknown strategy 'bogus'"),
+        (["--stage", "pointwise,scorer=minilm,window=3"], "pointwise has no parameter 'window'"),
+        (["--stage", "sliding-window,scorer=minilm,window=x"], "window='x' is not a valid int"),
+        (["--stage", "pointwise,scorer=minilm,depth=0"], "depth must be at least 1"),
+        (["--stage", "pointwise,scorer=minilm", "--depth", "5"], "--depth does not apply to a cascade"),
+        (["--stage", "pointwise,scorer=http://localhost:1/v1"], "needs model=NAME"),
+        (["--stage", "pointwise,scorer=minilm,kind=listwise"], "minilm is a pointwise scorer"),
+        (["--cascade", "nope.json"], "--cascade: nope.json does not exist"),
+    ],
+)
+def test_cli_bad_stages_are_one_line_and_status_2(tmp_path, capsys, extra, message):
+    cli, inp, _ = _cli_setup()
+    assert cli.main(["rerank", str(inp), "-o", str(tmp_path / "x.trec"), *extra, "--no-progress"]) == 2
+    assert message in capsys.readouterr().err

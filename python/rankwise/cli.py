@@ -23,12 +23,14 @@ import typing
 import warnings
 from functools import partial
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Literal, Optional, Sequence, Tuple, Type
+from typing import Any, Dict, Iterator, List, Literal, Optional, Sequence, Tuple, Type, Union
 
 import numpy as np
 
 from . import __version__, _io, strategies
+from ._cli_cascade import CascadePlan, plan_cascade, stage_scorer
 from ._errors import InvalidInputError, RankwiseError
+from .cascade import Cascade
 from .data import Format, Request, first_stage_ranking, load_requests
 from .evaluation import evaluate, paired_randomization_test
 from .rerank import RerankStats, rerank, rerank_iter
@@ -133,14 +135,20 @@ def _flexible_kinds(spec: str) -> Tuple[str, ...]:
     return ("pointwise", "listwise", "pairwise")
 
 
-def plan_job(args: argparse.Namespace) -> Tuple[Strategy, Optional[str]]:
-    """The strategy, and the kind to build the scorer as (None: the scorer's own).
+def plan_job(args: argparse.Namespace) -> Tuple[Union[Strategy, CascadePlan], Optional[str]]:
+    """The strategy, and the kind to build the scorer as (None: the scorer's own);
+    for ``--stage``/``--cascade``, the cascade's stages (each its own kind).
 
     The default strategy fits the scorer's kind (a pointwise MiniLM gets
     Pointwise); a model or server built for an explicit strategy answers the
     strategy's kind unless ``--kind`` says otherwise."""
     from .scorers import spec_kind
 
+    if getattr(args, "stage", None) or getattr(args, "cascade", None):
+        try:
+            return plan_cascade(args), None
+        except InvalidInputError as e:
+            raise UsageError(str(e)) from None
     kind = _choose("--kind", args.kind, ("pointwise", "listwise", "pairwise")) if args.kind else None
     try:
         natural = spec_kind(args.scorer, kind)
@@ -218,8 +226,12 @@ def _at_least(flag: str, value: Optional[int], low: int) -> None:
         raise UsageError(f"{flag}: must be at least {low}, got {value}")
 
 
-def job_manifest(args: argparse.Namespace, strategy: Strategy, kind: Optional[str]) -> Dict[str, Any]:
+def job_manifest(
+    args: argparse.Namespace, strategy: Union[Strategy, CascadePlan], kind: Optional[str]
+) -> Dict[str, Any]:
     """What produces the rankings, as the run's journal records it: resume requires it equal."""
+    if isinstance(strategy, CascadePlan):
+        return strategy.manifest()  # each stage's strategy, scorer and depth
     params = {f.name: getattr(strategy, f.name) for f in dataclasses.fields(strategy)}
     return {
         "strategy": {"name": strategy_name(type(strategy)), **params},
@@ -239,7 +251,7 @@ def job_manifest(args: argparse.Namespace, strategy: Strategy, kind: Optional[st
 
 
 def rerank_stream(
-    args: argparse.Namespace, todo: List[Request], strategy: Strategy, scorer: Any, stats: RerankStats
+    args: argparse.Namespace, todo: List[Request], strategy: Union[Strategy, Cascade], scorer: Any, stats: RerankStats
 ) -> Iterator[Ranking]:
     """The rankings of ``todo`` as they finish: the one place the CLI drives the reranker."""
     options: Dict[str, Any] = {"progress": args.progress, "stats": stats, "retries": args.retries}
@@ -251,7 +263,7 @@ def rerank_stream(
         options["call_timeout"] = args.timeout  # a server takes it per request (from_spec); others per call here
     if args.record is not None:
         options["record"] = args.record
-    if getattr(args, "ray", None):  # scorer is then a factory that each Ray actor calls once
+    if getattr(args, "ray", None) and isinstance(strategy, Strategy):  # scorer: a factory each Ray actor calls once
         from .ray import rerank_iter as ray_rerank_iter
 
         ray_opts = {"address": args.ray, "workers": args.workers, "num_gpus": args.gpus_per_worker}
@@ -294,7 +306,11 @@ def cmd_rerank(args: argparse.Namespace) -> int:
 
 
 def _rerank_into(
-    writer: RunWriter, args: argparse.Namespace, requests: List[Request], strategy: Strategy, kind: Optional[str]
+    writer: RunWriter,
+    args: argparse.Namespace,
+    requests: List[Request],
+    strategy: Union[Strategy, CascadePlan],
+    kind: Optional[str],
 ) -> int:
     todo = [r for r in requests if r.qid not in writer.done]
     if writer.done:
@@ -302,17 +318,26 @@ def _rerank_into(
     stats = RerankStats()
     t0 = time.perf_counter()
     signum = 0
-    scorer = None
+    started = False
     try:
         if todo:
-            scorer = build_scorer(args, kind) if not getattr(args, "ray", None) else partial(build_scorer, args, kind)
-            for ranking in rerank_stream(args, todo, strategy, scorer, stats):
+            started = True
+            if isinstance(strategy, CascadePlan):  # the stages' scorers, built now (not for a finished job)
+                try:
+                    cascade = strategy.build(stage_scorer(args))
+                except InvalidInputError as e:
+                    raise UsageError(str(e).removeprefix("scorer: ")) from None
+                rankings = rerank_stream(args, todo, cascade, None, stats)
+            else:
+                scorer = (
+                    build_scorer(args, kind) if not getattr(args, "ray", None) else partial(build_scorer, args, kind)
+                )
+                rankings = rerank_stream(args, todo, strategy, scorer, stats)
+            for ranking in rankings:
                 writer.write(ranking)
-        else:
-            scorer = None
     except KeyboardInterrupt as e:
         signum = e.signum if isinstance(e, Signalled) else signal.SIGINT
-    if scorer is not None or signum:
+    if started or signum:
         wall = time.perf_counter() - t0
         outside = wall - stats.scorer_seconds
         print(
@@ -612,6 +637,21 @@ def parser() -> argparse.ArgumentParser:
         + " scorers; minilm is pointwise)",
     )
     p.add_argument("--depth", type=int, default=None, help="rerank only the top DEPTH candidates (default: all)")
+    p.add_argument(
+        "--stage",
+        action="append",
+        default=None,
+        metavar="STRATEGY,scorer=SPEC[,depth=N,key=value...]",
+        help="a cascade stage, repeated in order (e.g. --stage pointwise,scorer=minilm,depth=100 --stage "
+        "sliding-window,scorer=http://host/v1,model=M,depth=20): keys are the strategy's parameters, depth, "
+        "and the scorer's kind, method, model, device, dtype, batch_size, concurrency, timeout, temperature, seed",
+    )
+    p.add_argument(
+        "--cascade",
+        default=None,
+        metavar="FILE.json",
+        help='a cascade as a JSON list of stages: {"strategy", "params", "scorer", "depth", and scorer options}',
+    )
     p.add_argument(
         "--batch-size",
         type=int,
