@@ -268,3 +268,48 @@ def test_rerank_spend_flops_is_the_sum_of_the_per_call_formula(tmp_path, kind, m
     # the values inside the answers are what the scorer answered before FLOPs were added
     c0, a0 = rec.seen[0]
     assert scorer([c0])[0].value == a0.value
+
+
+# --- OpenAIScorer with flops_model=, against the SIMULATED loopback server ------------------------
+
+
+def test_openai_scorer_reports_flops_of_its_usage_tokens():
+    pytest.importorskip("httpx")
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from loopback_server import LoopbackServer  # SIMULATED: words as tokens in its usage
+
+    docs = [rw.Candidate(f"d{i}", f"fleas live passage {i}") for i in range(6)]
+    reqs = [rw.Request("q1", "how long do fleas live", docs)]
+    with LoopbackServer() as server:
+        plain = rw.scorers.OpenAIScorer(server.url, "m")
+        sized = rw.scorers.OpenAIScorer(server.url, "m", flops_model=QWEN25_7B)
+        assert sized.flops_shape == fl.ModelShape.from_config(QWEN25_7B)
+        call = rw.scorers.ListwiseCall("q1", reqs[0].query, tuple(docs))
+        a_plain, a_sized = plain.submit([call])[0].result(), sized.submit([call])[0].result()
+        assert a_plain.flops is None and a_plain.value == a_sized.value
+        assert a_sized.tokens_in > 0 and a_sized.flops == fl.call_flops(
+            QWEN25_7B, a_sized.tokens_in, a_sized.tokens_out
+        )
+        answers = []
+
+        class Seen:  # SIMULATED server's answers, kept per call on their way to the driver
+            kind = "listwise"
+
+            def __call__(self, calls):
+                got = [f.result() for f in sized.submit(calls)]
+                answers.extend(got)
+                return got
+
+        out = rw.rerank(reqs, rw.SlidingWindow(window=4, step=2), Seen(), on_error="raise")[0]
+        assert len(answers) == out.spend["calls"] >= 2
+        assert out.spend["flops"] == pytest.approx(
+            sum(fl.call_flops(QWEN25_7B, a.tokens_in, a.tokens_out) for a in answers), rel=1e-12
+        )
+        assert "flops" not in rw.rerank(reqs, rw.SlidingWindow(window=4, step=2), plain)[0].spend
+        with pytest.raises(rw.InvalidInputError, match="layer count"):
+            rw.scorers.OpenAIScorer(server.url, "m", flops_model={"hidden_size": 8})
+        for s in (plain, sized):
+            s.close()

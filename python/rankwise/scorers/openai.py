@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import email.utils
 import json
 import math
@@ -17,6 +18,7 @@ import weakref
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Set
 
 from .._errors import InvalidInputError, ScorerError
+from ..flops import ModelShape, call_flops
 from . import prompts
 from ._base import Answer, ListwiseCall, PointwiseCall
 
@@ -203,6 +205,11 @@ class OpenAIScorer:
         max_tokens: answer tokens for generate, default 6 per passage + 8.
         instruction: the yes/no task instruction, default Qwen3-Reranker's.
         extra_body: more request fields (e.g. ``{"top_k": 1}`` for vLLM).
+        flops_model: the served model's shape, a config dict (its ``config.json``), a
+            transformers config or a :class:`rankwise.flops.ModelShape`; each answer then
+            carries ``flops``, :func:`rankwise.flops.call_flops` of its usage tokens
+            (E2R-FLOPs; a rank1 call's two requests as one prompt and its trace plus the
+            answer token). Default None: flops unknown.
         endpoint: ``"chat"`` (default; ``/chat/completions``, the server applies the
             chat template) or, for ``yes_no``, ``"completions"`` (``/completions`` with
             Qwen3-Reranker's own prompt, template included, and ``logprobs=20``: what
@@ -229,6 +236,7 @@ class OpenAIScorer:
         instruction: str = prompts.DEFAULT_INSTRUCTION,
         extra_body: Optional[Dict[str, Any]] = None,
         endpoint: str = "chat",
+        flops_model: Any = None,
     ) -> None:
         _require_httpx()
         if kind not in METHODS:
@@ -281,6 +289,7 @@ class OpenAIScorer:
         self.max_call_seconds = float(max_call_seconds)
         self.max_words, self.max_tokens, self.instruction = max_words, max_tokens, instruction
         self.extra_body = dict(extra_body or {})
+        self.flops_shape: Optional[ModelShape] = None if flops_model is None else ModelShape.from_config(flops_model)
         self.tokens_in = self.tokens_out = self.requests = self.retries = 0
         self._runner: Optional[_Runner] = None
         self._runner_lock = threading.Lock()
@@ -543,6 +552,13 @@ class OpenAIScorer:
 
     # --- the protocol ---------------------------------------------------------------------
 
+    async def _costed(self, call: Any) -> Answer:
+        """The call's answer with its FLOPs, when ``flops_model`` was given."""
+        a = await self._answer(call)
+        if self.flops_shape is None:
+            return a
+        return dataclasses.replace(a, flops=call_flops(self.flops_shape, a.tokens_in, a.tokens_out))
+
     def _check(self, calls: List[Any]) -> None:
         want = PointwiseCall if self.kind == "pointwise" else ListwiseCall
         if not all(isinstance(c, want) for c in calls):
@@ -554,7 +570,7 @@ class OpenAIScorer:
         that call's :class:`~rankwise.ScorerError`."""
         self._check(calls)
         runner = self._get_runner()
-        return [runner.submit(self._answer(c)) for c in calls]
+        return [runner.submit(self._costed(c)) for c in calls]
 
     def __call__(self, calls: List[Any]) -> List[Any]:
         """Answer a batch and wait: one bare answer per call, or that call's ScorerError."""
