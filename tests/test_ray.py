@@ -179,6 +179,9 @@ def test_a_users_ray_dataset_equals_one_process(cluster: None, tmp_path: Path) -
     same(got, local, tmp_path)
     with pytest.raises(rw.InvalidInputError, match="lacks docids, texts"):
         rr.rerank(ray.data.from_items([{"qid": "1", "query": "q"}]), rw.JointRank(), make)
+    rows[3]["texts"][5] = None  # a null in the user's data: an error naming it, never the passage "None"
+    with pytest.raises(rw.InvalidInputError, match=f"query '{rows[3]['qid']}'.*text None"):
+        rr.rerank(ray.data.from_items(rows), rw.JointRank(), make)
 
 
 # --- faults --------------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ import logging
 import os
 import socket
 import time
+import traceback
 import warnings
 from pathlib import Path
 from typing import (
@@ -224,8 +225,11 @@ def _requests(batch: Dict[str, Any]) -> List[Request]:
         sc = list(scores[k]) if scores is not None and scores[k] is not None else [0.0] * len(docids)
         if not len(docids) == len(texts) == len(sc):
             raise InvalidInputError(f"requests: query {str(qids[k])!r} has different numbers of docids, texts, scores")
-        cands = [Candidate(str(d), str(t), float(s)) for d, t, s in zip(docids, texts, sc)]
-        out.append(Request(str(qids[k]), str(batch["query"][k]), cands))
+        try:  # Candidate and Request check the types themselves: a null text is an error, never the text "None"
+            cands = [Candidate(d, t, 0.0 if s is None else s) for d, t, s in zip(docids, texts, sc)]
+            out.append(Request(qids[k], batch["query"][k], cands))
+        except InvalidInputError as e:
+            raise InvalidInputError(f"requests: query {str(qids[k])!r}: {e}") from None
     return out
 
 
@@ -393,6 +397,10 @@ class _Reranker:
                 fatal = ("input", str(e))
             except RankwiseError as e:
                 fatal = ("scorer", str(e))
+            except Exception as e:  # a bug or a broken environment on the worker: one line with where it happened
+                tb = traceback.extract_tb(e.__traceback__)[-1:]
+                at = f" (at {Path(tb[0].filename).name}:{tb[0].lineno})" if tb else ""
+                fatal = ("scorer", f"reranking failed on a Ray worker: {_one_line(e)}{at}")
             else:
                 for k, q in enumerate(qids):
                     r = done[q]
