@@ -34,6 +34,7 @@ import argparse
 import asyncio
 import datetime
 import inspect
+import os
 import statistics
 import subprocess
 import sys
@@ -63,10 +64,10 @@ STRATEGIES = {
 }
 # other settings tried for "best"; each is (scorer keywords, rerank keywords), kept when rerank takes them
 SETTINGS: List[Tuple[str, Dict[str, Any], Dict[str, Any]]] = [
-    ("batch_size=4096", {}, {"batch_size": 4096}),
     ("max_in_flight=512", {"max_in_flight": 512}, {"max_in_flight": 512}),
     ("max_in_flight=1024", {"max_in_flight": 1024}, {"max_in_flight": 1024}),
 ]
+LOCKSTEP_SETTINGS = [("batch_size=256", {}, {"batch_size": 256}), ("batch_size=4096", {}, {"batch_size": 4096})]
 
 
 def call_graph(
@@ -162,7 +163,9 @@ def start_server(median: float, sigma: float, slots: int) -> Tuple[subprocess.Po
             str(sigma),
             "--slots",
             str(slots),
+            "--until-stdin-closes",
         ],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -184,6 +187,7 @@ def main() -> None:
     ap.add_argument("--floor-in-flight", type=int, default=None, help="the floor's in-flight limit (default --slots)")
     ap.add_argument("--strategies", nargs="+", default=list(STRATEGIES), choices=list(STRATEGIES))
     ap.add_argument("--no-best", action="store_true", help="defaults only")
+    ap.add_argument("--settings", type=int, default=2, help="how many other settings to try for the best (default 2)")
     ap.add_argument("--out", default=str(ROOT / "benches" / "results" / "throughput.md"))
     a = ap.parse_args()
     warnings.simplefilter("ignore", rw.ScorerWarning)
@@ -191,7 +195,9 @@ def main() -> None:
     requests = rw.load_requests(DATA)[: a.queries]
     floor_n = a.floor_in_flight or a.slots
     takes = set(inspect.signature(rw.rerank).parameters)
-    settings = [] if a.no_best else [(n, s, r) for n, s, r in SETTINGS if set(r) <= takes]
+    tried = SETTINGS if "max_in_flight" in takes else LOCKSTEP_SETTINGS  # a driver before max_in_flight
+    settings = [] if a.no_best else tried[: a.settings]
+    load0 = os.getloadavg()
     commit = subprocess.run(
         ["git", "-C", str(ROOT), "log", "-1", "--format=%h %s"], capture_output=True, text=True
     ).stdout.strip()
@@ -216,8 +222,11 @@ def main() -> None:
                         if made != calls:
                             print(f"  note: {name} {label} made {made} requests, the floor {calls}", flush=True)
                         walls[label].append(wall)
+                        print(f"    {name} {label}: {wall:.2f} s (floor {walls['floor'][-1]:.2f} s)", flush=True)
                 med = {k: statistics.median(v) for k, v in walls.items()}
-                best = min((k for k in med if k != "floor"), key=lambda k: med[k])
+                # each run against the floor run just before it (the machine's load drifts): median of those ratios
+                share = {k: statistics.median(f / w for f, w in zip(walls["floor"], v)) for k, v in walls.items()}
+                best = max((k for k in share if k != "floor"), key=lambda k: share[k])
                 row = {
                     "sigma": sigma,
                     "strategy": name,
@@ -226,10 +235,10 @@ def main() -> None:
                     "floor_s": med["floor"],
                     "floor_cps": calls / med["floor"],
                     "default_s": med["default"],
-                    "default_share": med["floor"] / med["default"],
+                    "default_share": share["default"],
                     "best": best,
-                    "best_share": med["floor"] / med[best],
-                    "all": {k: med["floor"] / v for k, v in med.items() if k != "floor"},
+                    "best_share": share[best],
+                    "all": {k: v for k, v in share.items() if k != "floor"},
                 }
                 rows.append(row)
                 print(
@@ -246,13 +255,15 @@ def main() -> None:
         "# rankwise against a SIMULATED continuous-batching server",
         "",
         f"`python benches/bench_throughput.py` on {datetime.date.today()}, commit `{commit}`; {cpu}, {cores} usable cores "
-        "(shared with other work, so absolute times are noisy; both clients ran in the same run, alternately).",
+        f"(shared with other work: load average {load0[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end, so "
+        "absolute times are noisy; the floor and rankwise ran in the same run, alternately).",
         "",
         f"SIMULATED: a loopback server (tests/loopback_server.py, its own process) answering each request after a "
         f"lognormal latency, median {a.median} s, at most {a.slots} at once; no model runs. "
         f"{len(requests)} DL19 queries, BM25 top-100. The floor is a plain httpx.AsyncClient that knows each query's "
         f"rounds in advance and keeps up to {floor_n} requests in flight. Shares are of the floor's throughput "
-        f"(the same calls; floor seconds / rankwise seconds), medians over {a.repeats} runs.",
+        f"(the same calls; floor seconds / rankwise seconds, each rankwise run against the floor run "
+        f"of the same repeat), medians over {a.repeats} repeats; the times are medians too.",
         "",
         "| sigma | strategy | calls | rounds | floor | rankwise at defaults | best setting | rankwise at best |",
         "|---|---|---|---|---|---|---|---|",
