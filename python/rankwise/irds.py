@@ -42,7 +42,7 @@ class _WouldDownload(Exception):
 def _offline() -> Iterator[None]:
     """Make any ir_datasets download raise :class:`_WouldDownload` instead."""
     try:
-        from ir_datasets.util import download as dl  # type: ignore[import-untyped]
+        from ir_datasets.util import download as dl
     except ImportError:  # not ir_datasets' layout: nothing to guard
         yield
         return
@@ -68,7 +68,7 @@ def _dataset(dataset: Any) -> Any:
     if not isinstance(dataset, str):
         return dataset
     try:
-        import ir_datasets  # type: ignore[import-untyped]
+        import ir_datasets
     except ImportError:
         raise InvalidInputError(
             "dataset: loading an ir_datasets id needs the ir_datasets package (pip install ir_datasets), "
