@@ -17,7 +17,20 @@ listwise   ``first``        FIRST: one forward pass; the logits of the
                             order the whole window
 pairwise   ``prp``          PRP: P("Passage A") from the logits of A and B,
                             asked in both orders and averaged
+pointwise  ``rank1``        Rank1 (Weller et al. 2025): generate a trace after
+                            ``<think>`` (``max_thinking_tokens``, default
+                            2000), close it (forced where the budget ran
+                            out), P(" true") vs P(" false") next
+listwise   ``reasonrank``   ReasonRank / Rank-K: the window with ReasonRank's
+                            prompt, a trace, the permutation inside
+                            ``<answer>`` (or after ``</think>``)
 =========  ===============  ==================================================
+
+``insert_scores=True`` (InsertRank) shows each passage's first-stage score in
+the listwise prompts (generate, first, reasonrank); see
+:mod:`rankwise.scorers.reasoning`. The reasoning methods' answers carry
+``thinking_tokens`` apart; a trace that hit its budget is counted in
+``budget_hits`` and logged.
 
 Prompts use the tokenizer's chat template when it has one. Causal LMs are
 padded on the left (with explicit position ids, so a prompt's logits do not
@@ -37,22 +50,25 @@ the pair's tokens alone. A PRP call sums its two prompts (both orders).
 
 from __future__ import annotations
 
-from typing import Any, Callable, List, Optional, Sequence, Tuple
+import logging
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import numpy.typing as npt
 
 from .._errors import InvalidInputError
 from ..flops import ModelShape, call_flops
-from . import prompts
+from . import prompts, reasoning
 from ._base import Answer, ListwiseCall, PairwiseCall, PointwiseCall, check_kind, resolve_method
 from ._torch import check_model_path, load_error, pick_device, pick_dtype, require_torch
+
+log = logging.getLogger("rankwise")
 
 __all__ = ["HFScorer", "yes_probability", "expected_label", "order_by_logits", "pair_probability", "single_token"]
 
 METHODS = {
-    "pointwise": ("yes_no", "labels", "cross_encoder"),
-    "listwise": ("generate", "first"),
+    "pointwise": ("yes_no", "labels", "cross_encoder", "rank1"),
+    "listwise": ("generate", "first", "reasonrank"),
     "pairwise": ("prp",),
 }
 FloatArray = npt.NDArray[np.float64]
@@ -123,6 +139,9 @@ class HFScorer:
         instruction: str = prompts.DEFAULT_INSTRUCTION,
         labels: int = 3,
         max_new_tokens: Optional[int] = None,
+        max_thinking_tokens: Optional[int] = None,
+        insert_scores: bool = False,
+        score_scale: str = "minmax100",
     ) -> None:
         self._torch, _ = require_torch()
         method = resolve_method("HFScorer", kind, method, METHODS)
@@ -131,6 +150,18 @@ class HFScorer:
         self.kind, self.method, self.model, self.tokenizer, self.device = kind, method, model, tokenizer, device
         self.batch_size, self.max_words, self.instruction, self.labels = batch_size, max_words, instruction, labels
         self.max_new_tokens = max_new_tokens
+        if max_thinking_tokens is None:
+            max_thinking_tokens = (
+                reasoning.RANK1_MAX_THINKING_TOKENS if method == "rank1" else reasoning.REASONRANK_MAX_THINKING_TOKENS
+            )
+        if isinstance(max_thinking_tokens, bool) or not isinstance(max_thinking_tokens, int) or max_thinking_tokens < 1:
+            raise InvalidInputError(f"max_thinking_tokens: an integer >= 1 is required, got {max_thinking_tokens!r}")
+        self.max_thinking_tokens = max_thinking_tokens
+        if insert_scores and kind != "listwise":
+            raise InvalidInputError(f"insert_scores: an option of the listwise prompts, not of {kind} {method}")
+        reasoning.scaled_scores([], score_scale)  # checks the name
+        self.insert_scores, self.score_scale = bool(insert_scores), score_scale
+        self.budget_hits = 0
         cfg = model.config
         self.seq2seq = bool(getattr(cfg, "is_encoder_decoder", False))
         context = min(
@@ -157,6 +188,8 @@ class HFScorer:
             self.label_ids = [single_token(tok, [str(k), f" {k}"]) for k in range(labels + 1)]
         elif method == "prp":
             self.a, self.b = single_token(tok, [" A", "A"]), single_token(tok, [" B", "B"])
+        elif method == "rank1":
+            self.true, self.false = single_token(tok, [" true", "true"]), single_token(tok, [" false", "false"])
         elif method == "first":
             self.letter_ids = [single_token(tok, [c, f" {c}"]) for c in prompts.LETTERS]
             if len(set(self.letter_ids)) != len(self.letter_ids):
@@ -184,6 +217,9 @@ class HFScorer:
         instruction: str = prompts.DEFAULT_INSTRUCTION,
         labels: int = 3,
         max_new_tokens: Optional[int] = None,
+        max_thinking_tokens: Optional[int] = None,
+        insert_scores: bool = False,
+        score_scale: str = "minmax100",
     ) -> "HFScorer":
         """Load a model and its tokenizer (offline if they are local).
 
@@ -200,7 +236,14 @@ class HFScorer:
             max_words: words per passage before tokenising, default 300.
             instruction: the Qwen3-Reranker instruction (yes_no).
             labels: the highest relevance label (labels), default 3.
-            max_new_tokens: generation budget (generate), default 6 per passage + 8.
+            max_new_tokens: generation budget (generate), default 6 per passage + 8;
+                the answer's budget after the trace (reasonrank).
+            max_thinking_tokens: the trace's budget (rank1: default 2000, Rank1's;
+                reasonrank: default 3072).
+            insert_scores: InsertRank, show each passage's first-stage score in
+                the listwise prompts; every call must carry scores.
+            score_scale: how they are shown: "minmax100" (default, 0..100 within
+                the window) or "raw".
         """
         torch, tf = require_torch()
         check_kind("HFScorer", kind, tuple(METHODS))
@@ -245,6 +288,9 @@ class HFScorer:
             instruction=instruction,
             labels=labels,
             max_new_tokens=max_new_tokens,
+            max_thinking_tokens=max_thinking_tokens,
+            insert_scores=insert_scores,
+            score_scale=score_scale,
         )
 
     # --- prompts -----------------------------------------------------------------
@@ -368,6 +414,122 @@ class HFScorer:
         self.last_usage = usage
         return answers
 
+    def generate_counted(self, texts: Sequence[str], max_new_tokens: int) -> List[Tuple[str, int, int]]:
+        """Greedy continuations with the tokens read and written; special tokens
+        stay in the text (``</think>`` may be one), padding and EOS are dropped."""
+        torch = self._torch
+        out: List[Tuple[str, int, int]] = [("", 0, 0)] * len(texts)
+        drop = {self.pad_id, getattr(self.tokenizer, "eos_token_id", None)}
+        with torch.inference_mode():
+            for idx in self._batches(texts):
+                ids, mask, _ = self._encode_left([texts[i] for i in idx])
+                gen = self.model.generate(
+                    input_ids=ids,
+                    attention_mask=mask,
+                    max_new_tokens=max_new_tokens,
+                    do_sample=False,
+                    pad_token_id=self.pad_id,
+                )
+                new = gen if self.seq2seq else gen[:, ids.shape[1] :]
+                lens = mask.sum(-1).tolist()
+                for r, i in enumerate(idx):
+                    toks = [int(t) for t in new[r].tolist() if t not in drop]
+                    self.tokens_out += len(toks)
+                    out[i] = (self.tokenizer.decode(toks, skip_special_tokens=False), int(lens[r]), len(toks))
+        return out
+
+    def _flops(self, passes: Sequence[Tuple[int, int]]) -> Optional[float]:
+        shape = self.flops_shape
+        return None if shape is None else float(sum(call_flops(shape, n, o) for n, o in passes))
+
+    def _budget_hit(self, what: str, n: int) -> None:
+        if n:
+            self.budget_hits += n
+            log.warning(
+                "%s: %d trace(s) reached max_thinking_tokens=%d; the thought was closed there (%d so far)",
+                what,
+                n,
+                self.max_thinking_tokens,
+                self.budget_hits,
+            )
+
+    def _thinking_tokens(self, trace: reasoning.Trace, written: int) -> int:
+        if not trace.closed:
+            return written
+        return min(written, len(self.tokenizer.encode(trace.thinking, add_special_tokens=False)))
+
+    def _run_rank1(self, texts: List[str]) -> List[Answer]:
+        """Rank1: a trace per prompt, then P(" true") at the token after ``</think>``."""
+        gens = self.generate_counted(texts, self.max_thinking_tokens)
+        traces = [reasoning.split_trace(g) for g, _, _ in gens]
+        closed = [
+            t
+            + (
+                g[: g.rfind(reasoning.THINK_CLOSE) + len(reasoning.THINK_CLOSE)]
+                if tr.closed
+                else reasoning.rank1_close(tr.thinking)
+            )
+            for t, (g, _, _), tr in zip(texts, gens, traces)
+        ]
+        self._budget_hit(
+            "rank1", sum(not tr.closed and n >= self.max_thinking_tokens for (_, _, n), tr in zip(gens, traces))
+        )
+        logits = self.next_token_logits(closed)
+        read = self.last_usage
+        p = yes_probability(logits, self.true, self.false)
+        out: List[Answer] = []
+        for k, (text, (_g, n_in, n_out), tr) in enumerate(zip(texts, gens, traces)):
+            out.append(
+                Answer(
+                    float(p[k]),
+                    raw=closed[k][len(text) :],
+                    prompt=text,
+                    tokens_in=n_in,
+                    tokens_out=n_out + 1,  # the trace, then the answer token read from the logits
+                    thinking_tokens=self._thinking_tokens(tr, n_out),
+                    flops=self._flops([(n_in, n_out), read[k]]),
+                )
+            )
+        return out
+
+    def _run_reasonrank(self, texts: List[str], new_tokens: int) -> List[Answer]:
+        """ReasonRank: a trace and an answer; a trace cut by the budget is closed
+        and the answer generated after it."""
+        gens = self.generate_counted(texts, self.max_thinking_tokens + new_tokens)
+        traces = [
+            tr
+            if tr.closed or n >= self.max_thinking_tokens or reasoning.THINK_OPEN in g
+            else reasoning.Trace("", g, True)
+            for (g, _, n), tr in ((x, reasoning.split_trace(x[0])) for x in gens)
+        ]  # a model that stopped by itself without tags gave a think-free answer
+        cut = [k for k, tr in enumerate(traces) if not tr.closed]
+        self._budget_hit("reasonrank", len(cut))
+        more: Dict[int, Tuple[str, int, int]] = {}
+        if cut:
+            cont = [texts[k] + gens[k][0] + reasoning.REASONRANK_CLOSE for k in cut]
+            more = dict(zip(cut, self.generate_counted(cont, new_tokens)))
+        out: List[Answer] = []
+        for k, (text, (g, n_in, n_out), tr) in enumerate(zip(texts, gens, traces)):
+            passes = [(n_in, n_out)]
+            raw, answer = g, tr.answer
+            if k in more:
+                g2, n2_in, n2_out = more[k]
+                raw = g + reasoning.REASONRANK_CLOSE + g2
+                answer = reasoning.ANSWER_OPEN + g2
+                passes.append((n2_in, n2_out))
+            out.append(
+                Answer(
+                    reasoning.answer_text(answer),
+                    raw=raw,
+                    prompt=text,
+                    tokens_in=n_in,
+                    tokens_out=sum(o for _, o in passes),
+                    thinking_tokens=self._thinking_tokens(tr, n_out),
+                    flops=self._flops(passes),
+                )
+            )
+        return out
+
     def cross_scores(self, pairs: Sequence[Tuple[str, str]]) -> FloatArray:
         torch = self._torch
         scores = np.zeros(len(pairs))
@@ -398,10 +560,17 @@ class HFScorer:
         if isinstance(call, PointwiseCall):
             if self.method == "yes_no":
                 return prompts.qwen3_yes_no(call.query, passages[0], self.instruction)
+            if self.method == "rank1":
+                return reasoning.rank1_prompt(call.query, passages[0])
             return self._chat(prompts.relevance_labels(call.query, passages[0], self.labels))
         if isinstance(call, PairwiseCall):
             return self._chat(prompts.prp(call.query, passages[0], passages[1]))
-        return self._chat(prompts.rankgpt_messages(call.query, passages, self.method == "first"))
+        scores = reasoning.shown_scores(call.docs, self.score_scale) if self.insert_scores else None
+        if self.method == "reasonrank":
+            return self._chat(reasoning.reasonrank_messages(call.query, passages, scores))
+        return self._chat(
+            reasoning.listwise_messages(call.query, passages, letters=self.method == "first", scores=scores)
+        )
 
     def _fitted(self, call: Any, texts: Sequence[str], budget: int) -> str:
         return self._fit(lambda p: self._prompt(call, p), texts, budget)
@@ -416,6 +585,9 @@ class HFScorer:
         if self.kind == "pointwise":
             if self.method == "cross_encoder":
                 return "cross", calls, [(c.query, c.doc.text) for c in calls]
+            if self.method == "rank1":
+                budget = self._budget(self.max_thinking_tokens + 4)
+                return "rank1", calls, [self._fitted(c, [c.doc.text], budget) for c in calls]
             return "points", calls, [self._fitted(c, [c.doc.text], self._budget()) for c in calls]  # no prefill
         if self.kind == "pairwise":
             texts = []
@@ -430,6 +602,10 @@ class HFScorer:
                 f"window: FIRST identifies passages by the letters A..W, so at most {len(prompts.LETTERS)} per call"
             )
         new_tokens = self.max_new_tokens or 6 * max((len(c.docs) for c in calls), default=1) + 8
+        if self.method == "reasonrank":
+            budget = self._budget(self.max_thinking_tokens + new_tokens + 8)
+            texts = [self._fitted(c, [d.text for d in c.docs], budget) for c in calls]
+            return "reasonrank", calls, (texts, new_tokens)
         budget = self._budget(self._prefill_tokens("[") if letters else new_tokens)
         texts = [self._fitted(c, [d.text for d in c.docs], budget) for c in calls]
         return ("first" if letters else "generate"), calls, (texts, new_tokens)
@@ -437,6 +613,10 @@ class HFScorer:
     def run(self, prepared: Tuple[str, List[Any], Any]) -> List[Answer]:
         """The model half of a batch, on what :meth:`prepare` built: one
         :class:`~rankwise.scorers.Answer` per call, with its tokens and FLOPs."""
+        if prepared[0] == "rank1":
+            return self._run_rank1(prepared[2])
+        if prepared[0] == "reasonrank":
+            return self._run_reasonrank(*prepared[2])
         return self._answers(self._values(prepared), 2 if prepared[0] == "pairs" else 1)
 
     def _values(self, prepared: Tuple[str, List[Any], Any]) -> List[Any]:

@@ -9,6 +9,7 @@ import concurrent.futures
 import dataclasses
 import email.utils
 import json
+import logging
 import math
 import os
 import random
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Set
 
 from .._errors import InvalidInputError, ScorerError
 from ..flops import ModelShape, call_flops
-from . import prompts
+from . import prompts, reasoning
 from ._base import Answer, ListwiseCall, PointwiseCall
 
 if TYPE_CHECKING:
@@ -27,7 +28,9 @@ if TYPE_CHECKING:
 
 __all__ = ["OpenAIScorer", "DEFAULT_MAX_IN_FLIGHT"]
 
-METHODS = {"pointwise": ("yes_no",), "listwise": ("generate", "first")}
+log = logging.getLogger("rankwise")
+
+METHODS = {"pointwise": ("yes_no", "rank1"), "listwise": ("generate", "first", "reasonrank")}
 RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
 # vLLM's OpenAI server schedules up to --max-num-seqs sequences at once: 256 by default on most GPUs
 # (1024 on >= 70 GiB GPUs other than the A100). Keeping that many requests outstanding fills its batch;
@@ -213,7 +216,32 @@ class OpenAIScorer:
         endpoint: ``"chat"`` (default; ``/chat/completions``, the server applies the
             chat template) or, for ``yes_no``, ``"completions"`` (``/completions`` with
             Qwen3-Reranker's own prompt, template included, and ``logprobs=20``: what
-            vLLM or SGLang serving Qwen3-Reranker expect).
+            vLLM or SGLang serving Qwen3-Reranker expect). ``rank1`` always uses
+            ``/completions`` (Rank1's raw prompt).
+        max_thinking_tokens: the reasoning methods' trace budget (rank1: default
+            2000, Rank1's; reasonrank: default 3072).
+        insert_scores: InsertRank, each passage's first-stage score beside it in
+            the listwise prompts (generate, first, reasonrank).
+        score_scale: "minmax100" (default, 0..100 within the window) or "raw".
+
+    Reasoning methods. ``rank1`` makes two requests per call: the trace
+    (``/completions``, Rank1's prompt ending in ``<think>``,
+    ``max_tokens=max_thinking_tokens``, ``stop=["</think>"]``), then the
+    prompt, the trace and ``</think>`` with ``max_tokens=1, logprobs=20``:
+    P(true) from the top logprobs of "true" and "false". A trace that ends
+    with ``finish_reason="length"`` is cut after its last sentence and closed
+    as Rank1 does. ``reasonrank`` sends ReasonRank's prompt with
+    ``max_tokens = max_thinking_tokens + the answer's tokens`` (one budget
+    for both: the chat API has no portable thinking-only budget; a server
+    that has one takes it through ``extra_body``); the trace is the
+    message's ``reasoning_content`` (or ``reasoning``: vLLM and SGLang
+    reasoning parsers, DeepSeek's API) or inline ``<think>...</think>`` text;
+    the permutation is read inside ``<answer>`` or after ``</think>``. A trace
+    cut by the budget leaves no answer (the driver keeps prompt order for
+    that window); it is counted in ``budget_hits`` and logged.
+    ``thinking_tokens`` is the server's
+    ``usage.completion_tokens_details.reasoning_tokens`` where given, else
+    the trace's share of ``completion_tokens`` by characters.
     """
 
     def __init__(
@@ -237,6 +265,9 @@ class OpenAIScorer:
         extra_body: Optional[Dict[str, Any]] = None,
         endpoint: str = "chat",
         flops_model: Any = None,
+        max_thinking_tokens: Optional[int] = None,
+        insert_scores: bool = False,
+        score_scale: str = "minmax100",
     ) -> None:
         _require_httpx()
         if kind not in METHODS:
@@ -244,10 +275,12 @@ class OpenAIScorer:
         method = method or METHODS[kind][0]
         if method not in METHODS[kind]:
             raise InvalidInputError(f"method: {kind} takes {', '.join(METHODS[kind])}; got {method!r}")
-        if endpoint not in ("chat", "completions") or (endpoint == "completions" and method != "yes_no"):
+        if endpoint not in ("chat", "completions") or (endpoint == "completions" and method not in ("yes_no", "rank1")):
             raise InvalidInputError(
                 f"endpoint: 'chat' for every method, or 'completions' for yes_no (a raw prompt); got {endpoint!r} for {method}"
             )
+        if method == "rank1":
+            endpoint = "completions"  # Rank1's raw prompt
         base_url = base_url or os.environ.get("OPENAI_BASE_URL")
         if not base_url:
             raise InvalidInputError("base_url: none given and $OPENAI_BASE_URL is not set")
@@ -290,6 +323,18 @@ class OpenAIScorer:
         self.max_words, self.max_tokens, self.instruction = max_words, max_tokens, instruction
         self.extra_body = dict(extra_body or {})
         self.flops_shape: Optional[ModelShape] = None if flops_model is None else ModelShape.from_config(flops_model)
+        if max_thinking_tokens is None:
+            max_thinking_tokens = (
+                reasoning.RANK1_MAX_THINKING_TOKENS if method == "rank1" else reasoning.REASONRANK_MAX_THINKING_TOKENS
+            )
+        if isinstance(max_thinking_tokens, bool) or not isinstance(max_thinking_tokens, int) or max_thinking_tokens < 1:
+            raise InvalidInputError(f"max_thinking_tokens: an integer >= 1 is required, got {max_thinking_tokens!r}")
+        if insert_scores and kind != "listwise":
+            raise InvalidInputError(f"insert_scores: an option of the listwise prompts, not of {kind} {method}")
+        reasoning.scaled_scores([], score_scale)  # checks the name
+        self.max_thinking_tokens = max_thinking_tokens
+        self.insert_scores, self.score_scale = bool(insert_scores), score_scale
+        self.budget_hits = 0
         self.tokens_in = self.tokens_out = self.requests = self.retries = 0
         self._runner: Optional[_Runner] = None
         self._runner_lock = threading.Lock()
@@ -488,14 +533,46 @@ class OpenAIScorer:
                 raise ScorerError(
                     f"FIRST identifies passages by the letters A..W, so at most {len(prompts.LETTERS)} per call"
                 )
-            msgs = prompts.rankgpt_messages(call.query, [self._cut(d.text) for d in call.docs], True)
+            msgs = reasoning.listwise_messages(
+                call.query, [self._cut(d.text) for d in call.docs], letters=True, scores=self._scores(call)
+            )
             body.update(messages=msgs, max_tokens=3, logprobs=True, top_logprobs=min(20, max(k, 5)))
+        elif self.method == "reasonrank":
+            k = len(call.docs)
+            msgs = reasoning.reasonrank_messages(call.query, [self._cut(d.text) for d in call.docs], self._scores(call))
+            body.update(messages=msgs, max_tokens=self.max_thinking_tokens + (self.max_tokens or 6 * k + 8))
         else:
             k = len(call.docs)
-            msgs = prompts.rankgpt_messages(call.query, [self._cut(d.text) for d in call.docs], False)
+            msgs = reasoning.listwise_messages(
+                call.query, [self._cut(d.text) for d in call.docs], scores=self._scores(call)
+            )
             body.update(messages=msgs, max_tokens=self.max_tokens or 6 * k + 8)
         body.update(self.extra_body)
         return body
+
+    def _scores(self, call: Any) -> Optional[List[str]]:
+        return reasoning.shown_scores(call.docs, self.score_scale) if self.insert_scores else None
+
+    def _budget_hit(self) -> None:
+        self.budget_hits += 1
+        log.warning(
+            "%s: a trace reached max_thinking_tokens=%d (finish_reason=length); %d so far",
+            self.method,
+            self.max_thinking_tokens,
+            self.budget_hits,
+        )
+
+    def _trace(self, out: Dict[str, Any]) -> reasoning.Trace:
+        """The answer's trace: ``reasoning_content``/``reasoning`` beside the content, or inline think text."""
+        msg = (out["choices"][0].get("message") or {}) if "message" in out["choices"][0] else {}
+        sep = msg.get("reasoning_content") or msg.get("reasoning")
+        text = _text(out)
+        if sep and not text.strip() and out["choices"][0].get("finish_reason") == "length":
+            return reasoning.Trace(str(sep).strip(), "", False)  # the parser's unterminated trace: cut by the budget
+        tr = reasoning.split_trace(text, reasoning=None if sep is None else str(sep))
+        if not tr.closed and out["choices"][0].get("finish_reason") != "length" and reasoning.THINK_OPEN not in text:
+            return reasoning.Trace("", text, True)  # stopped by itself without tags: a think-free answer
+        return tr
 
     def _value(self, call: Any, out: Dict[str, Any]) -> Any:
         if isinstance(call, PointwiseCall):
@@ -509,6 +586,11 @@ class OpenAIScorer:
                 raise ScorerError("neither 'yes' nor 'no' is among the top logprobs of the answer")
             d = lp.get("no", -math.inf) - lp.get("yes", -math.inf)  # P(yes) = 1 / (1 + e^d), safe for any logprobs
             return 0.0 if d == math.inf else 1.0 / (1.0 + math.exp(min(d, 700.0)))
+        if self.method == "reasonrank":
+            tr = self._trace(out)
+            if not tr.closed:
+                return ""
+            return reasoning.answer_text(tr.answer)
         if self.method == "first":
             k = len(call.docs)
             for position in self._first_logprobs(out):
@@ -525,8 +607,52 @@ class OpenAIScorer:
             raise ScorerError("no identifier letter among the top logprobs of the first answer tokens")
         return _text(out)
 
+    async def _answer_rank1(self, call: Any) -> Answer:
+        """Rank1 over HTTP: the trace, then P(true) at the token after ``</think>``."""
+        prompt = reasoning.rank1_prompt(call.query, self._cut(call.doc.text))
+        first: Dict[str, Any] = {"model": self.model, "temperature": 0.0, "prompt": prompt}
+        first.update(max_tokens=self.max_thinking_tokens, stop=[reasoning.THINK_CLOSE])
+        first.update(self.extra_body)
+        t0 = time.perf_counter()
+        out = await self._complete(first)
+        trace = _text(out)
+        cut = out["choices"][0].get("finish_reason") == "length" and reasoning.THINK_CLOSE not in trace
+        if cut:
+            self._budget_hit()
+            closed = reasoning.rank1_close(trace)
+        else:
+            closed = trace.split(reasoning.THINK_CLOSE)[0] + reasoning.THINK_CLOSE
+        second: Dict[str, Any] = {"model": self.model, "temperature": 0.0, "prompt": prompt + closed}
+        second.update(max_tokens=1, logprobs=20)
+        second.update(self.extra_body)
+        out2 = await self._complete(second)
+        latency = time.perf_counter() - t0
+        lp: Dict[str, float] = {}
+        top = self._first_logprobs(out2)
+        for t in top[0] if top else []:
+            word = str(t.get("token", "")).strip().lower()
+            if word in ("true", "false") and word not in lp:
+                lp[word] = float(t["logprob"])
+        if not lp:
+            raise ScorerError("rank1: neither 'true' nor 'false' is among the top logprobs after </think>")
+        d = lp.get("false", -math.inf) - lp.get("true", -math.inf)
+        value = 0.0 if d == math.inf else 1.0 / (1.0 + math.exp(min(d, 700.0)))
+        u1, u2 = out.get("usage") or {}, out2.get("usage") or {}
+        think = _count(u1.get("completion_tokens"))
+        return Answer(
+            value,
+            raw=closed + _text(out2),
+            prompt=prompt,
+            tokens_in=_count(u1.get("prompt_tokens")),
+            tokens_out=think + max(1, _count(u2.get("completion_tokens"))),
+            latency=latency,
+            thinking_tokens=think,
+        )
+
     async def _answer(self, call: Any) -> Answer:
         try:
+            if self.method == "rank1":
+                return await self._answer_rank1(call)
             body = self._body(call)
             t0 = time.perf_counter()
             out = await self._complete(body)
@@ -537,6 +663,22 @@ class OpenAIScorer:
             except ScorerError:
                 raw = None
             usage = out.get("usage") or {}
+            thinking = 0
+            if self.method == "reasonrank":
+                tr = self._trace(out)
+                if not tr.closed and out["choices"][0].get("finish_reason") == "length":
+                    self._budget_hit()
+                details = usage.get("completion_tokens_details") or {}
+                given = details.get("reasoning_tokens") if isinstance(details, dict) else None
+                n_out = _count(usage.get("completion_tokens"))
+                thinking = min(n_out, _count(given)) if given is not None else reasoning.thinking_share(n_out, tr)
+                if (
+                    tr.thinking
+                    and not (raw or "").startswith(reasoning.THINK_OPEN)
+                    and reasoning.THINK_CLOSE not in (raw or "")
+                ):
+                    close = reasoning.THINK_CLOSE if tr.closed else ""
+                    raw = f"{reasoning.THINK_OPEN}{tr.thinking}{close}{raw or ''}"  # the recording keeps the trace
             return Answer(
                 value,
                 raw=raw,
@@ -544,6 +686,7 @@ class OpenAIScorer:
                 tokens_in=_count(usage.get("prompt_tokens")),
                 tokens_out=_count(usage.get("completion_tokens")),
                 latency=latency,
+                thinking_tokens=thinking,
             )
         except (ScorerError, asyncio.CancelledError):
             raise
@@ -563,6 +706,9 @@ class OpenAIScorer:
         want = PointwiseCall if self.kind == "pointwise" else ListwiseCall
         if not all(isinstance(c, want) for c in calls):
             raise InvalidInputError(f"a {self.kind} OpenAIScorer answers {want.__name__} only")
+        if self.insert_scores:
+            for c in calls:
+                reasoning.shown_scores(c.docs, self.score_scale)  # a call without scores is refused before any request
 
     def submit(self, calls: List[Any]) -> List[concurrent.futures.Future[Any]]:
         """Send ``calls`` now; one future per call, in order, resolving to its :class:`~rankwise.scorers.Answer`

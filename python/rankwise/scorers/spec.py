@@ -84,6 +84,8 @@ def from_spec(
     timeout: Optional[float] = None,
     temperature: float = 0.0,
     seed: int = 0,
+    max_thinking_tokens: Optional[int] = None,
+    insert_scores: bool = False,
 ) -> Any:
     """Build a scorer from a spec string (see the module docstring).
 
@@ -103,6 +105,10 @@ def from_spec(
             scorer's own (60 s).
         temperature, seed: noise and seed of the simulated ``oracle:`` judge,
             default 0 and 0.
+        max_thinking_tokens: the trace budget of the reasoning methods (rank1,
+            reasonrank) of a model or server; default the method's own.
+        insert_scores: InsertRank, first-stage scores in the listwise prompts
+            of a model or server (default off).
 
     Raises:
         InvalidInputError: an unknown spec, a missing ``model`` for a server,
@@ -117,6 +123,8 @@ def from_spec(
         raise InvalidInputError(f"scorer: expected a spec string ({SPECS}), got {spec!r}")
     if kind is not None:
         check_kind("a scorer", kind)
+    if spec == "minilm" and (insert_scores or max_thinking_tokens is not None):
+        raise InvalidInputError("insert_scores: and max_thinking_tokens apply to a model or a server, not to minilm")
     if spec == "minilm":
         if kind not in (None, "pointwise"):
             raise InvalidInputError(f"kind: minilm is a pointwise scorer, got {kind!r}")
@@ -130,7 +138,16 @@ def from_spec(
         if not model:
             raise InvalidInputError("model: an OpenAI-compatible server needs the served model's name")
         extra_t: Dict[str, Any] = {} if timeout is None else {"timeout": float(timeout)}
+        if insert_scores:
+            extra_t["insert_scores"] = True
+        if max_thinking_tokens is not None:
+            extra_t["max_thinking_tokens"] = max_thinking_tokens
         return OpenAIScorer(spec, model, kind=kind or "listwise", method=method, concurrency=concurrency, **extra_t)
+    if (insert_scores or max_thinking_tokens is not None) and not _is_model_path(spec):
+        raise InvalidInputError(
+            "insert_scores: and max_thinking_tokens apply to a model or an OpenAI-compatible server, "
+            f"not to {spec.split(':')[0]!r}"
+        )
     if spec.startswith("replay:"):
         return Replay.from_jsonl(spec[len("replay:") :])
     if spec.startswith("oracle:"):
@@ -161,5 +178,12 @@ def from_spec(
     from .hf import HFScorer
 
     return HFScorer.from_pretrained(
-        spec, kind=kind or "pointwise", method=method, device=device, dtype=dtype, batch_size=batch_size or 8
+        spec,
+        kind=kind or "pointwise",
+        method=method,
+        device=device,
+        dtype=dtype,
+        batch_size=batch_size or 8,
+        max_thinking_tokens=max_thinking_tokens,
+        insert_scores=insert_scores,
     )
