@@ -1,0 +1,93 @@
+"""InsertRank from the CLI and the API: first-stage (BM25) scores beside each
+passage of the listwise prompts, scaled 0..100 per window, against the
+SIMULATED loopback server (it ranks by query-word overlap and ignores the
+scores; the tests read the prompts it was sent)."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+import rankwise as rw
+from rankwise import cli
+from rankwise.scorers import OpenAIScorer, reasoning
+
+sys.path.insert(0, str(Path(__file__).parent))
+from loopback_server import LoopbackServer  # noqa: E402
+
+EX = Path(__file__).resolve().parent.parent / "examples"
+INPUT = EX / "dl19_top30.json"
+SCORE = re.compile(r"\n\(first-stage score: (\d+)\)$")
+
+
+@pytest.fixture
+def server():
+    with LoopbackServer() as s:
+        yield s
+
+
+def shown(body):
+    """The scores a listwise prompt showed, in prompt order."""
+    out = []
+    for m in body["messages"]:
+        hit = SCORE.search(str(m["content"])) if m["role"] == "user" else None
+        if hit:
+            out.append(int(hit.group(1)))
+    return out
+
+
+def test_cli_insert_scores_shows_the_bm25_scores_scaled_per_window(server, tmp_path, capsys):
+    out = tmp_path / "run.txt"
+    args = ["rerank", str(INPUT), "-o", str(out), "--scorer", server.url, "--model", "m", "--no-progress"]
+    args += ["--strategy", "sliding_window", "--insert-scores"]
+    assert cli.main(args) == 0, capsys.readouterr().err
+    bodies = [b for b in server.bodies if "messages" in b]
+    assert bodies
+    for b in bodies:
+        s = shown(b)
+        assert len(s) == len([m for m in b["messages"] if m["role"] == "user"]) - 2  # every passage, none else
+        assert max(s) == 100 and min(s) == 0  # min-max within the window
+    # the first query's first window is its BM25 top of rank 11..30 (a sliding window starts at the bottom):
+    # the first shown passage has the window's best BM25 score, so 100, and the scores fall in prompt order
+    req = rw.load_requests(INPUT)[0]
+    first = shown(bodies[0])
+    window = [c.score for c in req.candidates[len(req.candidates) - len(first) :]]
+    assert first == [int(x) for x in reasoning.scaled_scores(window)]
+    assert first == sorted(first, reverse=True)
+    manifest = (
+        json.loads((Path(str(out) + ".journal")).read_text().splitlines()[0])
+        if Path(str(out) + ".journal").exists()
+        else None
+    )
+    if manifest is not None and "scorer" in manifest:
+        assert manifest["scorer"].get("insert_scores") is True
+
+
+def test_cli_insert_scores_refuses_a_scorer_it_does_not_apply_to(tmp_path, capsys):
+    out = tmp_path / "run.txt"
+    args = ["rerank", str(INPUT), "-o", str(out), "--scorer", "minilm", "--insert-scores", "--no-progress"]
+    assert cli.main(args) == 2
+    assert "insert_scores" in capsys.readouterr().err
+
+
+def test_api_insert_scores_without_scores_is_a_clear_error(server):
+    reqs = [rw.Request("q", "flea", [rw.Candidate(f"d{i}", f"text {i}") for i in range(4)])]  # no scores: 0.0
+    with OpenAIScorer(server.url, "m", kind="listwise", insert_scores=True, probe=False) as s:
+        with pytest.raises(rw.InvalidInputError, match="no first-stage scores"):
+            rw.rerank(reqs, rw.SlidingWindow(window=4, step=2), s, on_error="raise")
+    assert not [b for b in server.bodies if "messages" in b]
+
+
+@pytest.mark.parametrize("method", ["generate", "first", "reasonrank"])
+def test_api_every_listwise_prompt_takes_the_scores(server, method):
+    req = rw.load_requests(INPUT)[1]
+    with OpenAIScorer(server.url, "m", kind="listwise", method=method, insert_scores=True, probe=False) as s:
+        call = rw.scorers.ListwiseCall(req.qid, req.query, tuple(req.candidates[:5]))
+        s.submit([call])[0].result()
+    body = server.bodies[-1]
+    assert shown(body) == [int(x) for x in reasoning.scaled_scores([c.score for c in req.candidates[:5]])]
+    assert "first-stage retrieval score" in body["messages"][1]["content"]
