@@ -313,3 +313,71 @@ def test_openai_scorer_reports_flops_of_its_usage_tokens():
             rw.scorers.OpenAIScorer(server.url, "m", flops_model={"hidden_size": 8})
         for s in (plain, sized):
             s.close()
+
+
+# --- the CLI: rankwise eval --spend (RPP, QPP) and rankwise plot --against flops -------------------
+
+
+def _run_with_spend(tmp_path, flops_per_query):
+    """A hand-made run of two queries, its qrels, and a spend file with the given FLOPs per query."""
+    import json
+
+    qrels = tmp_path / "qrels.txt"
+    qrels.write_text("q1 0 a 1\nq2 0 d 1\n")
+    run = tmp_path / "run.trec"
+    # q1: the relevant doc first (nDCG@10 = 1); q2: the relevant doc second (nDCG@10 = 1/log2(3))
+    run.write_text("q1 Q0 a 1 2.0 t\nq1 Q0 b 2 1.0 t\nq2 Q0 c 1 2.0 t\nq2 Q0 d 2 1.0 t\n")
+    spend = tmp_path / "run.trec.spend.jsonl"
+    lines = [
+        {"qid": q, "calls": 1.0, **({} if f is None else {"flops": f})} for q, f in zip(["q1", "q2"], flops_per_query)
+    ]
+    spend.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    return run, qrels, spend
+
+
+def test_cli_eval_prints_rpp_and_qpp(tmp_path, capsys):
+    import math
+
+    from rankwise import cli
+
+    run, qrels, spend = _run_with_spend(tmp_path, [2e15, 4e15])
+    assert cli.main(["eval", str(run), str(qrels), "-m", "ndcg@10"]) == 0  # finds run.trec.spend.jsonl beside it
+    out = capsys.readouterr().out
+    rows = {line.rsplit(None, 1)[0]: line.split()[-1] for line in out.splitlines() if line[:3] in ("RPP", "QPP", "PFL")}
+    want_rpp = (1.0 / 2 + (1 / math.log2(3)) / 4) / 2  # mean of nDCG / PFLOPs
+    assert float(rows["RPP ndcg@10"]) == pytest.approx(want_rpp, rel=1e-5)
+    assert float(rows["QPP"]) == pytest.approx(1 / 3, rel=1e-5)  # 2 queries / 6 PFLOPs
+    assert float(rows["PFLOPs/query"]) == pytest.approx(3.0)
+    assert rw.evaluation.rpp_qpp({"q1": 1.0, "q2": 1 / math.log2(3)}, {"q1": 2e15, "q2": 4e15})["rpp"] == pytest.approx(
+        want_rpp
+    )
+    # an explicit --spend elsewhere; and a spend file without FLOPs: silent beside the run, an error when asked for
+    other = tmp_path / "elsewhere.jsonl"
+    other.write_text(spend.read_text())
+    spend.unlink()
+    assert cli.main(["eval", str(run), str(qrels), "-m", "ndcg@10"]) == 0
+    assert "RPP" not in capsys.readouterr().out
+    assert cli.main(["eval", str(run), str(qrels), "-m", "ndcg@10", "--spend", str(other)]) == 0
+    assert "RPP ndcg@10" in capsys.readouterr().out
+    _run_with_spend(tmp_path, [None, None])
+    assert cli.main(["eval", str(run), str(qrels)]) == 0
+    assert "RPP" not in capsys.readouterr().out
+    assert cli.main(["eval", str(run), str(qrels), "--spend", str(spend)]) == 2
+    assert "no query has a flops count" in capsys.readouterr().err
+    _run_with_spend(tmp_path, [2e15, None])  # one query without: named
+    assert cli.main(["eval", str(run), str(qrels)]) == 2
+    assert "1 of 2 queries have no FLOPs" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_cli_plot_against_flops(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    from rankwise import cli
+
+    run, qrels, _ = _run_with_spend(tmp_path, [2e12, 4e12])
+    png = tmp_path / "flops.png"
+    assert cli.main(["plot", str(run), "--qrels", str(qrels), "-o", str(png), "--against", "flops"]) == 0
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    _run_with_spend(tmp_path, [None, None])
+    assert cli.main(["plot", str(run), "--qrels", str(qrels), "-o", str(png), "--against", "flops"]) == 2
+    assert "without FLOPs" in capsys.readouterr().err

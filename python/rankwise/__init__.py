@@ -8,7 +8,7 @@ and LLM-output parsing run in Rust (``rankwise._core``); the driver
 
 from __future__ import annotations
 
-from . import scorers
+from . import flops, scorers
 from . import strategies as _strategies
 from ._core import __version__
 from ._errors import ConvergenceWarning, EstimationError, InvalidInputError, RankwiseError, ScorerError, ScorerWarning
@@ -25,7 +25,7 @@ from .aggregate import (
 )
 from .cascade import Cascade, Stage
 from .data import Candidate, Request, first_stage_ranking, load_documents, load_requests, load_topics
-from .evaluation import evaluate, fuse, kendall_tau, paired_randomization_test
+from .evaluation import evaluate, fuse, kendall_tau, paired_randomization_test, rpp_qpp
 from .parsing import ParsedPermutation, parse_permutation
 from .rerank import RerankStats, rank_function, rerank, rerank_iter
 from .reranker import Reranker
@@ -64,6 +64,8 @@ __all__ = [
     "write_run",
     "RunWriter",
     "paired_randomization_test",
+    "rpp_qpp",
+    "flops",
     "ConvergenceWarning",
     "EstimationError",
     "InvalidInputError",

@@ -32,7 +32,7 @@ from ._cli_cascade import CascadePlan, plan_cascade, stage_scorer
 from ._errors import InvalidInputError, RankwiseError
 from .cascade import Cascade
 from .data import Format, Request, first_stage_ranking, load_requests
-from .evaluation import evaluate, paired_randomization_test
+from .evaluation import evaluate, paired_randomization_test, rpp_qpp
 from .rerank import RerankStats, rerank, rerank_iter
 from .runs import Qrels, Ranking, Run, RunWriter, read_qrels, read_run
 from .strategies import Setwise, Strategy
@@ -181,8 +181,6 @@ def build_scorer(args: argparse.Namespace, kind: Optional[str]) -> Any:
             timeout=getattr(args, "timeout", None),
             temperature=args.oracle_temperature,
             seed=args.oracle_seed,
-            max_thinking_tokens=getattr(args, "max_thinking_tokens", None),
-            insert_scores=bool(getattr(args, "insert_scores", False)),
         )
     except InvalidInputError as e:
         if str(e).startswith("scorer: "):
@@ -241,12 +239,6 @@ def job_manifest(
             "spec": args.scorer,
             "kind": kind,
             "method": args.method,
-            **({"insert_scores": True} if getattr(args, "insert_scores", False) else {}),
-            **(
-                {"max_thinking_tokens": args.max_thinking_tokens}
-                if getattr(args, "max_thinking_tokens", None) is not None
-                else {}
-            ),
             "model": args.model,
             "dtype": args.dtype,
             **(
@@ -402,6 +394,41 @@ def _check_overlap(run: Run, qrels: Qrels, name: str) -> None:
         raise UsageError(f"no query of {name} is judged in the qrels: are they for the same collection?")
 
 
+def _read_spend(path: Path) -> Dict[str, Dict[str, Any]]:
+    """``{qid: spend}`` of a spend file (``RUN.spend.jsonl``: one JSON object per line, with its ``qid``)."""
+    out: Dict[str, Dict[str, Any]] = {}
+    for lineno, line in _io.read_lines(path, "spend"):  # split at \n only, BOM dropped
+        obj = _io.parse_json(line, "spend", f"{path}, line {lineno}")
+        if not isinstance(obj, dict) or "qid" not in obj:
+            raise UsageError(f"{path}, line {lineno}: a spend line is a JSON object with a qid")
+        out[str(obj["qid"])] = obj
+    return out
+
+
+def _run_flops(run_path: str, explicit: Optional[str]) -> Optional[Dict[str, float]]:
+    """``{qid: FLOPs}`` from the run's spend file (``explicit``, else ``RUN.spend.jsonl`` when there is one);
+    None when there is none, or when a spend file found beside the run holds no FLOPs."""
+    side = Path(explicit) if explicit else Path(run_path + ".spend.jsonl")
+    if not side.is_file():
+        if explicit:
+            raise UsageError(f"--spend {explicit}: no such file")
+        return None
+    flops = {q: float(v["flops"]) for q, v in _read_spend(side).items() if isinstance(v.get("flops"), (int, float))}
+    if not flops and explicit:
+        raise UsageError(
+            f"--spend {explicit}: no query has a flops count (the scorer did not report FLOPs; "
+            "HFScorer does, OpenAIScorer with flops_model=)"
+        )
+    return flops or None
+
+
+def _efficiency(per: Dict[str, Dict[str, float]], metric: str, flops: Dict[str, float], name: str) -> Dict[str, float]:
+    try:
+        return rpp_qpp({q: v[metric] for q, v in per.items()}, flops)
+    except InvalidInputError as e:
+        raise UsageError(f"{name}: {e}") from None
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     qrels = _load_qrels(args.qrels)
     runs = [(args.run, _load_run(args.run))] + ([(args.compare, _load_run(args.compare))] if args.compare else [])
@@ -439,6 +466,25 @@ def cmd_eval(args: argparse.Namespace) -> int:
             b = np.array([per[names[1]][q][m] for q in common])
             line += f"{float(np.mean(b - a)):>+10.4f}{paired_randomization_test(a, b):>18.4f}"
         print(line)
+    # E2R-FLOPs (Peng et al. 2025): RPP, metric per PetaFLOP (mean over queries), and QPP, queries per PetaFLOP
+    flops = [_run_flops(n, getattr(args, "spend", None) if k == 0 else None) for k, n in enumerate(names)]
+    if any(f is not None for f in flops):
+        qsets = [set(common) if len(names) == 2 else set(per[n]) for n in names]
+        rows: List[Tuple[str, List[Optional[float]]]] = []
+        eff = [
+            None if f is None else {m: _efficiency({q: per[n][q] for q in qs}, m, f, n) for m in metrics}
+            for n, f, qs in zip(names, flops, qsets)
+        ]
+        for m in metrics:
+            rows.append((f"RPP {m}", [None if e is None else e[m]["rpp"] for e in eff]))
+        rows.append(("QPP", [None if e is None else e[metrics[0]]["qpp"] for e in eff]))
+        rows.append(("PFLOPs/query", [None if e is None else e[metrics[0]]["pflops"] for e in eff]))
+        for label, xs in rows:
+            cells = [f"{'-' if x is None else f'{x:.6g}':>20}" for x in xs]
+            over = max(0, len(label) - width)  # a long label eats into the first column, which stays aligned
+            pad = len(cells[0]) - len(cells[0].lstrip())
+            cells[0] = cells[0][over:] if over < pad else " " + cells[0].lstrip()
+            print(f"{label:<{width}}" + "".join(cells))
     print(
         f"({len(common)} queries in both runs; means, diff and test over those)"
         if len(names) == 2
@@ -494,6 +540,27 @@ def cmd_plot(args: argparse.Namespace) -> int:
             )
         fig = plotting.cost_figure(
             points, m, baseline=None if base is None else (base, float(np.mean(list(values[base].values()))))
+        )
+    elif args.against == "flops":
+        points = {}
+        for path in args.runs:
+            f = _run_flops(path, None)
+            if f is None:
+                raise UsageError(
+                    f"{path}.spend.jsonl: not found or without FLOPs: --against flops needs the spend file of a run "
+                    "whose scorer reports FLOPs (HFScorer; OpenAIScorer with flops_model=)"
+                )
+            per = values[labels[path]]
+            e = _efficiency({q: {m: x} for q, x in per.items()}, m, f, path)
+            points[f"{labels[path]} (RPP {e['rpp']:.3g}, QPP {e['qpp']:.3g})"] = (
+                e["pflops"],
+                float(np.mean(list(per.values()))),
+            )
+        fig = plotting.cost_figure(
+            points,
+            m,
+            baseline=None if base is None else (base, float(np.mean(list(values[base].values())))),
+            cost="PetaFLOPs per query",
         )
     else:
         fig = plotting.per_query_figure(values, m, baseline=base)
@@ -585,21 +652,7 @@ def _add_scorer_options(p: argparse.ArgumentParser, default_scorer: str) -> None
     g.add_argument(
         "--method",
         default=None,
-        help="the model's method: yes_no, labels, cross_encoder, rank1 (Rank1 reasoning), generate, first, "
-        "reasonrank (ReasonRank reasoning), prp (default: per kind)",
-    )
-    g.add_argument(
-        "--max-thinking-tokens",
-        type=int,
-        default=None,
-        metavar="N",
-        help="the reasoning trace's budget of rank1 / reasonrank (default: 2000 for rank1, Rank1's; 3072 for reasonrank)",
-    )
-    g.add_argument(
-        "--insert-scores",
-        action="store_true",
-        help="InsertRank: show each passage's first-stage score (scaled 0-100 per window) in the listwise prompts "
-        "(generate, first, reasonrank); the input must carry scores",
+        help="the model's method: yes_no, labels, cross_encoder, generate, first, prp (default: per kind)",
     )
     g.add_argument("--model", default=None, help="the served model's name (OpenAI-compatible servers)")
     g.add_argument("--device", default="auto", help="torch device (default: %(default)s)")
@@ -758,6 +811,13 @@ def parser() -> argparse.ArgumentParser:
         default=1,
         help="lowest grade counted relevant for binary metrics (default: %(default)s)",
     )
+    e.add_argument(
+        "--spend",
+        default=None,
+        metavar="SPEND",
+        help="the run's spend file (default: RUN.spend.jsonl when it is there); with FLOPs in it, RPP (metric per "
+        "PetaFLOP) and QPP (queries per PetaFLOP) are printed, as E2R-FLOPs defines them",
+    )
     e.set_defaults(func=cmd_eval)
 
     pl = sub.add_parser("plot", help="draw a metric per query, or against calls, for several runs")
@@ -773,9 +833,10 @@ def parser() -> argparse.ArgumentParser:
     )
     pl.add_argument(
         "--against",
-        choices=["query", "calls"],
+        choices=["query", "calls", "flops"],
         default="query",
-        help="bars per query, or mean metric against mean calls (needs RUN.spend.jsonl) (default: %(default)s)",
+        help="bars per query, or mean metric against mean calls or mean PetaFLOPs per query, with RPP and QPP "
+        "(needs RUN.spend.jsonl) (default: %(default)s)",
     )
     pl.set_defaults(func=cmd_plot)
 

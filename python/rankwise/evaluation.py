@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from typing import Any, Dict, Literal, Optional, Sequence, Union
+from typing import Any, Dict, Literal, Mapping, Optional, Sequence, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -11,9 +11,10 @@ import numpy.typing as npt
 from . import _core
 from . import _validate as v
 from ._errors import InvalidInputError
+from .flops import PETA, qpp, rpp
 from .runs import Run, as_qrels, as_run
 
-__all__ = ["evaluate", "kendall_tau", "fuse", "paired_randomization_test"]
+__all__ = ["evaluate", "kendall_tau", "fuse", "paired_randomization_test", "rpp_qpp"]
 
 DEFAULT_METRICS = ("ndcg@10",)
 
@@ -72,6 +73,36 @@ def evaluate(
     if per_query:
         return {qid: dict(zip(keys, row.tolist())) for qid, row in zip(qids, table)}
     return dict(zip(keys, table.mean(axis=0).tolist()))
+
+
+def rpp_qpp(metric: Mapping[str, float], flops: Mapping[str, float]) -> Dict[str, float]:
+    """RPP and QPP of a run, as E2R-FLOPs defines them (Peng et al. 2025).
+
+    RPP, ranking metric per PetaFLOP: the mean over queries of
+    ``m(q) / (C_q / 1e15)``; QPP, queries per PetaFLOP: ``1e15 / mean(C_q)``
+    (:func:`rankwise.flops.rpp`, :func:`rankwise.flops.qpp`).
+
+    Args:
+        metric: ``{qid: value}`` of one metric per query (a column of
+            ``evaluate(..., per_query=True)``).
+        flops: ``{qid: FLOPs}``, e.g. each ranking's ``spend["flops"]`` or the
+            ``flops`` of the CLI's spend file; every query of ``metric`` needs one > 0.
+
+    Returns:
+        ``{"rpp": ..., "qpp": ..., "pflops": mean PetaFLOPs per query, "queries": n}``.
+    """
+    if not metric:
+        raise InvalidInputError("metric: no queries")
+    qids = list(metric)
+    missing = [q for q in qids if not (q in flops and float(flops[q]) > 0)]
+    if missing:
+        raise InvalidInputError(
+            f"flops: {len(missing)} of {len(qids)} queries have no FLOPs count > 0 (first: {missing[0]!r}); "
+            "RPP and QPP need a scorer that reports FLOPs"
+        )
+    m = [float(metric[q]) for q in qids]
+    c = [float(flops[q]) for q in qids]
+    return {"rpp": rpp(m, c), "qpp": qpp(len(c), c), "pflops": sum(c) / len(c) / PETA, "queries": float(len(c))}
 
 
 def kendall_tau(a: npt.ArrayLike, b: npt.ArrayLike, *, kind: Literal["auto", "scores", "rankings"] = "auto") -> float:

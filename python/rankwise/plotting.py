@@ -241,8 +241,9 @@ def cost_figure(
     metric: str,
     *,
     baseline: Optional[Tuple[str, float]] = None,
+    cost: str = "scorer calls per query",
 ) -> Any:
-    """Mean metric against mean scorer calls per query, one point per run.
+    """Mean metric against mean scorer calls (or another cost) per query, one point per run.
 
     Args:
         points: ``{run name: (mean calls per query, mean metric)}``; calls must
@@ -250,6 +251,8 @@ def cost_figure(
         metric: the metric's name.
         baseline: ``(name, mean metric)`` of a run to draw as a horizontal
             line (e.g. the first stage, which makes no calls); default None.
+        cost: the x axis' name, default "scorer calls per query" (the CLI's
+            ``--against flops`` gives "PetaFLOPs per query").
 
     Returns:
         A matplotlib ``Figure`` of 7.5 x 5 inches: a log calls axis (with
@@ -287,10 +290,12 @@ def cost_figure(
         ax.xaxis.set_minor_locator(LogLocator(base=10, subs="auto"))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
-        ax.set_xlabel("scorer calls per query (log scale)")
+        ax.set_xlabel(f"{cost} (log scale)")
     else:
-        ax.set_xlim(left=0, right=max(1.0, float(xs.max())) * 1.15)
-        ax.set_xlabel("scorer calls per query")
+        ax.set_xlim(
+            left=0, right=(max(1.0, float(xs.max())) if cost == "scorer calls per query" else float(xs.max())) * 1.15
+        )
+        ax.set_xlabel(cost)
     ax.margins(x=0.12, y=0.08)  # room for the names of the outermost points
     ax.set_ylabel(f"mean {metric}")
     ax.grid(True, which="major", alpha=0.3)
