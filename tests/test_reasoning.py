@@ -407,3 +407,14 @@ def test_openai_insert_scores_and_errors(replay):
         OpenAIScorer(server.url, "m", kind="pointwise", insert_scores=True, probe=False)
     with pytest.raises(rw.InvalidInputError, match="max_thinking_tokens"):
         OpenAIScorer(server.url, "m", kind="listwise", method="reasonrank", max_thinking_tokens=-1, probe=False)
+
+
+@slow
+def test_reasoning_methods_need_a_causal_lm(tiny):
+    t5 = transformers.T5ForConditionalGeneration(
+        transformers.T5Config(vocab_size=100, d_model=8, d_ff=16, d_kv=4, num_layers=1, num_heads=2)
+    )
+    tok = transformers.AutoTokenizer.from_pretrained(tiny)
+    for kind, method in (("pointwise", "rank1"), ("listwise", "reasonrank")):
+        with pytest.raises(rw.InvalidInputError, match="needs a causal LM"):
+            hf.HFScorer(t5, tok, kind=kind, method=method, device="cpu")

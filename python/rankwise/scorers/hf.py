@@ -164,6 +164,11 @@ class HFScorer:
         self.budget_hits = 0
         cfg = model.config
         self.seq2seq = bool(getattr(cfg, "is_encoder_decoder", False))
+        if self.seq2seq and method in ("rank1", "reasonrank"):
+            raise InvalidInputError(
+                f"method: {method} continues the prompt with its own trace, so it needs a causal LM, "
+                f"not the encoder-decoder {type(model).__name__}"
+            )
         context = min(
             x
             for x in (
