@@ -181,6 +181,8 @@ def build_scorer(args: argparse.Namespace, kind: Optional[str]) -> Any:
             timeout=getattr(args, "timeout", None),
             temperature=args.oracle_temperature,
             seed=args.oracle_seed,
+            max_thinking_tokens=getattr(args, "max_thinking_tokens", None),
+            insert_scores=bool(getattr(args, "insert_scores", False)),
         )
     except InvalidInputError as e:
         if str(e).startswith("scorer: "):
@@ -239,6 +241,12 @@ def job_manifest(
             "spec": args.scorer,
             "kind": kind,
             "method": args.method,
+            **({"insert_scores": True} if getattr(args, "insert_scores", False) else {}),
+            **(
+                {"max_thinking_tokens": args.max_thinking_tokens}
+                if getattr(args, "max_thinking_tokens", None) is not None
+                else {}
+            ),
             "model": args.model,
             "dtype": args.dtype,
             **(
@@ -652,7 +660,21 @@ def _add_scorer_options(p: argparse.ArgumentParser, default_scorer: str) -> None
     g.add_argument(
         "--method",
         default=None,
-        help="the model's method: yes_no, labels, cross_encoder, generate, first, prp (default: per kind)",
+        help="the model's method: yes_no, labels, cross_encoder, rank1 (Rank1 reasoning), generate, first, "
+        "reasonrank (ReasonRank reasoning), prp (default: per kind)",
+    )
+    g.add_argument(
+        "--max-thinking-tokens",
+        type=int,
+        default=None,
+        metavar="N",
+        help="the reasoning trace's budget of rank1 / reasonrank (default: 2000 for rank1, Rank1's; 3072 for reasonrank)",
+    )
+    g.add_argument(
+        "--insert-scores",
+        action="store_true",
+        help="InsertRank: show each passage's first-stage score (scaled 0-100 per window) in the listwise prompts "
+        "(generate, first, reasonrank); the input must carry scores",
     )
     g.add_argument("--model", default=None, help="the served model's name (OpenAI-compatible servers)")
     g.add_argument("--device", default="auto", help="torch device (default: %(default)s)")
