@@ -32,7 +32,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import rankwise as rw
 from _common import cpu_info, try_import
@@ -48,9 +48,13 @@ LEVELS: Dict[str, Dict[str, float]] = {
 SEEDS = (0, 1, 2)
 
 
-def configs(quick: bool) -> List[Tuple[str, str, rw.Strategy]]:
-    """(family, label, strategy)"""
-    out: List[Tuple[str, str, rw.Strategy]] = [
+#: a cascade's stages, (strategy, depth) each; every stage gets its own SIMULATED judge
+Stages = List[Tuple[rw.Strategy, int]]
+
+
+def configs(quick: bool) -> List[Tuple[str, str, Any]]:
+    """(family, label, strategy or cascade stages)"""
+    out: List[Tuple[str, str, Any]] = [
         ("sliding window", "SlidingWindow(20, 10)", rw.SlidingWindow()),
         ("sliding window", "SlidingWindow(20, 10) x2 passes", rw.SlidingWindow(passes=2)),
         ("tournament", "TournamentSort(20, advance 5, top 10)", rw.TournamentSort()),
@@ -68,6 +72,13 @@ def configs(quick: bool) -> List[Tuple[str, str, rw.Strategy]]:
         ("setwise", "Setwise(10, heapsort, top 10)", rw.Setwise(set_size=10)),
         ("setwise", "Setwise(4, bubblesort, top 10)", rw.Setwise(method="bubblesort")),
         ("pointwise", "Pointwise", rw.Pointwise()),
+        # Expando-Mono-Duo style (Pradeep et al., 2021): a cheap pointwise judge on all, a second judge on the top
+        (
+            "cascade",
+            "Cascade(Pointwise 100 > SlidingWindow(20, 10) top 20)",
+            [(rw.Pointwise(), 100), (rw.SlidingWindow(), 20)],
+        ),
+        ("cascade", "Cascade(Pointwise 100 > AllPairs top 10)", [(rw.Pointwise(), 100), (rw.AllPairs(), 10)]),
     ]
     for sampler in ("skip", "window", "random"):
         for agg in ("additive", "bradley_terry", "pagerank", "greedy", "kwiksort"):
@@ -86,7 +97,7 @@ def configs(quick: bool) -> List[Tuple[str, str, rw.Strategy]]:
     return out
 
 
-def quality(quick: bool) -> Tuple[List[Dict[str, Any]], float]:
+def quality(quick: bool, only: Optional[str] = None) -> Tuple[List[Dict[str, Any]], float]:
     reqs = rw.load_requests(DATA / "bm25_top100.json")
     qrels = rw.read_qrels(DATA / "qrels.txt")
     bm25 = rw.evaluate([rw.first_stage_ranking(r) for r in reqs], qrels, ["ndcg@10"])["ndcg@10"]
@@ -94,13 +105,24 @@ def quality(quick: bool) -> Tuple[List[Dict[str, Any]], float]:
     seeds = SEEDS[:1] if quick else SEEDS
     rows = []
     for family, label, strategy in configs(quick):
+        if only is not None and only.lower() not in family.lower() and only.lower() not in label.lower():
+            continue
         t = time.perf_counter()
         row: Dict[str, Any] = dict(family=family, label=label)
         for level, noise in levels.items():
             scores, spends = [], []
             for seed in seeds:
-                judge = Oracle(qrels, kind=strategy.call_kind, seed=seed, **noise)  # SIMULATED
-                out = rw.rerank(reqs, strategy, judge, batch_size=256)
+                if isinstance(strategy, list):  # a cascade: one SIMULATED judge per stage, each its own seed
+                    cascade = rw.Cascade(
+                        [
+                            (s, Oracle(qrels, kind=s.call_kind, seed=seed + 1000 * k, **noise), depth)
+                            for k, (s, depth) in enumerate(strategy)
+                        ]
+                    )
+                    out = rw.rerank(reqs, cascade, batch_size=256)
+                else:
+                    judge = Oracle(qrels, kind=strategy.call_kind, seed=seed, **noise)  # SIMULATED
+                    out = rw.rerank(reqs, strategy, judge, batch_size=256)
                 scores.append(rw.evaluate(out, qrels, ["ndcg@10"])["ndcg@10"])
                 spends.append(out)
             row[level] = (statistics.mean(scores), statistics.stdev(scores) if len(scores) > 1 else 0.0)
@@ -125,7 +147,7 @@ def synthetic(n_queries: int, n_docs: int) -> Tuple[List[rw.Request], Dict[str, 
 
 
 def overhead(quick: bool) -> List[Dict[str, Any]]:
-    strategies = [
+    strategies: List[Tuple[str, Any]] = [
         ("SlidingWindow(20, 10)", rw.SlidingWindow()),
         ("TournamentSort(20, 5, top 10)", rw.TournamentSort()),
         ("TourRank(10 tournaments)", rw.TourRank()),
@@ -135,6 +157,7 @@ def overhead(quick: bool) -> List[Dict[str, Any]]:
         ("Setwise(4, heapsort, top 10)", rw.Setwise()),
         ("Pointwise", rw.Pointwise()),
         ("AllPairs(additive)", rw.AllPairs()),
+        ("Cascade(Pointwise > SlidingWindow top 20)", [(rw.Pointwise(), None), (rw.SlidingWindow(), 20)]),
     ]
     rows = []
     for n, q in ((100, 20 if quick else 50), (1000, 2 if quick else 10)):
@@ -143,7 +166,11 @@ def overhead(quick: bool) -> List[Dict[str, Any]]:
             reqs = reqs_all[:1] if (isinstance(strategy, rw.AllPairs) and n == 1000) else reqs_all
             if quick and isinstance(strategy, rw.AllPairs) and n == 1000:
                 continue
-            judge = Oracle(util, kind=strategy.call_kind)  # SIMULATED, no noise
+            if isinstance(strategy, list):  # a cascade: a SIMULATED judge per stage
+                strategy = rw.Cascade([(s, Oracle(util, kind=s.call_kind), d) for s, d in strategy])
+                judge = None
+            else:
+                judge = Oracle(util, kind=strategy.call_kind)  # SIMULATED, no noise
             runs = []
             for _ in range(3):
                 st = rw.RerankStats()
@@ -255,13 +282,17 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="one seed, one noise level, no all-pairs")
     ap.add_argument("--out", help="also write the markdown tables here")
     ap.add_argument("--plot", help="write nDCG@10 against calls (png) here")
+    ap.add_argument("--only", help="only the quality rows whose family or label contains this (e.g. cascade)")
+    ap.add_argument("--no-overhead", action="store_true", help="skip the overhead table")
     args = ap.parse_args()
     if not DATA.exists():
         sys.exit(f"shared DL19 data not found at {DATA}")
     print("quality (SIMULATED judges):", file=sys.stderr)
-    rows, bm25 = quality(args.quick)
-    print("overhead:", file=sys.stderr)
-    over = overhead(args.quick)
+    rows, bm25 = quality(args.quick, args.only)
+    over: List[Dict[str, Any]] = []
+    if not args.no_overhead:
+        print("overhead:", file=sys.stderr)
+        over = overhead(args.quick)
     md = markdown(rows, bm25, over, args.quick)
     print(md)
     if args.out:
