@@ -1,7 +1,8 @@
-"""InsertRank from the CLI and the API: first-stage (BM25) scores beside each
-passage of the listwise prompts, scaled 0..100 per window, against the
-SIMULATED loopback server (it ranks by query-word overlap and ignores the
-scores; the tests read the prompts it was sent)."""
+"""InsertRank from the CLI and the API: each passage of the listwise prompts
+followed by its first-stage (BM25) score, raw with three decimals (or scaled
+0..100 per window), against the SIMULATED loopback server (it ranks by
+query-word overlap and ignores the scores; the tests read the prompts it was
+sent)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from loopback_server import LoopbackServer  # noqa: E402
 
 EX = Path(__file__).resolve().parent.parent / "examples"
 INPUT = EX / "dl19_top30.json"
-SCORE = re.compile(r"\n\(first-stage score: (\d+)\)$")
+SCORE = re.compile(r"\nBM25 score: (-?[0-9.]+)$")
 
 
 @pytest.fixture
@@ -36,7 +37,7 @@ def shown(body):
     for m in body["messages"]:
         hit = SCORE.search(str(m["content"])) if m["role"] == "user" else None
         if hit:
-            out.append(int(hit.group(1)))
+            out.append(hit.group(1))
     return out
 
 
@@ -50,14 +51,13 @@ def test_cli_insert_scores_shows_the_bm25_scores_scaled_per_window(server, tmp_p
     for b in bodies:
         s = shown(b)
         assert len(s) == len([m for m in b["messages"] if m["role"] == "user"]) - 2  # every passage, none else
-        assert max(s) == 100 and min(s) == 0  # min-max within the window
     # the first query's first window is its BM25 top of rank 11..30 (a sliding window starts at the bottom):
-    # the first shown passage has the window's best BM25 score, so 100, and the scores fall in prompt order
+    # its BM25 scores, three decimals, falling in prompt order
     req = rw.load_requests(INPUT)[0]
     first = shown(bodies[0])
     window = [c.score for c in req.candidates[len(req.candidates) - len(first) :]]
-    assert first == [int(x) for x in reasoning.scaled_scores(window)]
-    assert first == sorted(first, reverse=True)
+    assert first == [f"{x:.3f}" for x in window]
+    assert [float(x) for x in first] == sorted((float(x) for x in first), reverse=True)
     manifest = (
         json.loads((Path(str(out) + ".journal")).read_text().splitlines()[0])
         if Path(str(out) + ".journal").exists()
@@ -89,5 +89,5 @@ def test_api_every_listwise_prompt_takes_the_scores(server, method):
         call = rw.scorers.ListwiseCall(req.qid, req.query, tuple(req.candidates[:5]))
         s.submit([call])[0].result()
     body = server.bodies[-1]
-    assert shown(body) == [int(x) for x in reasoning.scaled_scores([c.score for c in req.candidates[:5]])]
-    assert "first-stage retrieval score" in body["messages"][1]["content"]
+    assert shown(body) == reasoning.scaled_scores([c.score for c in req.candidates[:5]])
+    assert "You are also given the BM25 scores" in body["messages"][1]["content"]

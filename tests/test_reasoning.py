@@ -224,19 +224,20 @@ def test_insertrank_prompt_shows_the_scaled_scores(tiny, method):
     call = rw.scorers.ListwiseCall("q", "flea", cands(3, [12.5, 7.5, 10.0]))
     prepared = s.prepare([call])
     text = prepared[2][0][0]
-    # min-max within the window: 12.5 -> 100, 7.5 -> 0, 10.0 -> 50, each beside its passage
-    for ident, score in zip("ABC" if method == "first" else "123", ("100", "0", "50")):
-        assert f"[{ident}] passage" in text
-        assert f"(first-stage score: {score})" in text
-    assert (
-        text.index("(first-stage score: 100)")
-        < text.index("(first-stage score: 0)")
-        < text.index("(first-stage score: 50)")
-    )
-    assert "first-stage retrieval score" in text
+    # raw, three decimals, on the line after each passage (rank_llm's InsertRank format)
+    for ident, k, score in zip("ABC" if method == "first" else "123", range(3), ("12.500", "7.500", "10.000")):
+        assert f"[{ident}] passage {cands(3)[k].text.split()[1]} number {k}\nBM25 score: {score}" in text
+    assert text.index("BM25 score: 12.500") < text.index("BM25 score: 7.500") < text.index("BM25 score: 10.000")
+    assert "You are also given the BM25 scores from a lexical retrieval system" in text
     s.run(prepared)
     plain = hf.HFScorer.from_pretrained(tiny, kind="listwise", method=method, max_thinking_tokens=5)
-    assert "first-stage" not in plain.prepare([call])[2][0][0]
+    assert "BM25" not in plain.prepare([call])[2][0][0]
+    # min-max within the window: 12.5 -> 100, 7.5 -> 0, 10.0 -> 50
+    mm = hf.HFScorer.from_pretrained(
+        tiny, kind="listwise", method=method, insert_scores=True, score_scale="minmax100", max_thinking_tokens=5
+    )
+    text = mm.prepare([call])[2][0][0]
+    assert text.index("BM25 score: 100\n") < text.index("BM25 score: 0\n") < text.index("BM25 score: 50")
 
 
 @slow
@@ -261,9 +262,9 @@ def test_trace_text_helpers():
     assert reasoning.answer_text("<answer> [1] > [2]") == "[1] > [2]"  # an unclosed answer tag
     assert reasoning.rank1_close("One. Two? Three is cut") == "\nOne. Two?\n</think>"
     assert reasoning.rank1_close("no sentence end") == "\nno sentence end\n</think>"
-    assert reasoning.scaled_scores([3.0, 1.0, 2.0]) == ["100", "0", "50"]
-    assert reasoning.scaled_scores([5.0, 5.0]) == ["100", "100"]
-    assert reasoning.scaled_scores([12.345, -1.0], "raw") == ["12.35", "-1.00"]
+    assert reasoning.scaled_scores([3.0, 1.0, 2.0], "minmax100") == ["100", "0", "50"]
+    assert reasoning.scaled_scores([5.0, 5.0], "minmax100") == ["100", "100"]
+    assert reasoning.scaled_scores([12.3456, -1.0]) == ["12.346", "-1.000"]  # raw, the default
     assert reasoning.thinking_share(10, reasoning.Trace("abc", "d", True)) == 8  # 3/4 of 10, rounded
 
 
@@ -393,11 +394,11 @@ def test_openai_rank1_two_requests_and_budget_close(replay, caplog):
 def test_openai_insert_scores_and_errors(replay):
     server, holder = replay
     holder["answers"] = lambda req: chat("[1] > [2] > [3]")
-    s = OpenAIScorer(server.url, "m", kind="listwise", insert_scores=True, probe=False)
+    s = OpenAIScorer(server.url, "m", kind="listwise", insert_scores=True, score_scale="minmax100", probe=False)
     s.submit([listwise_call(3, [3.0, 1.0, 2.0])])[0].result()
     user = [m["content"] for m in server.bodies[-1]["messages"] if m["role"] == "user"]
-    assert user[1] == "[1] passage flea number 0\n(first-stage score: 100)"
-    assert user[2].endswith("(first-stage score: 0)") and user[3].endswith("(first-stage score: 50)")
+    assert user[1] == "[1] passage flea number 0\nBM25 score: 100"
+    assert user[2].endswith("\nBM25 score: 0") and user[3].endswith("\nBM25 score: 50")
     n = len(server.bodies)
     with pytest.raises(rw.InvalidInputError, match="insert_scores: .*no first-stage scores"):
         s.submit([listwise_call(3)])

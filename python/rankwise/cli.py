@@ -673,7 +673,7 @@ def _add_scorer_options(p: argparse.ArgumentParser, default_scorer: str) -> None
     g.add_argument(
         "--insert-scores",
         action="store_true",
-        help="InsertRank: show each passage's first-stage score (scaled 0-100 per window) in the listwise prompts "
+        help="InsertRank: show each passage's first-stage (BM25) score after it in the listwise prompts "
         "(generate, first, reasonrank); the input must carry scores",
     )
     g.add_argument("--model", default=None, help="the served model's name (OpenAI-compatible servers)")

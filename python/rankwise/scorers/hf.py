@@ -141,7 +141,7 @@ class HFScorer:
         max_new_tokens: Optional[int] = None,
         max_thinking_tokens: Optional[int] = None,
         insert_scores: bool = False,
-        score_scale: str = "minmax100",
+        score_scale: str = "raw",
     ) -> None:
         self._torch, _ = require_torch()
         method = resolve_method("HFScorer", kind, method, METHODS)
@@ -224,7 +224,7 @@ class HFScorer:
         max_new_tokens: Optional[int] = None,
         max_thinking_tokens: Optional[int] = None,
         insert_scores: bool = False,
-        score_scale: str = "minmax100",
+        score_scale: str = "raw",
     ) -> "HFScorer":
         """Load a model and its tokenizer (offline if they are local).
 
@@ -247,8 +247,8 @@ class HFScorer:
                 reasonrank: default 3072).
             insert_scores: InsertRank, show each passage's first-stage score in
                 the listwise prompts; every call must carry scores.
-            score_scale: how they are shown: "minmax100" (default, 0..100 within
-                the window) or "raw".
+            score_scale: how they are shown: "raw" (default, three decimals, as
+                rank_llm's InsertRank) or "minmax100" (0..100 within the window).
         """
         torch, tf = require_torch()
         check_kind("HFScorer", kind, tuple(METHODS))

@@ -222,7 +222,7 @@ class OpenAIScorer:
             2000, Rank1's; reasonrank: default 3072).
         insert_scores: InsertRank, each passage's first-stage score beside it in
             the listwise prompts (generate, first, reasonrank).
-        score_scale: "minmax100" (default, 0..100 within the window) or "raw".
+        score_scale: "raw" (default, three decimals) or "minmax100" (0..100 within the window).
 
     Reasoning methods. ``rank1`` makes two requests per call: the trace
     (``/completions``, Rank1's prompt ending in ``<think>``,
@@ -267,7 +267,7 @@ class OpenAIScorer:
         flops_model: Any = None,
         max_thinking_tokens: Optional[int] = None,
         insert_scores: bool = False,
-        score_scale: str = "minmax100",
+        score_scale: str = "raw",
     ) -> None:
         _require_httpx()
         if kind not in METHODS:

@@ -14,7 +14,12 @@
   runs out of budget is closed (``"\\n</think>\\n<answer>"``) and the answer
   generated after it.
 * **InsertRank** (Seetharaman et al., 2025): each passage of a listwise
-  prompt shows its first-stage score beside it.
+  prompt is followed by ``BM25 score: S`` and the prompt says that the
+  scores come from a lexical retriever. The format is the one of rank_llm's
+  InsertRank pull request (castorini/rank_llm#258, which says it follows the
+  paper): the raw score with three decimals. ``score_scale="minmax100"``
+  rescales each window's scores to integers 0..100 instead; the paper's own
+  ablation over scales was not at hand to check.
 """
 
 from __future__ import annotations
@@ -139,12 +144,12 @@ def thinking_share(tokens_out: int, trace: Trace) -> int:
 SCORE_SCALES = ("minmax100", "raw")
 
 
-def scaled_scores(scores: Sequence[float], scale: str = "minmax100") -> List[str]:
+def scaled_scores(scores: Sequence[float], scale: str = "raw") -> List[str]:
     """The first-stage scores of one window as the prompt shows them.
 
-    ``minmax100``: min-max scaled to integers 0..100 within the window (the
-    best shown passage 100, the worst 0; all equal: 100 each); ``raw``: the
-    scores as given, two decimals.
+    ``raw`` (default): the scores as given, three decimals; ``minmax100``:
+    min-max scaled to integers 0..100 within the window (the best shown
+    passage 100, the worst 0; all equal: 100 each).
     """
     if scale not in SCORE_SCALES:
         raise InvalidInputError(f"score_scale: one of {', '.join(SCORE_SCALES)}, got {scale!r}")
@@ -152,7 +157,7 @@ def scaled_scores(scores: Sequence[float], scale: str = "minmax100") -> List[str
     if not all(math.isfinite(v) for v in vals):
         raise InvalidInputError("insert_scores: the first-stage scores must be finite")
     if scale == "raw":
-        return [f"{v:.2f}" for v in vals]
+        return [f"{v:.3f}" for v in vals]
     lo, hi = min(vals, default=0.0), max(vals, default=0.0)
     if hi == lo:
         return ["100"] * len(vals)
@@ -173,15 +178,15 @@ def shown_scores(docs: Sequence[Any], scale: str) -> List[str]:
 
 
 def with_scores(passages: Sequence[str], scores: Optional[Sequence[str]]) -> List[str]:
-    """Passages with ``(first-stage score: S)`` after each, when ``scores`` is given."""
+    """Passages with ``BM25 score: S`` on a line after each, when ``scores`` is given."""
     if scores is None:
         return list(passages)
-    return [f"{p}\n(first-stage score: {s})" for p, s in zip(passages, scores)]
+    return [f"{p}\nBM25 score: {s}" for p, s in zip(passages, scores)]
 
 
 SCORE_NOTE = (
-    " Each passage shows its first-stage retrieval score (scaled to 0-100 in this list; higher means the first "
-    "stage found it more relevant); use it as one signal besides the passage text."
+    " You are also given the BM25 scores from a lexical retrieval system: consider both the passage content "
+    "and the BM25 scores as signals of relevance."
 )
 
 
@@ -208,4 +213,3 @@ def reasonrank_messages(
     )
     msgs[-1] = {"role": "user", "content": last}
     return msgs
-
