@@ -697,6 +697,39 @@ def test_ctrl_c_anywhere_stops_the_run_and_leaves_no_thread(where):
     assert not _driver_threads()
 
 
+@pytest.mark.parametrize("how", ["abandon", "ctrl-c in stage 2"])
+def test_a_cascade_walked_away_from_leaves_no_thread(how):
+    reqs, utility = synthetic_requests(12, 10, seed=126)
+    point, lists = Oracle(utility, kind="pointwise"), Oracle(utility, kind="listwise")
+    fired = threading.Event()
+
+    def second(calls):
+        if how != "abandon" and not fired.is_set():
+            fired.set()
+            _thread.interrupt_main()  # Ctrl-C while the second stage's scorer runs
+            time.sleep(0.2)
+        return lists(calls)
+
+    cascade = rw.Cascade(
+        [
+            rw.Stage(rw.Pointwise(), as_scorer(point, "pointwise")),
+            rw.Stage(rw.SlidingWindow(4, 2), as_scorer(second, "listwise"), depth=6),
+        ]
+    )
+    before = threading.active_count()
+    if how == "abandon":
+        it = rw.rerank_iter(reqs, cascade, None, batch_size=4)
+        first = next(it)
+        assert len(_driver_threads()) >= 2  # one worker per stage's scorer
+        it.close()
+        assert first.spend["failed"] == 0
+    else:
+        with pytest.raises(KeyboardInterrupt):
+            rw.rerank(reqs, cascade, None, batch_size=4)
+    assert _wait_for_threads(before) <= before
+    assert not _driver_threads()
+
+
 # --- request streams that break midway --------------------------------------------------------------------------------
 
 
