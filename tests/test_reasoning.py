@@ -419,3 +419,27 @@ def test_reasoning_methods_need_a_causal_lm(tiny):
     for kind, method in (("pointwise", "rank1"), ("listwise", "reasonrank")):
         with pytest.raises(rw.InvalidInputError, match="needs a causal LM"):
             hf.HFScorer(t5, tok, kind=kind, method=method, device="cpu")
+
+
+def test_openai_reasonrank_budget_hit_through_rerank_keeps_prompt_order(replay):
+    server, holder = replay
+    holder["answers"] = lambda req: chat("", reasoning_content="passage 3 looks", finish="length")
+    with OpenAIScorer(server.url, "m", kind="listwise", method="reasonrank", probe=False) as s:
+        req = rw.Request("q", "flea", list(cands(3)))
+        (r,) = rw.rerank([req], rw.SlidingWindow(window=3, step=2), s, on_error="raise")
+        assert r.docids == ["d0", "d1", "d2"] and r.spend["failed"] == 0 and s.budget_hits == 1
+
+
+def test_cli_method_reasonrank_and_max_thinking_tokens(tmp_path, capsys):
+    from rankwise import cli
+
+    inp = Path(__file__).resolve().parent.parent / "examples" / "dl19_top30.json"
+    out = tmp_path / "run.txt"
+    with LoopbackServer() as server:  # SIMULATED: a think-free "[i] > [j]" answer, taken as the answer
+        args = ["rerank", str(inp), "-o", str(out), "--scorer", server.url, "--model", "m", "--no-progress"]
+        args += ["--strategy", "sliding_window", "--method", "reasonrank", "--max-thinking-tokens", "50"]
+        assert cli.main(args) == 0, capsys.readouterr().err
+        bodies = [b for b in server.bodies if "messages" in b]
+    assert bodies and all(b["max_tokens"] == 50 + 6 * 20 + 8 for b in bodies)
+    assert all("<answer> </answer>" in b["messages"][0]["content"] for b in bodies)
+    assert len(rw.read_run(str(out))) == 10
