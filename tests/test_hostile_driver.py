@@ -404,11 +404,6 @@ def test_odd_pointwise_answers(answer, ok):
         assert out[1].error and out[1].docids == [d.docid for d in reqs[1].candidates]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: an answer whose float() raises anything but TypeError/ValueError/OverflowError (a multi-element "
-    "torch tensor raises RuntimeError) escapes rerank(): rerank._as_value catches only those three",
-)
 def test_an_answer_whose_float_raises_fails_that_query_only():
     reqs, utility = synthetic_requests(3, 4, seed=108)
     judge = Oracle(utility, kind="pointwise")
@@ -743,12 +738,6 @@ def _stream_that_breaks_once_a_query_finished(reqs, stats, fault):
         yield r
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: rerank_iter pulls the next request before it yields the queries finished by the last poll, so a "
-    "request iterable that raises (or a bad request) discards finished rankings: the refill loop runs before "
-    "`yield from drv.finished`",
-)
 @pytest.mark.parametrize("path", ["batch", "submit"])
 @pytest.mark.parametrize("fault", ["raise", "duplicate"])
 def test_a_request_stream_that_breaks_loses_nothing_finished(path, fault, pools):
@@ -783,11 +772,6 @@ def test_a_duplicate_query_id_late_in_a_stream_names_it():
         list(rw.rerank_iter(iter(stream), rw.Pointwise(), Oracle(utility, kind="pointwise")))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: rerank() holds the whole request list yet checks duplicate query ids lazily (_Driver.start), so a "
-    "duplicate at the end is found after the scorer has been paid for everything before it",
-)
 def test_rerank_refuses_a_duplicate_query_id_before_any_scorer_call():
     reqs, utility = synthetic_requests(6, 3, seed=119)
     judge = Oracle(utility, kind="pointwise")
@@ -883,12 +867,6 @@ def test_spend_equals_what_the_scorer_saw_and_runs_repeat(path, strategy, kind, 
     assert runs[0] == runs[1]  # the same run twice, under other arrival orders and batch sizes
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: calls the scorer answered after their query failed are counted nowhere: _Driver.on_outcome returns "
-    "before counting once q.error is set, so RerankStats.calls/docs_shown are below what the scorer was sent and "
-    "answered (and paid for)",
-)
 def test_spend_counts_the_calls_a_failed_query_was_answered():
     reqs, utility = synthetic_requests(3, 5, seed=123)
     judge = Oracle(utility, kind="pointwise")

@@ -189,6 +189,8 @@ def _as_value(answer: Any, kind: str) -> float:
         raise ValueError(f"a score must be finite, got a number too large for a float ({str(answer)[:40]})") from None
     except (TypeError, ValueError):
         raise TypeError(f"expected a number, got {type(answer).__name__}") from None
+    except Exception as e:  # e.g. a multi-element tensor's RuntimeError
+        raise TypeError(f"expected a number, got {type(answer).__name__} ({type(e).__name__}: {e})") from None
     if kind == "pairwise" and not 0.0 <= v <= 1.0:
         raise ValueError(f"a probability must be in [0, 1], got {v}")
     if not math.isfinite(v):
@@ -306,9 +308,11 @@ class _Driver:
 
     def on_outcome(self, t: _Ticket, ok: bool, value: Any) -> None:
         q, call = t.query, t.call
-        if q.error is not None:
-            return
         shown = _shown(call)
+        if q.error is not None:  # answered after its query failed: paid for, so counted in the run's totals
+            self.stats.calls += 1
+            self.stats.docs_shown += shown
+            return
         q.calls += 1
         q.docs_shown += shown
         self.stats.calls += 1
@@ -555,6 +559,10 @@ def rerank_iter(
         while True:
             want = disps[first].wanted()
             while not exhausted and run.ready(first) < want and (run.active < cap or not cascade):
+                if run.finished:  # handed over before the next pull: a request stream that breaks loses nothing
+                    bar.update(st.queries, st.calls)
+                    yield from run.finished
+                    run.finished.clear()
                 req = next(source, None)
                 if req is None:
                     exhausted = True
@@ -692,6 +700,11 @@ def rerank(
         ``max_in_flight`` or the order in which answers arrive.
     """
     reqs = [as_request(r, default_qid=str(i)) for i, r in enumerate(requests)]
+    seen: set[str] = set()
+    for r in reqs:  # the whole list is here: a duplicate is refused before any scorer call
+        if r.qid in seen:
+            raise InvalidInputError(f"requests: query {r.qid!r} appears twice")
+        seen.add(r.qid)
     done = {
         r.qid: r
         for r in rerank_iter(
