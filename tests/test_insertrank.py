@@ -22,7 +22,7 @@ from loopback_server import LoopbackServer  # noqa: E402
 
 EX = Path(__file__).resolve().parent.parent / "examples"
 INPUT = EX / "dl19_top30.json"
-SCORE = re.compile(r"\nBM25 score: (-?[0-9.]+)$")
+SCORE = re.compile(r"^BM25 score: (-?[0-9.]+)$", re.M)
 
 
 @pytest.fixture
@@ -33,12 +33,7 @@ def server():
 
 def shown(body):
     """The scores a listwise prompt showed, in prompt order."""
-    out = []
-    for m in body["messages"]:
-        hit = SCORE.search(str(m["content"])) if m["role"] == "user" else None
-        if hit:
-            out.append(hit.group(1))
-    return out
+    return [s for m in body["messages"] if m["role"] == "user" for s in SCORE.findall(str(m["content"]))]
 
 
 def test_cli_insert_scores_shows_the_bm25_scores_scaled_per_window(server, tmp_path, capsys):
@@ -91,3 +86,5 @@ def test_api_every_listwise_prompt_takes_the_scores(server, method):
     body = server.bodies[-1]
     assert shown(body) == reasoning.scaled_scores([c.score for c in req.candidates[:5]])
     assert "You are also given the BM25 scores" in body["messages"][1]["content"]
+    if method == "reasonrank":  # ReasonRank's one user message: "[i] text" then its score line
+        assert f"[1] {req.candidates[0].text[:30]}" in body["messages"][1]["content"]

@@ -177,7 +177,10 @@ def test_reasonrank_parses_the_answer_tags(tiny):
     assert ans.value.replace(" ", "") == "[3]>[1]>[2]"  # WordPiece decodes "[ 3 ]"
     assert rw.parse_permutation(ans.value, 3).order.tolist() == [2, 0, 1]
     assert "you first thinks about the reasoning process" in seen[0][0]
-    assert seen[0][1] == 50 + 6 * 3 + 8  # the trace's budget plus the answer's
+    assert seen[0][1] == 50 + 100  # the trace's budget plus the answer's (ReasonRank's 100)
+    user = seen[0][0].split("you first thinks about the reasoning process")[1]
+    assert "i will provide you with 3 passages" in user and "[ 1 ] passage egg number 1" not in user
+    assert "[ 2 ] passage egg number 1" in user and "e. g., [ 2 ] > [ 1 ]" in user
     assert ans.thinking_tokens == len(s.tokenizer.encode("passage 3 is best .", add_special_tokens=False))
     assert s.budget_hits == 0
 
@@ -323,7 +326,9 @@ def test_openai_reasonrank_reads_reasoning_content(replay):
     (ans,) = (s.submit([listwise_call()])[0].result(),)
     assert ans.value == "[2] > [3] > [1]"
     body = server.bodies[-1]
-    assert body["max_tokens"] == 100 + 6 * 3 + 8
+    assert body["max_tokens"] == 100 + 100
+    assert [m["role"] for m in body["messages"]] == ["system", "user"]  # ReasonRank's one user message
+    assert "\n[3] passage larva number 2\nSearch Query: flea life cycle.\n" in body["messages"][1]["content"]
     assert "you first thinks about the reasoning process" in body["messages"][0]["content"]
     # no reasoning_tokens in usage: the trace's share of completion_tokens by characters
     tr = reasoning.Trace("passage 2 names the stages.", "<answer>[2] > [3] > [1]</answer>", True)
@@ -343,7 +348,7 @@ def test_openai_reasonrank_inline_think_and_reported_reasoning_tokens(replay):
     (r,) = rw.rerank([req], rw.SlidingWindow(window=3, step=2), s, on_error="raise", stats=stats)
     assert r.docids == ["d2", "d0", "d1"]
     assert r.spend["thinking_tokens"] == 31 and r.spend["tokens_out"] == 40
-    assert server.bodies[-1]["max_tokens"] == reasoning.REASONRANK_MAX_THINKING_TOKENS + 26
+    assert server.bodies[-1]["max_tokens"] == 3072 + 100  # ReasonRank's reasoning_maxlen + 100
     s.close()
 
 
@@ -435,11 +440,11 @@ def test_cli_method_reasonrank_and_max_thinking_tokens(tmp_path, capsys):
 
     inp = Path(__file__).resolve().parent.parent / "examples" / "dl19_top30.json"
     out = tmp_path / "run.txt"
-    with LoopbackServer() as server:  # SIMULATED: a think-free "[i] > [j]" answer, taken as the answer
+    with LoopbackServer() as server:  # SIMULATED: it answers "no" (a think-free answer naming no passage)
         args = ["rerank", str(inp), "-o", str(out), "--scorer", server.url, "--model", "m", "--no-progress"]
         args += ["--strategy", "sliding_window", "--method", "reasonrank", "--max-thinking-tokens", "50"]
         assert cli.main(args) == 0, capsys.readouterr().err
         bodies = [b for b in server.bodies if "messages" in b]
-    assert bodies and all(b["max_tokens"] == 50 + 6 * 20 + 8 for b in bodies)
+    assert bodies and all(b["max_tokens"] == 50 + 100 for b in bodies)
     assert all("<answer> </answer>" in b["messages"][0]["content"] for b in bodies)
     assert len(rw.read_run(str(out))) == 10

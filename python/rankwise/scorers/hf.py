@@ -242,9 +242,9 @@ class HFScorer:
             instruction: the Qwen3-Reranker instruction (yes_no).
             labels: the highest relevance label (labels), default 3.
             max_new_tokens: generation budget (generate), default 6 per passage + 8;
-                the answer's budget after the trace (reasonrank).
+                the answer's budget after the trace (reasonrank: default 100, ReasonRank's).
             max_thinking_tokens: the trace's budget (rank1: default 2000, Rank1's;
-                reasonrank: default 3072).
+                reasonrank: default 3072, ReasonRank's reasoning_maxlen).
             insert_scores: InsertRank, show each passage's first-stage score in
                 the listwise prompts; every call must carry scores.
             score_scale: how they are shown: "raw" (default, three decimals, as
@@ -608,6 +608,7 @@ class HFScorer:
             )
         new_tokens = self.max_new_tokens or 6 * max((len(c.docs) for c in calls), default=1) + 8
         if self.method == "reasonrank":
+            new_tokens = self.max_new_tokens or reasoning.REASONRANK_ANSWER_TOKENS
             budget = self._budget(self.max_thinking_tokens + new_tokens + 8)
             texts = [self._fitted(c, [d.text for d in c.docs], budget) for c in calls]
             return "reasonrank", calls, (texts, new_tokens)

@@ -219,7 +219,7 @@ class OpenAIScorer:
             vLLM or SGLang serving Qwen3-Reranker expect). ``rank1`` always uses
             ``/completions`` (Rank1's raw prompt).
         max_thinking_tokens: the reasoning methods' trace budget (rank1: default
-            2000, Rank1's; reasonrank: default 3072).
+            2000, Rank1's; reasonrank: default 3072, ReasonRank's reasoning_maxlen).
         insert_scores: InsertRank, each passage's first-stage score beside it in
             the listwise prompts (generate, first, reasonrank).
         score_scale: "raw" (default, three decimals) or "minmax100" (0..100 within the window).
@@ -231,7 +231,7 @@ class OpenAIScorer:
     P(true) from the top logprobs of "true" and "false". A trace that ends
     with ``finish_reason="length"`` is cut after its last sentence and closed
     as Rank1 does. ``reasonrank`` sends ReasonRank's prompt with
-    ``max_tokens = max_thinking_tokens + the answer's tokens`` (one budget
+    ``max_tokens = max_thinking_tokens + max_tokens`` (3072 + 100, ReasonRank's; one budget
     for both: the chat API has no portable thinking-only budget; a server
     that has one takes it through ``extra_body``); the trace is the
     message's ``reasoning_content`` (or ``reasoning``: vLLM and SGLang
@@ -540,7 +540,8 @@ class OpenAIScorer:
         elif self.method == "reasonrank":
             k = len(call.docs)
             msgs = reasoning.reasonrank_messages(call.query, [self._cut(d.text) for d in call.docs], self._scores(call))
-            body.update(messages=msgs, max_tokens=self.max_thinking_tokens + (self.max_tokens or 6 * k + 8))
+            answer = self.max_tokens or reasoning.REASONRANK_ANSWER_TOKENS
+            body.update(messages=msgs, max_tokens=self.max_thinking_tokens + answer)
         else:
             k = len(call.docs)
             msgs = reasoning.listwise_messages(

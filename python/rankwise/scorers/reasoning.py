@@ -8,9 +8,10 @@
   code) are Rank1's. A trace that runs out of budget is cut after its last
   complete sentence and closed with ``"\\n</think>"``, as Rank1's
   ``_fix_incomplete_responses`` does; the scorer counts and logs it.
-* **ReasonRank / Rank-K** (Liu et al., 2025; listwise): the RankGPT window
-  with ReasonRank's system prompt; the answer is the text inside
-  ``<answer>...</answer>``, else whatever follows ``</think>``. A trace that
+* **ReasonRank / Rank-K** (Liu et al., 2025; listwise): ReasonRank's prompt
+  (its system prompt and one user message, as its ``create_prompt``) and
+  budget (``reasoning_maxlen`` 3072 + 100 answer tokens, greedy); the answer is
+  the text inside ``<answer>...</answer>``, else whatever follows ``</think>``. A trace that
   runs out of budget is closed (``"\\n</think>\\n<answer>"``) and the answer
   generated after it.
 * **InsertRank** (Seetharaman et al., 2025): each passage of a listwise
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from dataclasses import dataclass
 from typing import Any, List, Optional, Sequence
 
@@ -54,7 +56,8 @@ log = logging.getLogger("rankwise")
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 ANSWER_OPEN, ANSWER_CLOSE = "<answer>", "</answer>"
 RANK1_MAX_THINKING_TOKENS = 2000  # Rank1's max_output_tokens
-REASONRANK_MAX_THINKING_TOKENS = 3072  # rankwise's default for a 20-passage window; not a published number
+REASONRANK_MAX_THINKING_TOKENS = 3072  # ReasonRank's --reasoning_maxlen (run_rank_llm.sh)
+REASONRANK_ANSWER_TOKENS = 100  # ReasonRank generates reasoning_maxlen + 100 tokens
 RANK1_CLOSE = "\n" + THINK_CLOSE
 REASONRANK_CLOSE = "\n" + THINK_CLOSE + "\n" + ANSWER_OPEN
 REASONRANK_SYSTEM = (
@@ -200,16 +203,29 @@ def listwise_messages(
     return msgs
 
 
+def _no_brackets(text: str) -> str:
+    """ReasonRank's ``replace_number``: ``[12]`` in a query or passage becomes ``(12)``."""
+    return re.sub(r"\[(\d+)\]", r"(\1)", text)
+
+
 def reasonrank_messages(
     query: str, passages: Sequence[str], scores: Optional[Sequence[str]] = None
 ) -> List[prompts.Message]:
-    """ReasonRank's listwise prompt: RankGPT's window with ReasonRank's system
-    prompt and its ``<think>``/``<answer>`` output format."""
-    msgs = listwise_messages(query, passages, scores=scores)
-    msgs[0] = {"role": "system", "content": REASONRANK_SYSTEM}
-    last = msgs[-1]["content"].replace(
-        " Only respond with the ranking results, do not say any word or explain.",
-        " Reason inside <think> </think>, then give only the ranking inside <answer> </answer>.",
+    """ReasonRank's prompt (``PromptMode.RANK_GPT_reasoning`` in its
+    ``create_prompt``, which its README asks to follow strictly): the system
+    prompt, then one user message holding the RankGPT prefix, the passages as
+    ``[i] text`` lines and the post prompt; ``[n]`` in the texts becomes ``(n)``.
+    With ``scores`` (InsertRank), each passage line is followed by its score line."""
+    n = len(passages)
+    q = _no_brackets(query).strip()
+    shown = with_scores([_no_brackets(p).strip() for p in passages], scores)
+    note = SCORE_NOTE.strip() + "\n" if scores is not None else ""
+    user = (
+        f"I will provide you with {n} passages, each indicated by a numerical identifier []. "
+        f"Rank the passages based on their relevance to the search query: {q}.\n{note}\n"
+        + "".join(f"[{i + 1}] {p}\n" for i, p in enumerate(shown))
+        + f"Search Query: {q}.\nRank the {n} passages above based on their relevance to the search query. "
+        "All the passages should be included and listed using identifiers, in descending order of relevance. "
+        "The format of the answer should be [] > [], e.g., [2] > [1]."
     )
-    msgs[-1] = {"role": "user", "content": last}
-    return msgs
+    return [{"role": "system", "content": REASONRANK_SYSTEM}, {"role": "user", "content": user}]
