@@ -439,3 +439,43 @@ def test_cli_rerank_with_a_tiny_model_then_eval_prints_rpp(tmp_path, capsys):
     printed = capsys.readouterr().out
     qpp = float(next(line for line in printed.splitlines() if line.startswith("QPP")).split()[-1])
     assert qpp == pytest.approx(len(spend) / (sum(s["flops"] for s in spend) / 1e15), rel=1e-5)
+
+
+def test_cli_flops_model_for_a_server(tmp_path, capsys):
+    """rankwise rerank --scorer URL --flops-model config.json: the SIMULATED server's calls carry FLOPs."""
+    import json
+    import sys
+    from pathlib import Path
+
+    pytest.importorskip("httpx")
+    from rankwise import cli
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from loopback_server import LoopbackServer  # SIMULATED: words as tokens in its usage
+
+    (tmp_path / "config.json").write_text(json.dumps(QWEN25_7B))
+    data = [{"qid": "q1", "query": "how long do fleas live", "docs": [f"fleas live passage {i}" for i in range(5)]}]
+    src = tmp_path / "in.json"
+    src.write_text(json.dumps(data))
+    with LoopbackServer() as server:
+        base = [
+            "rerank",
+            str(src),
+            "--strategy",
+            "sliding-window",
+            "--scorer",
+            server.url,
+            "--model",
+            "m",
+            "--no-progress",
+        ]
+        assert cli.main([*base, "-o", str(tmp_path / "a.trec"), "--flops-model", str(tmp_path)]) == 0
+        assert cli.main([*base, "-o", str(tmp_path / "b.trec")]) == 0
+        assert cli.main([*base, "-o", str(tmp_path / "c.trec"), "--flops-model", str(tmp_path / "nope.json")]) == 2
+        assert "--flops-model" in capsys.readouterr().err
+    (a,) = [json.loads(x) for x in (tmp_path / "a.trec.spend.jsonl").read_text().splitlines()]
+    (b,) = [json.loads(x) for x in (tmp_path / "b.trec.spend.jsonl").read_text().splitlines()]
+    assert a["flops"] >= fl.call_flops(QWEN25_7B, 1, 1) * a["calls"] and "flops" not in b
+    assert 2 * fl.ModelShape.from_config(QWEN25_7B).dense_params * (a["tokens_in"] + a["tokens_out"]) < a["flops"]
+    with pytest.raises(rw.InvalidInputError, match="flops_model: applies to an OpenAI-compatible server"):
+        rw.scorers.from_spec("minilm", flops_model=QWEN25_7B)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import logging
 import os
 import signal
@@ -163,6 +164,24 @@ def plan_job(args: argparse.Namespace) -> Tuple[Union[Strategy, CascadePlan], Op
     return strategy, kind
 
 
+def _flops_model(path: Optional[str]) -> Optional[Dict[str, Any]]:
+    """The config dict of ``--flops-model``: a ``config.json`` or a model folder holding one."""
+    if path is None:
+        return None
+    p = Path(path)
+    if p.is_dir():
+        p = p / "config.json"
+    if not p.is_file():
+        raise UsageError(f"--flops-model {path}: no such file (give the model's config.json or its folder)")
+    try:
+        cfg = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise UsageError(f"--flops-model {p}: not a JSON config ({e})") from None
+    if not isinstance(cfg, dict):
+        raise UsageError(f"--flops-model {p}: a config is a JSON object, got {type(cfg).__name__}")
+    return cfg
+
+
 def build_scorer(args: argparse.Namespace, kind: Optional[str]) -> Any:
     from .scorers import from_spec
 
@@ -183,6 +202,7 @@ def build_scorer(args: argparse.Namespace, kind: Optional[str]) -> Any:
             seed=args.oracle_seed,
             max_thinking_tokens=getattr(args, "max_thinking_tokens", None),
             insert_scores=bool(getattr(args, "insert_scores", False)),
+            flops_model=_flops_model(getattr(args, "flops_model", None)),
         )
     except InvalidInputError as e:
         if str(e).startswith("scorer: "):
@@ -677,6 +697,13 @@ def _add_scorer_options(p: argparse.ArgumentParser, default_scorer: str) -> None
         "(generate, first, reasonrank); the input must carry scores",
     )
     g.add_argument("--model", default=None, help="the served model's name (OpenAI-compatible servers)")
+    g.add_argument(
+        "--flops-model",
+        default=None,
+        metavar="CONFIG",
+        help="the served model's config.json (or its folder), so that a server's calls report FLOPs "
+        "(E2R-FLOPs) in the spend file; local models read their own config",
+    )
     g.add_argument("--device", default="auto", help="torch device (default: %(default)s)")
     g.add_argument(
         "--dtype",

@@ -86,6 +86,7 @@ def from_spec(
     seed: int = 0,
     max_thinking_tokens: Optional[int] = None,
     insert_scores: bool = False,
+    flops_model: Any = None,
 ) -> Any:
     """Build a scorer from a spec string (see the module docstring).
 
@@ -109,6 +110,9 @@ def from_spec(
             reasonrank) of a model or server; default the method's own.
         insert_scores: InsertRank, first-stage scores in the listwise prompts
             of a model or server (default off).
+        flops_model: the served model's shape for a server's FLOPs (a config
+            dict or a :class:`rankwise.flops.ModelShape`; see
+            :class:`OpenAIScorer`); a local model reads its own config. Default None.
 
     Raises:
         InvalidInputError: an unknown spec, a missing ``model`` for a server,
@@ -123,6 +127,11 @@ def from_spec(
         raise InvalidInputError(f"scorer: expected a spec string ({SPECS}), got {spec!r}")
     if kind is not None:
         check_kind("a scorer", kind)
+    if flops_model is not None and not spec.startswith(("http://", "https://")):
+        raise InvalidInputError(
+            "flops_model: applies to an OpenAI-compatible server; a local model reads its own config, "
+            f"and {spec.split(':')[0]!r} reports no FLOPs"
+        )
     if spec == "minilm" and (insert_scores or max_thinking_tokens is not None):
         raise InvalidInputError("insert_scores: and max_thinking_tokens apply to a model or a server, not to minilm")
     if spec == "minilm":
@@ -142,6 +151,8 @@ def from_spec(
             extra_t["insert_scores"] = True
         if max_thinking_tokens is not None:
             extra_t["max_thinking_tokens"] = max_thinking_tokens
+        if flops_model is not None:
+            extra_t["flops_model"] = flops_model
         return OpenAIScorer(spec, model, kind=kind or "listwise", method=method, concurrency=concurrency, **extra_t)
     if (insert_scores or max_thinking_tokens is not None) and not _is_model_path(spec):
         raise InvalidInputError(
