@@ -163,11 +163,6 @@ def test_a_batch_scorer_that_hangs_then_returns_late_applies_nothing_twice():
         assert got[q].docids == true_order(utility, q) and got[q].spend["calls"] == 8
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a batch's call_timeout clock starts when it is queued (Dispatcher.send -> _deadline), so a batch "
-    "waiting behind a running one is charged for that wait and times out though the scorer answers it in time",
-)
 def test_a_queued_batch_is_not_charged_for_its_wait():
     reqs, utility = synthetic_requests(4, 4, seed=103)
     judge = Oracle(utility, kind="pointwise")
@@ -182,11 +177,6 @@ def test_a_queued_batch_is_not_charged_for_its_wait():
     assert [r.spend["failed"] for r in out] == [0, 0, 0, 0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a prepare() stuck past call_timeout leaves the preparing thread (Dispatcher._prep) stuck: _expire "
-    "replaces only the model thread, so every later batch waits on the stuck preparer and times out too",
-)
 def test_a_prepare_stuck_past_the_timeout_fails_only_its_batch():
     reqs, utility = synthetic_requests(4, 6, seed=104)
     judge = Oracle(utility, kind="pointwise")
@@ -257,12 +247,6 @@ def test_keyboard_interrupt_and_system_exit_from_the_scorer_stop_the_run(exc, pa
     assert _wait_for_threads(before) <= before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a BaseException that is neither KeyboardInterrupt nor SystemExit (asyncio.CancelledError from an "
-    "async client, a library's own BaseException) escapes rerank() instead of failing that call: "
-    "Dispatcher._run_batch/_outcomes/_submit catch only Exception",
-)
 @pytest.mark.parametrize("path", ["batch", "submit"])
 @pytest.mark.parametrize("exc", [asyncio.CancelledError, Odd], ids=["asyncio.CancelledError", "Odd"])
 def test_an_odd_base_exception_fails_that_query_only(exc, path):
@@ -288,12 +272,6 @@ def test_an_answer_wrapping_an_exception_fails_that_query():
     assert "backend 500" in out[2].error and out[2].spend["tokens_in"] == 7
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: an Answer's cost fields are not checked: tokens_in='lots', tokens_in=NaN or latency='fast' escape "
-    "rerank() as a bare ValueError naming nothing (_Driver.on_outcome converts them outside any try), and NaN "
-    "latency, inf flops or negative tokens are summed into spend as they are",
-)
 @pytest.mark.parametrize(
     "field, bad",
     [
@@ -478,12 +456,6 @@ def test_a_scorer_that_rewrites_its_calls_changes_nothing():
     assert [r.docids for r in got] == [r.docids for r in rw.rerank(reqs, rw.SlidingWindow(5, 2), judge)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: under record=, a scorer that empties its list is recorded with no line (batch: Recording.__call__ "
-    "hands the scorer its own list and then zips it with the answers) and every query fails (submit: "
-    "Recording._submit zips the emptied list with the futures and returns none)",
-)
 @pytest.mark.parametrize("path", ["batch", "submit"])
 def test_a_recorded_scorer_that_empties_its_list(tmp_path, path, pools):
     reqs, utility = synthetic_requests(3, 8, seed=112)
@@ -908,12 +880,6 @@ def test_recording_keeps_submit_in_flight_and_batch_sizes(tmp_path, pools):
     assert [r.docids for r in out] == [true_order(utility, f"q{i}") for i in range(6)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Cached over a submit scorer hands the same future to identical calls in flight (Cached._submit: "
-    "`out[i] = pend` and `out[i] = out[ask[k]]`), which the driver refuses as 'one future for two calls'; a pointwise "
-    "scorer serving JointRank (replicas > 1) asks for the same document many times in a round",
-)
 def test_cached_submit_scorer_serving_jointrank_by_points(tmp_path, pools):
     reqs, utility = synthetic_requests(3, 10, seed=125)
     s = Async(Oracle(utility, kind="pointwise"))

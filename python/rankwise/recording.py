@@ -531,7 +531,7 @@ class Recording(ForwardingScorer):
         calls = list(calls)
         for c in calls:
             _call_parts(c)  # a clear error before the scorer is paid
-        return self._recorded(calls, lambda: self.scorer(calls))
+        return self._recorded(calls, lambda: self.scorer(list(calls)))
 
     def _recorded(self, calls: List[Any], answer: Callable[[], Any]) -> List[Any]:
         """``answer()`` (the scorer's answers to ``calls``), each recorded; a raise is recorded per call."""
@@ -564,7 +564,7 @@ class Recording(ForwardingScorer):
         for c in calls:
             _call_parts(c)
         t = time.perf_counter()
-        futures = self.scorer.submit(calls)
+        futures = self.scorer.submit(list(calls))
         out: List[Future[Any]] = []
         for c, f in zip(calls, futures):
 

@@ -171,7 +171,7 @@ class Cached(ForwardingScorer):
                     out[i] = _resolved(self._copy(self._answers[k]))
                     self.hits += 1
                 elif pend is not None:
-                    out[i] = pend
+                    out[i] = relay(pend, lambda r, e: None)
                     self.hits += 1
                 elif k not in ask:
                     ask[k] = i
@@ -191,7 +191,7 @@ class Cached(ForwardingScorer):
                     self._pending[k] = r
         for i, k in enumerate(keys):
             if out[i] is None:  # asked twice in this batch: the first one's future
-                out[i] = out[ask[k]]
+                out[i] = relay(out[ask[k]], lambda r, e: None)
         return [f for f in out if f is not None]
 
     def close(self) -> None:
