@@ -46,6 +46,9 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 Outcome = Tuple[T, bool, Any]
 
+#: what a scorer may raise that stops the run instead of failing its calls
+_FATAL = (KeyboardInterrupt, SystemExit, GeneratorExit)
+
 #: how long one poll waits at most, so Ctrl-C and progress stay responsive
 TICK = 0.2
 
@@ -85,10 +88,13 @@ class _Runner:
 class _Unit(Generic[T]):
     """One submission outstanding at the scorer: a batch, or one call."""
 
-    __slots__ = ("tickets", "batch", "deadline")
+    __slots__ = ("tickets", "batch", "deadline", "started")
 
     def __init__(self, tickets: List[T], batch: bool, deadline: float) -> None:
         self.tickets, self.batch, self.deadline = tickets, batch, deadline
+        #: a batch: when the worker began it (``time.monotonic()``; None: still queued). Its
+        #: ``call_timeout`` runs from then, so a batch queued behind another is not charged for the wait.
+        self.started: Optional[float] = None
 
 
 class Dispatcher(Generic[T]):
@@ -168,12 +174,14 @@ class Dispatcher(Generic[T]):
         if self.submit is None:
             assert self._runner is not None
             calls = [self.call_of(t) for t in tickets]
+            unit: _Unit[T] = _Unit(tickets, True, float("inf"))
+            job: Callable[[], Any]
             if self._prep is not None:  # build the next batch's prompts while the model runs this one
                 prepared = self._prep.submit(functools.partial(self.scorer.prepare, list(calls)))
-                f = self._runner.submit(functools.partial(self._run_prepared, prepared, calls))
+                job = functools.partial(self._run_prepared, prepared, calls)
             else:
-                f = self._runner.submit(functools.partial(self._run_batch, calls))
-            self._track(f, _Unit(tickets, True, self._deadline()))
+                job = functools.partial(self._run_batch, calls)
+            self._track(self._runner.submit(functools.partial(self._started, unit, job)), unit)
             return
         self._submit(tickets, self.retries)
 
@@ -188,7 +196,9 @@ class Dispatcher(Generic[T]):
                 raise ScorerError(f"submit() returned {len(futures)} futures for {len(tickets)} calls")
         except InvalidInputError:
             raise
-        except Exception as e:
+        except _FATAL:
+            raise
+        except BaseException as e:  # an odd BaseException (asyncio.CancelledError, ...) fails the calls too
             if retries_left > 0:
                 self._submit(tickets, retries_left - 1)
             elif len(tickets) > 1:
@@ -206,6 +216,19 @@ class Dispatcher(Generic[T]):
         deadline = self._deadline()
         for f, t in zip(futures, tickets):
             self._track(f, _Unit([t], False, deadline))
+
+    @staticmethod
+    def _started(unit: "_Unit[Any]", job: Callable[[], Any]) -> Any:
+        """On the worker thread: note when the batch begins, then run it."""
+        unit.started = time.monotonic()
+        return job()
+
+    def _batch_deadline(self) -> float:
+        """When the running batch's ``call_timeout`` runs out (inf: none, or nothing running)."""
+        if self.call_timeout is None:
+            return float("inf")
+        started = [u.started for u in self.units.values() if u.batch and u.started is not None]
+        return min(started) + self.call_timeout if started else float("inf")
 
     def _call(self, calls: List[Any]) -> List[Any]:
         t = time.perf_counter()
@@ -230,9 +253,9 @@ class Dispatcher(Generic[T]):
                 self.stats.scorer_seconds += time.perf_counter() - t
             if len(out) == len(calls):
                 return [(True, a) for a in out]
-        except InvalidInputError:
+        except (InvalidInputError, *_FATAL):
             raise
-        except Exception:
+        except BaseException:
             pass
         return self._run_batch(calls)
 
@@ -242,9 +265,9 @@ class Dispatcher(Generic[T]):
         for _ in range(self.retries + 1):
             try:
                 return [(True, a) for a in self._call(calls)]
-            except InvalidInputError:
+            except (InvalidInputError, *_FATAL):
                 raise
-            except Exception as e:  # a scorer may raise anything; KeyboardInterrupt passes
+            except BaseException as e:  # a scorer may raise anything; KeyboardInterrupt and SystemExit pass
                 last = e
         if len(calls) == 1:
             return [(False, last)]
@@ -252,9 +275,9 @@ class Dispatcher(Generic[T]):
         for c in calls:
             try:
                 out.append((True, self._call([c])[0]))
-            except InvalidInputError:
+            except (InvalidInputError, *_FATAL):
                 raise
-            except Exception as e:
+            except BaseException as e:
                 out.append((False, e))
         return out
 
@@ -267,7 +290,8 @@ class Dispatcher(Generic[T]):
     def waiting_on(self) -> Tuple[List["Future[Any]"], float]:
         """The futures this dispatcher waits on, and when its next call
         deadline falls (``time.monotonic()`` clock; inf: none)."""
-        return list(self.units), (self._deadlines[0][0] if self._deadlines else float("inf"))
+        heap = self._deadlines[0][0] if self._deadlines else float("inf")
+        return list(self.units), min(heap, self._batch_deadline())
 
     def take_ready(self) -> List[Outcome[T]]:
         """Outcomes known without waiting (a submission that failed outright)."""
@@ -295,7 +319,9 @@ class Dispatcher(Generic[T]):
         except CancelledError:
             value = ScorerError("the scorer cancelled the call")
             return [(t, False, value) for t in unit.tickets]
-        except Exception as e:
+        except _FATAL:
+            raise
+        except BaseException as e:  # an odd BaseException (asyncio.CancelledError, ...) fails these calls
             return [(t, False, e) for t in unit.tickets]
         if unit.batch:
             return [(t, ok, v) for t, (ok, v) in zip(unit.tickets, value)]
@@ -303,6 +329,7 @@ class Dispatcher(Generic[T]):
 
     def _expire(self, out: List[Outcome[T]]) -> None:
         now = time.monotonic()
+        why = ScorerError(f"no answer within call_timeout={self.call_timeout:g} s") if self.call_timeout else None
         while self._deadlines and self._deadlines[0][0] <= now:
             _, _, f = heapq.heappop(self._deadlines)
             unit = self.units.pop(f, None)
@@ -310,23 +337,31 @@ class Dispatcher(Generic[T]):
                 continue  # answered in time
             self.in_flight -= len(unit.tickets)
             f.cancel()
-            why = ScorerError(f"no answer within call_timeout={self.call_timeout:g} s")
             out.extend((t, False, why) for t in unit.tickets)
-            if unit.batch and self._runner is not None:
-                # the worker is stuck in the scorer: leave it (a daemon) and start a fresh one
-                self._runner.close()
-                self._runner = _Runner()
-                for other, u in list(self.units.items()):  # batches queued behind it on the old worker
-                    if u.batch:
-                        self.units.pop(other)
-                        self.in_flight -= len(u.tickets)
-                        other.cancel()
-                        self._track(
-                            self._runner.submit(
-                                functools.partial(self._run_batch, [self.call_of(t) for t in u.tickets])
-                            ),
-                            u,
-                        )
+        if self._batch_deadline() > now:
+            return
+        assert self.call_timeout is not None and self._runner is not None
+        for f, unit in list(self.units.items()):
+            if unit.batch and unit.started is not None and unit.started + self.call_timeout <= now:
+                self.units.pop(f)
+                self.in_flight -= len(unit.tickets)
+                f.cancel()
+                out.extend((t, False, why) for t in unit.tickets)
+        # the worker is stuck in the scorer (or waits on a stuck prepare()): leave both threads (daemons)
+        # and start fresh ones; batches queued behind the stuck one are sent again on the new worker
+        self._runner.close()
+        self._runner = _Runner()
+        if self._prep is not None:
+            self._prep.close()
+            self._prep = _Runner()
+        for other, u in list(self.units.items()):
+            if u.batch:
+                self.units.pop(other)
+                self.in_flight -= len(u.tickets)
+                other.cancel()
+                u.started = None
+                job = functools.partial(self._run_batch, [self.call_of(t) for t in u.tickets])
+                self._track(self._runner.submit(functools.partial(self._started, u, job)), u)
 
     def close(self) -> None:
         """Cancel what is outstanding (Ctrl-C, an error, a consumer that stopped)."""

@@ -198,6 +198,33 @@ def _as_value(answer: Any, kind: str) -> float:
     return v
 
 
+def _cost(answer: Answer, name: str, whole: bool) -> Any:
+    """One cost field of an answer: None as 0; else a finite number >= 0 (a whole one for tokens)."""
+    v = getattr(answer, name)
+    if v is None:
+        return 0 if whole else 0.0
+    bad = isinstance(v, (bool, np.bool_, str, bytes))
+    try:
+        x = float(v)
+    except Exception:
+        bad = True
+    if bad or not math.isfinite(x) or x < 0 or (whole and x != int(x)):
+        kind = "a whole number of tokens >= 0" if whole else "a finite number >= 0"
+        raise ValueError(f"{name} is not valid: {v!r} (expected {kind})")
+    return int(x) if whole else x
+
+
+def _costs(answer: Answer) -> Tuple[int, int, int, float, float]:
+    """(tokens_in, tokens_out, thinking_tokens, latency, flops) of an answer, checked."""
+    return (
+        _cost(answer, "tokens_in", True),
+        _cost(answer, "tokens_out", True),
+        _cost(answer, "thinking_tokens", True),
+        _cost(answer, "latency", False),
+        _cost(answer, "flops", False),
+    )
+
+
 def _convert(call: Any, answer: Any) -> Any:
     if isinstance(call, ListwiseCall):
         return _as_positions(answer, call.docs)
@@ -318,11 +345,16 @@ class _Driver:
         self.stats.calls += 1
         self.stats.docs_shown += shown
         if isinstance(value, Answer):
-            q.tokens_in += int(value.tokens_in or 0)
-            q.tokens_out += int(value.tokens_out or 0)
-            q.latency += float(value.latency or 0.0)
-            q.thinking_tokens += int(value.thinking_tokens or 0)
-            q.flops += float(value.flops or 0.0)
+            try:
+                tin, tout, think, lat, fl = _costs(value)
+            except ValueError as e:
+                self._fail(q, f"its answer's {e}")
+                return
+            q.tokens_in += tin
+            q.tokens_out += tout
+            q.latency += lat
+            q.thinking_tokens += think
+            q.flops += fl
             value = value.value
         if not ok or isinstance(value, BaseException):
             self._fail(q, f"the scorer failed on its call: {value!r}")
