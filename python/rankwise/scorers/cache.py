@@ -190,8 +190,9 @@ class Cached(ForwardingScorer):
                 with self._lock:
                     self._pending[k] = r
         for i, k in enumerate(keys):
-            first = out[ask[k]]
-            if out[i] is None and first is not None:  # asked twice in this batch: a relay of the first one's future
+            if out[i] is None:  # asked twice in this batch: a relay of the first one's future
+                first = out[ask[k]]
+                assert first is not None
                 out[i] = relay(first, lambda r, e: None)
         return [f for f in out if f is not None]
 
