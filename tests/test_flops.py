@@ -479,3 +479,43 @@ def test_cli_flops_model_for_a_server(tmp_path, capsys):
     assert 2 * fl.ModelShape.from_config(QWEN25_7B).dense_params * (a["tokens_in"] + a["tokens_out"]) < a["flops"]
     with pytest.raises(rw.InvalidInputError, match="flops_model: applies to an OpenAI-compatible server"):
         rw.scorers.from_spec("minilm", flops_model=QWEN25_7B)
+
+
+# The authors' measured FLOPs (DeepSpeed's profiler, setwise on DL19, 1 output token; EER-FLOPs data/{3B,7B,14B}_1_2.csv,
+# the first query's first three calls): (prompt tokens, FLOPs).
+MEASURED = {
+    "qwen2.5-3b": (
+        {
+            "num_hidden_layers": 36,
+            "hidden_size": 2048,
+            "intermediate_size": 11008,
+            "num_attention_heads": 16,
+            "num_key_value_heads": 2,
+        },
+        [(203, 1127162807296), (300, 1665460473856), (299, 1659911013376)],
+    ),
+    "qwen2.5-7b": (QWEN25_7B, [(203, 2650464782336), (300, 3916422193152), (299, 3903371085824)]),
+    "qwen2.5-14b": (
+        {
+            "num_hidden_layers": 48,
+            "hidden_size": 5120,
+            "intermediate_size": 13824,
+            "num_attention_heads": 40,
+            "num_key_value_heads": 8,
+        },
+        [(203, 5365787222016), (300, 7928990760960), (299, 7902565982208)],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(MEASURED))
+def test_the_authors_measured_flops(name):
+    """The paper's estimator (two feed-forward matrices) is 1.33-1.41x under the authors' own DeepSpeed counts of
+    Qwen2.5 (SwiGLU: three matrices); ffn_matrices=3 comes within 1% of them."""
+    cfg, rows = MEASURED[name]
+    paper, gated = fl.ModelShape.from_config(cfg, params=0), fl.ModelShape.from_config(cfg, params=0, ffn_matrices=3)
+    for n, measured in rows:
+        assert 1.33 < measured / fl.call_flops(paper, n, 1) < 1.41
+        assert 0.99 < measured / fl.call_flops(gated, n, 1) < 1.0
+    with pytest.raises(rw.InvalidInputError, match="ffn_matrices"):
+        fl.ModelShape.from_config(cfg, ffn_matrices=4)
