@@ -519,3 +519,21 @@ def test_the_authors_measured_flops(name):
         assert 0.99 < measured / fl.call_flops(gated, n, 1) < 1.0
     with pytest.raises(rw.InvalidInputError, match="ffn_matrices"):
         fl.ModelShape.from_config(cfg, ffn_matrices=4)
+
+
+# The same for Flan-T5 (encoder-decoder, gated-GELU; 5 output tokens per call; data/{large,xl,xxl}_1_2.csv).
+MEASURED_T5 = {
+    "flan-t5-large": ((1024, 2816), [(197, 148334647040), (279, 211031537408), (295, 223419819776)]),
+    "flan-t5-xl": ((2048, 5120), [(197, 554644155904), (279, 785281412608), (295, 830593289728)]),
+    "flan-t5-xxl": ((4096, 10240), [(197, 2201887726592), (279, 3108899314688), (295, 3286496156672)]),
+}
+
+
+@pytest.mark.parametrize("name", list(MEASURED_T5))
+def test_the_authors_measured_flops_encoder_decoder(name):
+    (d, f), rows = MEASURED_T5[name]
+    cfg = {"num_layers": 24, "d_model": d, "d_ff": f, "num_heads": d // 64, "is_encoder_decoder": True}
+    paper, gated = fl.ModelShape.from_config(cfg, params=0), fl.ModelShape.from_config(cfg, params=0, ffn_matrices=3)
+    for n, measured in rows:
+        assert 1.21 < measured / fl.call_flops(paper, n, 5) < 1.23
+        assert 0.99 < measured / fl.call_flops(gated, n, 5) < 1.0
