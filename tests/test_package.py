@@ -107,8 +107,6 @@ from typing import List, Optional, Tuple
 import numpy as np
 import numpy.typing as npt
 
-import pytest
-
 import rankwise
 from rankwise import AggregationResult
 
@@ -141,8 +139,6 @@ def more(rankings: List[List[int]]) -> Tuple[npt.NDArray[np.int64], npt.NDArray[
 """
 
 _BAD = """
-import pytest
-
 import rankwise
 
 scores: str = rankwise.bradley_terry([0], [1]).scores
