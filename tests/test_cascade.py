@@ -307,3 +307,19 @@ def test_cli_bad_stages_are_one_line_and_status_2(tmp_path, capsys, extra, messa
     cli, inp, _ = _cli_setup()
     assert cli.main(["rerank", str(inp), "-o", str(tmp_path / "x.trec"), *extra, "--no-progress"]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_reranker_takes_a_cascade():
+    reqs, utility = synthetic_requests(1, 12, seed=9)
+    req = reqs[0]
+    texts = [(c.docid, c.text) for c in req.candidates]
+    mono = Oracle(utility, kind="pointwise", temperature=2.0, seed=1)
+    cascade = rw.Cascade([(rw.Pointwise(), mono), (rw.SlidingWindow(window=4), Oracle(utility, kind="listwise"), 4)])
+    want = rw.rerank(reqs, cascade)[0].docids
+    rr = rw.Reranker(cascade)
+    ranked = rr.rank(req.query, texts, qid="q0")
+    assert [str(r.document.doc_id) for r in ranked.results] == want
+    with pytest.raises(rw.InvalidInputError, match="a Cascade carries one scorer per stage"):
+        rw.Reranker(cascade, mono)
+    with pytest.raises(rw.InvalidInputError, match=r"score\(\) needs a pointwise scorer"):
+        rr.score(req.query, "text")

@@ -21,6 +21,7 @@ import inspect
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from ._errors import InvalidInputError, ScorerError
+from .cascade import Cascade
 from .data import Candidate, Request, as_request
 from .rerank import rerank
 from .runs import Ranking
@@ -222,12 +223,16 @@ class Reranker:
         top = rr.rank("what is a flea", ["text one", "text two"]).top_k(1)
     """
 
-    def __init__(self, strategy: Strategy, scorer: Any, **rerank_options: Any) -> None:
-        if not isinstance(strategy, Strategy):
+    def __init__(self, strategy: Union[Strategy, Cascade], scorer: Any = None, **rerank_options: Any) -> None:
+        if isinstance(strategy, Cascade):  # each stage carries its scorer
+            if scorer is not None:
+                raise InvalidInputError("scorer: a Cascade carries one scorer per stage; pass scorer=None")
+        elif not isinstance(strategy, Strategy):
             raise InvalidInputError(
-                f"strategy: expected a rankwise strategy (e.g. SlidingWindow()), got {type(strategy).__name__}"
+                f"strategy: expected a rankwise strategy (e.g. SlidingWindow()) or a Cascade, got {type(strategy).__name__}"
             )
-        scorer_kind(scorer, strategy.call_kind)  # a clear error now for a non-callable or a bad kind
+        else:
+            scorer_kind(scorer, strategy.call_kind)  # a clear error now for a non-callable or a bad kind
         known = [
             name for name, p in inspect.signature(rerank).parameters.items() if p.kind is inspect.Parameter.KEYWORD_ONLY
         ]
@@ -318,7 +323,7 @@ class Reranker:
         """One document's relevance score, when the scorer is pointwise (as
         ``rerankers``' ``score``); other kinds score documents only relative to
         each other, so they raise :class:`~rankwise.InvalidInputError`."""
-        if scorer_kind(self.scorer, self.strategy.call_kind) != "pointwise":
+        if isinstance(self.strategy, Cascade) or scorer_kind(self.scorer, self.strategy.call_kind) != "pointwise":
             raise InvalidInputError("scorer: score() needs a pointwise scorer; rank() ranks with any kind")
         (answer,) = list(self.scorer([PointwiseCall("q", query, Candidate("0", doc))]))
         answer = getattr(answer, "value", answer)
