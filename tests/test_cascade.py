@@ -323,3 +323,14 @@ def test_reranker_takes_a_cascade():
         rw.Reranker(cascade, mono)
     with pytest.raises(rw.InvalidInputError, match=r"score\(\) needs a pointwise scorer"):
         rr.score(req.query, "text")
+
+
+def test_a_cascade_refused_at_its_second_stage_starts_no_thread():
+    import threading as th
+
+    before = {t.ident for t in th.enumerate() if t.name == "rankwise-scorer"}
+    judge = Oracle({}, kind="pointwise")
+    reqs, _ = synthetic_requests(1, 3)
+    with pytest.raises(rw.InvalidInputError, match="stage 2"):
+        rw.rerank(reqs, rw.Cascade([(rw.Pointwise(), judge), (rw.Pointwise(), Oracle({}, kind="listwise"))]))
+    assert {t.ident for t in th.enumerate() if t.name == "rankwise-scorer"} <= before

@@ -16,6 +16,12 @@ per-query seeds are hashed with the query id. Queries are started lazily
 (enough to keep the scorer fed), which bounds memory and lets
 :func:`rerank_iter` hand back finished queries early.
 
+A :class:`~rankwise.Cascade` runs through the same loop: one driver per
+stage and one dispatcher per distinct scorer; a query that finishes stage k
+is started in stage k+1 at once (its candidates in stage k's order), and
+:func:`~rankwise._dispatch.poll_all` waits once on the outstanding calls of
+every scorer, so all stages' scorers are busy together.
+
 How a plan's call is answered by a scorer of another kind (a pointwise
 scorer serving a listwise strategy, ...) is one table, :data:`ADAPTERS`,
 keyed by (the plan's call kind, the scorer's kind) and looked up per round.
@@ -457,13 +463,18 @@ class _Run:
         self.scorers: List[Any] = []
         self.drivers: List[_Driver] = []
         self._disp_of: List[int] = []
-        for k, (strategy, scorer, depth) in enumerate(stages):
+        kinds, labels = [], []
+        for k, (strategy, scorer, _) in enumerate(stages):  # every stage checked before any thread starts
             kind = scorer_kind(scorer, strategy.call_kind)
             label = f"stage {k + 1} ({type(strategy).__name__}): " if cascade else ""
             try:
                 _adapter(strategy.call_kind, kind, strategy)  # a kind mismatch fails before any work
             except InvalidInputError as e:
                 raise InvalidInputError(f"{label}{e}") from None
+            kinds.append(kind)
+            labels.append(label)
+        for k, (strategy, scorer, depth) in enumerate(stages):
+            kind, label = kinds[k], labels[k]
             d = next((i for i, s in enumerate(self.scorers) if s is scorer), None)
             if d is None:
                 d = len(self.scorers)
@@ -542,7 +553,8 @@ def rerank_iter(
 ) -> Iterator[Ranking]:
     """Like :func:`rerank`, but yields each query's ranking as soon as it is
     finished (in completion order), so a caller can write results out as it
-    goes. Takes any iterable of requests, consumed lazily."""
+    goes. Takes any iterable of requests, consumed lazily, and a strategy
+    with its scorer or a :class:`~rankwise.Cascade` (no scorer)."""
     stages = _stages(strategy, scorer)
     if batch_size is not None:
         at_least("batch_size", batch_size, 1)
@@ -578,7 +590,12 @@ def rerank_iter(
             sc, _call_of, batch_size=bs, max_in_flight=mif, retries=retries, call_timeout=call_timeout, stats=st
         )
 
-    run = _Run(stages, cascade, on_error, st, dispatcher)
+    try:
+        run = _Run(stages, cascade, on_error, st, dispatcher)
+    except BaseException:
+        if recording is not None:
+            recording.close()
+        raise
     disps = run.dispatchers
     first = run._disp_of[0]
     cap = 4 * sum(d.wanted() for d in disps)  # queries started and not finished, at most (memory)
