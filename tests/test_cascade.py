@@ -9,6 +9,7 @@ import json
 import threading
 import time
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -195,35 +196,52 @@ class _Sleepy:
         return self.judge(calls)
 
 
+class _SleepySubmit(_Sleepy):
+    """A ``submit`` scorer whose futures complete after a sleep (a SIMULATED server)."""
+
+    def __init__(self, judge, delay):
+        super().__init__(judge, delay)
+        self.pool = ThreadPoolExecutor(4)
+
+    def submit(self, calls):
+        return [self.pool.submit(lambda c=c: self([c])[0]) for c in calls]
+
+
 @pytest.mark.slow
-def test_a_cascade_overlaps_its_stages_and_beats_running_them_one_after_another():
+@pytest.mark.parametrize("path", ["batch", "submit"])
+def test_a_cascade_overlaps_its_stages_and_beats_running_them_one_after_another(path):
     """8 queries, each stage one call per query at 50 ms, one call at a time
     per scorer: by hand the stages take 8 + 8 calls one after the other; the
     cascade overlaps them (about 9 calls' time), a comparison within this test."""
     reqs, utility = synthetic_requests(8, 6, seed=4)
+    made = []
 
     def stages():
-        return [
-            (
-                rw.SlidingWindow(window=6),
-                _Sleepy(Oracle(utility, kind="listwise", temperature=1.0, seed=1), 0.05),
-                None,
-            ),
-            (rw.SlidingWindow(window=3), _Sleepy(Oracle(utility, kind="listwise", temperature=0.5, seed=2), 0.05), 3),
+        kind = _Sleepy if path == "batch" else _SleepySubmit
+        out = [
+            (rw.SlidingWindow(window=6), kind(Oracle(utility, kind="listwise", temperature=1.0, seed=1), 0.05), None),
+            (rw.SlidingWindow(window=3), kind(Oracle(utility, kind="listwise", temperature=0.5, seed=2), 0.05), 3),
         ]
+        made.extend(s for _, s, _ in out)
+        return out
 
-    by_hand = stages()
-    t0 = time.perf_counter()
-    hand, _ = _by_hand(reqs, by_hand, batch_size=1)
-    sequential = time.perf_counter() - t0
-    cascaded = stages()
-    t0 = time.perf_counter()
-    out = rw.rerank(reqs, rw.Cascade(cascaded), batch_size=1)
-    overlapped = time.perf_counter() - t0
+    try:
+        by_hand = stages()
+        t0 = time.perf_counter()
+        hand, _ = _by_hand(reqs, by_hand, batch_size=1, max_in_flight=1)
+        sequential = time.perf_counter() - t0
+        cascaded = stages()
+        t0 = time.perf_counter()
+        out = rw.rerank(reqs, rw.Cascade(cascaded), batch_size=1, max_in_flight=1)
+        overlapped = time.perf_counter() - t0
+    finally:
+        for s in made:
+            if isinstance(s, _SleepySubmit):
+                s.pool.shutdown(wait=True)
+    print(f"{path}: cascade {overlapped:.3f} s, stages by hand {sequential:.3f} s")
     assert [r.docids for r in out] == [[c.docid for c in h.candidates] for h in hand]
-    print(f"cascade {overlapped:.3f} s, stages by hand {sequential:.3f} s")
     assert overlapped < 0.75 * sequential, (overlapped, sequential)
-    # structurally: stage 2's scorer was busy while stage 1's still ran
+    # structurally: stage 2's scorer was busy while stage 1's still ran; by hand, only after it
     s1, s2 = cascaded[0][1].busy, cascaded[1][1].busy
     assert min(a for a, _ in s2) < max(b for _, b in s1)
     h1, h2 = by_hand[0][1].busy, by_hand[1][1].busy
