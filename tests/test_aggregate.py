@@ -706,6 +706,7 @@ _THREADS_SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # subprocesses at several thread counts
 def test_results_do_not_depend_on_thread_count(tmp_path):
     script = tmp_path / "run.py"
     script.write_text(_THREADS_SCRIPT)

@@ -79,6 +79,7 @@ SCORE_METHODS = [("combsum", "sum"), ("combmnz", "mnz")]
 NORMS = [("min-max", "min-max"), ("sum", "sum"), ("z-score", "zmuv"), ("max", "max"), ("rank", "rank")]
 
 
+@pytest.mark.slow  # ranx compiles its kernels with numba on first use: ~7 s
 @settings(max_examples=30)
 @given(runs=tie_free_runs())
 @pytest.mark.parametrize("rw_method, rx_method", RANK_METHODS)
