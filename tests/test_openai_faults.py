@@ -320,6 +320,11 @@ def test_connections_are_kept_alive_and_in_flight_is_bounded():
         assert answers == ["[1] > [3] > [2]"] * 64
         assert s.max_in_flight == 8  # all 64 submitted at once; 8 answered at a time
         assert s.connections <= 8  # before: one new TCP connection per request
+    with LoopbackServer(median=0.2, slots=1000) as s:
+        scorer = OpenAIScorer(s.url, "m", max_in_flight=100)  # 4 pools of 25 connections
+        assert len(scorer._get_runner().clients) == 4
+        assert scorer([listwise()] * 300) == ["[1] > [3] > [2]"] * 300
+        assert s.max_in_flight == 100 and s.connections <= 100 + 1  # + 1: the probe connected before the pools filled
 
 
 def test_request_bodies_carry_what_each_method_needs(server):

@@ -37,6 +37,9 @@ RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
 # more would only wait in its queue, where their deadlines tick.
 DEFAULT_MAX_IN_FLIGHT = 256
 PROBE_SECONDS = 10.0
+# connections per httpx pool: httpcore matches every pending request against every connection of its pool on
+# each event, so one pool of 256 costs ~3x the CPU per request of 8 pools of 32 (measured here, 2,000 requests)
+POOL_SIZE = 32
 
 
 def _require_httpx() -> Any:
@@ -72,7 +75,10 @@ def _retry_after(value: Optional[str]) -> Optional[float]:
 
 
 class _Runner:
-    """One event loop on a daemon thread, the connection pool and the in-flight limit.
+    """One event loop on a daemon thread, the connection pools and the in-flight limit.
+
+    ``max_in_flight`` connections are split over ``ceil(max_in_flight / POOL_SIZE)``
+    keep-alive pools; a request goes to the pool with the fewest requests in flight.
 
     It holds no reference to its scorer, so a scorer that is dropped without
     ``close()`` still stops its thread (``weakref.finalize``).
@@ -88,13 +94,23 @@ class _Runner:
 
         async def setup() -> None:
             self.sem = asyncio.Semaphore(max_in_flight)
-            self.client = httpx.AsyncClient(
-                timeout=httpx.Timeout(timeout),
-                limits=httpx.Limits(max_connections=max_in_flight, max_keepalive_connections=max_in_flight),
-                headers=headers,
-            )
+            n = -(-max_in_flight // POOL_SIZE)
+            per = -(-max_in_flight // n)
+            self.clients = [
+                httpx.AsyncClient(
+                    timeout=httpx.Timeout(timeout),
+                    limits=httpx.Limits(max_connections=per, max_keepalive_connections=per),
+                    headers=headers,
+                )
+                for _ in range(n)
+            ]
+            self.load = [0] * n
 
         asyncio.run_coroutine_threadsafe(setup(), self.loop).result()
+
+    def pick(self) -> int:
+        """The pool with the fewest requests in flight (it has a free connection: at most max_in_flight are)."""
+        return min(range(len(self.load)), key=self.load.__getitem__)
 
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
@@ -134,7 +150,8 @@ class _Runner:
                 for t in tasks:
                     t.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
-                await self.client.aclose()
+                for client in self.clients:
+                    await client.aclose()
             finally:
                 self.loop.stop()
 
@@ -402,7 +419,7 @@ class OpenAIScorer:
 
     async def _probe(self, model: Optional[str]) -> str:
         httpx = _require_httpx()
-        client = self._get_runner().client
+        client = self._get_runner().clients[0]
         where = f"{self.base_url}/models"
         try:
             r = await asyncio.wait_for(client.get(where), min(self.timeout, PROBE_SECONDS))
@@ -444,7 +461,12 @@ class OpenAIScorer:
         runner = self._runner
         assert runner is not None
         try:
-            r = await runner.client.post(self.url, json=body)
+            k = runner.pick()
+            runner.load[k] += 1
+            try:
+                r = await runner.clients[k].post(self.url, json=body)
+            finally:
+                runner.load[k] -= 1
         except httpx.TimeoutException as e:
             raise _Transient(f"timed out ({type(e).__name__})") from None
         except httpx.TransportError as e:  # refused, reset, dropped mid-body (RemoteProtocolError, ReadError)
