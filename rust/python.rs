@@ -218,7 +218,7 @@ fn borda<'py>(
     n_items: Option<usize>,
     weights: Option<Floats<'py>>,
 ) -> PyResult<Scored<'py>> {
-    let s = with_rankings(py, &items, &lengths, n_items, &weights, |r| Ok(counting::borda(r)))?;
+    let s = with_rankings(py, &items, &lengths, n_items, &weights, counting::borda)?;
     Ok(scored(py, s))
 }
 

@@ -406,3 +406,10 @@ def test_readme_names_fusion_methods_as_the_api_does():
     assert "`borda` (BordaFuse)" in readme
     run = _run([2.0, 1.0])
     assert rw.fuse([run, run], "borda")["1"].docids[0] == "d0"
+
+
+def test_borda_scores_that_overflow_are_an_error_not_inf():
+    # found by test_fuzz_kernels under hypothesis 6.168: 1.7e308 * 2 points overflowed to inf
+    with pytest.raises(rw.InvalidInputError, match="weights"):
+        rw.borda([[0, 1, 2]], weights=[1.7e308])
+    assert list(rw.borda([[0, 1, 2]], weights=[1e307]).scores) == [2e307, 1e307, 0.0]

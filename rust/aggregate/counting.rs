@@ -1,6 +1,7 @@
 //! Non-iterative aggregators: average win rate, Copeland, Borda.
 
 use crate::comparisons::Comparisons;
+use crate::error::{Error, Result};
 use crate::parallel::map_rows;
 use crate::rankings::Rankings;
 
@@ -60,8 +61,9 @@ pub fn copeland(c: &Comparisons) -> Vec<f64> {
 
 /// Borda count: in a ranking of length `L`, the item at position `p`
 /// (0-based) gets `weight * (L - 1 - p)` points, the number of items it is
-/// ranked above. Items absent from a ranking get nothing from it.
-pub fn borda(r: &Rankings) -> Vec<f64> {
+/// ranked above. Items absent from a ranking get nothing from it. Weights so
+/// large that a score overflows a float are an error naming `weights`.
+pub fn borda(r: &Rankings) -> Result<Vec<f64>> {
     let mut out = vec![0.0; r.n_items()];
     for k in 0..r.len() {
         let items = r.get(k);
@@ -71,7 +73,13 @@ pub fn borda(r: &Rankings) -> Vec<f64> {
             out[i as usize] += w * (l - 1 - p) as f64;
         }
     }
-    out
+    if let Some(i) = out.iter().position(|x| !x.is_finite()) {
+        return Err(Error::invalid(
+            "weights",
+            format!("item {i}'s Borda score overflows a float; scale the weights down (they only matter relative to each other)"),
+        ));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -107,6 +115,8 @@ mod tests {
     #[test]
     fn borda_points() {
         let r = Rankings::new(Some(4), &[3, 2], &[2i64, 0, 1, 0, 3], Some(&[1.0, 2.0])).unwrap();
-        assert_eq!(borda(&r), vec![1.0 + 2.0, 0.0, 2.0, 0.0]);
+        assert_eq!(borda(&r).unwrap(), vec![1.0 + 2.0, 0.0, 2.0, 0.0]);
+        let huge = Rankings::new(Some(3), &[3], &[0i64, 1, 2], Some(&[1.7e308])).unwrap();
+        assert!(borda(&huge).is_err(), "an overflowing score is an error, not inf");
     }
 }

@@ -260,7 +260,7 @@ pub fn aggregate_rankings(n: usize, offsets: &[usize], items: &[u32], agg: Block
         BlockAggregator::PlackettLuce => {
             plackett_luce(&Rankings::new(Some(n), &lengths, items, None)?, Method::Newman, 1.0, stop)?.scores
         }
-        BlockAggregator::Borda => borda(&Rankings::new(Some(n), &lengths, items, None)?),
+        BlockAggregator::Borda => borda(&Rankings::new(Some(n), &lengths, items, None)?)?,
         _ => {
             let (w, l) = pairs_from_rankings(offsets, items);
             let c = Comparisons::new(n, &w, &l, None)?;
