@@ -12,17 +12,26 @@
   hypothesis; their tests carry the ``numpy_only`` marker, and ``pytest --numpy-only`` collects only them: the subset that
   CI runs against the installed wheel in a venv with numpy alone and no Rust toolchain. With ``RANKWISE_EXPECT_INSTALLED=1`` the run
   fails unless ``rankwise`` was imported from an installed copy (site-packages), not from the source tree.
+* **Signals as a terminal would deliver them**: a job started in the background (``cmd &``, ``nohup``) inherits
+  SIGINT and SIGHUP ignored, and so would every child a test starts; the Ctrl-C, SIGINT and SIGHUP tests would
+  then wait for a signal that never arrives. The suite restores the default handlers first.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import sysconfig
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+if hasattr(signal, "SIGHUP") and signal.getsignal(signal.SIGHUP) == signal.SIG_IGN:
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 _HERE = Path(__file__).resolve().parent
 if str(_HERE) not in sys.path:
