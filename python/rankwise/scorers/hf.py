@@ -51,7 +51,7 @@ the pair's tokens alone. A PRP call sums its two prompts (both orders).
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
 import numpy.typing as npt
@@ -394,37 +394,13 @@ class HFScorer:
         self.last_usage = usage
         return np.stack(rows) if rows else np.zeros((0, 0))
 
-    def generate(self, texts: Sequence[str], max_new_tokens: int) -> List[str]:
-        """Greedy continuations of the prompts."""
-        torch = self._torch
-        answers: List[str] = [""] * len(texts)
-        usage = [(0, 0)] * len(texts)
-        with torch.inference_mode():
-            for idx in self._batches(texts):
-                ids, mask, _ = self._encode_left([texts[i] for i in idx])
-                gen = self.model.generate(
-                    input_ids=ids,
-                    attention_mask=mask,
-                    max_new_tokens=max_new_tokens,
-                    do_sample=False,
-                    pad_token_id=self.pad_id,
-                )
-                new = gen if self.seq2seq else gen[:, ids.shape[1] :]
-                lens = mask.sum(-1).tolist()
-                for r, i in enumerate(idx):
-                    toks = [t for t in new[r].tolist() if t != self.pad_id]
-                    self.tokens_out += len(toks)
-                    usage[i] = (int(lens[r]), len(toks))
-                    answers[i] = self.tokenizer.decode(toks, skip_special_tokens=True)
-        self.last_usage = usage
-        return answers
-
-    def generate_counted(self, texts: Sequence[str], max_new_tokens: int) -> List[Tuple[str, int, int]]:
-        """Greedy continuations with the tokens read and written; special tokens
-        stay in the text (``</think>`` may be one), padding and EOS are dropped."""
+    def _greedy(
+        self, texts: Sequence[str], max_new_tokens: int, drop: Set[Any], skip_special: bool
+    ) -> List[Tuple[str, int, int]]:
+        """Greedy continuations as (text, prompt tokens, answer tokens); the
+        tokens in ``drop`` are left out of both the text and the count."""
         torch = self._torch
         out: List[Tuple[str, int, int]] = [("", 0, 0)] * len(texts)
-        drop = {self.pad_id, getattr(self.tokenizer, "eos_token_id", None)}
         with torch.inference_mode():
             for idx in self._batches(texts):
                 ids, mask, _ = self._encode_left([texts[i] for i in idx])
@@ -440,8 +416,21 @@ class HFScorer:
                 for r, i in enumerate(idx):
                     toks = [int(t) for t in new[r].tolist() if t not in drop]
                     self.tokens_out += len(toks)
-                    out[i] = (self.tokenizer.decode(toks, skip_special_tokens=False), int(lens[r]), len(toks))
+                    out[i] = (self.tokenizer.decode(toks, skip_special_tokens=skip_special), int(lens[r]), len(toks))
         return out
+
+    def generate(self, texts: Sequence[str], max_new_tokens: int) -> List[str]:
+        """Greedy continuations of the prompts."""
+        out = self._greedy(texts, max_new_tokens, {self.pad_id}, skip_special=True)
+        self.last_usage = [(n_in, n_out) for _, n_in, n_out in out]
+        return [text for text, _, _ in out]
+
+    def generate_counted(self, texts: Sequence[str], max_new_tokens: int) -> List[Tuple[str, int, int]]:
+        """Greedy continuations with the tokens read and written; special tokens
+        stay in the text (``</think>`` may be one), padding and EOS are dropped."""
+        return self._greedy(
+            texts, max_new_tokens, {self.pad_id, getattr(self.tokenizer, "eos_token_id", None)}, skip_special=False
+        )
 
     def _flops(self, passes: Sequence[Tuple[int, int]]) -> Optional[float]:
         shape = self.flops_shape
