@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import _thread
 import asyncio
-import random
 import subprocess
 import sys
 import textwrap
@@ -26,46 +25,14 @@ import pytest
 import rankwise as rw
 from rankwise.recording import read_calls
 from rankwise.scorers import Answer, Cached, Oracle, as_scorer
-from synthetic import synthetic_requests, true_order
+from synthetic import Shuffled, synthetic_requests, true_order
 
 # --- SIMULATED scorers ----------------------------------------------------------------------------------------------
 
 
-class Async:
-    """SIMULATED server scorer: ``submit`` answers each call on a pool after a
-    random delay (answers arrive in random order); it logs every call it saw."""
-
-    def __init__(self, judge, *, seed=0, max_delay=0.003, workers=8, max_in_flight=None):
-        self.judge, self.kind = judge, judge.kind
-        self.rng = random.Random(seed)
-        self.pool = ThreadPoolExecutor(workers, thread_name_prefix="hostile-async")
-        self.max_delay = max_delay
-        self.lock = threading.Lock()
-        self.outstanding = self.peak = 0
-        self.seen = []
-        if max_in_flight is not None:
-            self.max_in_flight = max_in_flight
-
-    def __call__(self, calls):
-        return self.judge(calls)
-
-    def _one(self, call, delay):
-        time.sleep(delay)
-        try:
-            return self.judge([call])[0]
-        finally:
-            with self.lock:
-                self.outstanding -= 1
-
-    def submit(self, calls):
-        with self.lock:
-            self.outstanding += len(calls)
-            self.peak = max(self.peak, self.outstanding)
-            self.seen.extend(calls)
-        return [self.pool.submit(self._one, c, self.rng.uniform(0, self.max_delay)) for c in calls]
-
-    def close(self):
-        self.pool.shutdown(wait=True, cancel_futures=True)
+def Async(judge, **options):
+    """SIMULATED server scorer (synthetic.Shuffled): answers arrive in random order; it logs every call it saw."""
+    return Shuffled(judge, **{"workers": 8, "thread_name_prefix": "hostile-async", **options})
 
 
 def _shown(call):

@@ -6,7 +6,6 @@ scorers that break the protocol. The judges here are SIMULATED (Oracle)."""
 from __future__ import annotations
 
 import _thread
-import random
 import threading
 import time
 import warnings
@@ -19,40 +18,7 @@ import rankwise as rw
 from conftest import SHARED_DATA as SHARED
 from conftest import needs_shared
 from rankwise.scorers import Answer, Oracle, as_scorer
-from synthetic import ALL_STRATEGIES, synthetic_requests, true_order
-
-
-class Shuffled:
-    """A ``submit`` scorer over a batch judge that answers every call after
-    a random delay, so answers arrive in a random order."""
-
-    def __init__(self, judge, *, seed=0, max_delay=0.003, workers=16, max_in_flight=None):
-        self.judge, self.kind = judge, judge.kind
-        self.rng = random.Random(seed)
-        self.pool = ThreadPoolExecutor(workers)
-        self.max_delay = max_delay
-        self.lock = threading.Lock()
-        self.outstanding = self.peak = self.submitted = 0
-        if max_in_flight is not None:
-            self.max_in_flight = max_in_flight
-
-    def __call__(self, calls):
-        return self.judge(calls)
-
-    def _one(self, call, delay):
-        time.sleep(delay)
-        try:
-            return self.judge([call])[0]
-        finally:
-            with self.lock:
-                self.outstanding -= 1
-
-    def submit(self, calls):
-        with self.lock:
-            self.outstanding += len(calls)
-            self.submitted += len(calls)
-            self.peak = max(self.peak, self.outstanding)
-        return [self.pool.submit(self._one, c, self.rng.uniform(0, self.max_delay)) for c in calls]
+from synthetic import ALL_STRATEGIES, Shuffled, synthetic_requests, true_order
 
 
 def _noisy(strategy, utility):
