@@ -1,4 +1,6 @@
-//! Turning a listwise LLM's answer ("[3] > [1] > [2]") into a permutation.
+//! Turning a listwise LLM's answer ("[3] > [1] > [2]") into a permutation,
+//! and a groupwise one ("[1]: 7, [2]: 3") into one score per item
+//! ([`parse_scores`]).
 //!
 //! The parser never fails: whatever the text, the result is a permutation of
 //! `0..n`, and a report says what had to be repaired. Rules, in order:
@@ -168,6 +170,191 @@ pub fn complete(ids: impl IntoIterator<Item = u64>, n: usize) -> Parsed {
     out
 }
 
+/// One score per prompt item read from a groupwise answer, and what was repaired.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ParsedScores {
+    /// One score per item of `0..n`, prompt order; NaN where the text gave none.
+    pub scores: Vec<f64>,
+    /// How many items got a score from the text.
+    pub parsed: usize,
+    /// Identifiers (0-based) scored again after their first score (dropped).
+    pub duplicates: Vec<u32>,
+    /// Identifiers (0-based, `[0]` is -1) outside the window (dropped).
+    pub out_of_range: Vec<i64>,
+    /// Identifiers (0-based) the text gave no score.
+    pub missing: Vec<u32>,
+}
+
+/// A number at `chars[i..]` (digits, one optional `.digits`), its value and
+/// end; `None` when `chars[i]` is not a digit.
+fn number(chars: &[char], i: usize) -> Option<(f64, usize)> {
+    if i >= chars.len() || !chars[i].is_ascii_digit() {
+        return None;
+    }
+    let mut j = i;
+    while j < chars.len() && chars[j].is_ascii_digit() {
+        j += 1;
+    }
+    if j + 1 < chars.len() && chars[j] == '.' && chars[j + 1].is_ascii_digit() {
+        j += 1;
+        while j < chars.len() && chars[j].is_ascii_digit() {
+            j += 1;
+        }
+    }
+    let text: String = chars[i..j].iter().collect();
+    Some((text.parse::<f64>().unwrap_or(f64::INFINITY), j))
+}
+
+/// At most this many characters may stand between an identifier and its score.
+const SCORE_GAP: usize = 24;
+
+/// Parse a groupwise LLM answer into one score per item of `0..n`.
+///
+/// Rules, in order (the first two as [`parse_permutation`]'s):
+/// 1. Only the text after the last `</think>` counts; inside
+///    `<answer>...</answer>` when there is one.
+/// 2. Unicode decimal digits of other scripts read as ASCII digits.
+/// 3. An identifier is a bracketed number `[3]` (1-based; `"[3]"` and `"3"`
+///    as JSON keys too); its score is the first number after it, before the
+///    next identifier and within 24 characters (`[3]: 7`, `[3] = 0.8`,
+///    `[3] score 7/10`, `"3": 7`). A `-` written right before the digits
+///    after `:` or `=` makes it negative.
+/// 4. Without any identifier, the numbers of the text are the scores of the
+///    items in prompt order (`7, 3, 9`); numbers beyond `n` are reported
+///    out of range.
+/// 5. The first score of an identifier wins; repeats and identifiers outside
+///    `1..=n` are dropped and reported; an item without a score is NaN and
+///    reported missing; a number too large for a float counts as no score.
+pub fn parse_scores(text: &str, n: usize) -> ParsedScores {
+    let mut answer = match text.rfind("</think>") {
+        Some(i) => &text[i + "</think>".len()..],
+        None => text,
+    };
+    if let Some(a) = answer.find("<answer>") {
+        let rest = &answer[a + "<answer>".len()..];
+        answer = match rest.find("</answer>") {
+            Some(b) => &rest[..b],
+            None => rest,
+        };
+    }
+    let chars: Vec<char> = answer.chars().map(|c| ascii_digit(c).unwrap_or(c)).collect();
+    // identifiers: (0-based id, index just after it)
+    let mut idents: Vec<(u64, usize, usize)> = Vec::new(); // (id, start, end)
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let open = c == '[' || c == '"';
+        if open {
+            let mut j = i + 1;
+            let quoted_bracket = c == '"' && j < chars.len() && chars[j] == '[';
+            if quoted_bracket {
+                j += 1;
+            }
+            if let Some((_, k)) = number(&chars, j) {
+                let whole = chars[j..k].iter().all(|d| d.is_ascii_digit());
+                let mut e = k;
+                let closed = if c == '[' {
+                    e < chars.len() && chars[e] == ']'
+                } else if quoted_bracket {
+                    e + 1 < chars.len() && chars[e] == ']' && chars[e + 1] == '"' && {
+                        e += 1;
+                        true
+                    }
+                } else {
+                    // a JSON key: "3" followed by ':'
+                    e < chars.len() && chars[e] == '"' && {
+                        let mut f = e + 1;
+                        while f < chars.len() && chars[f] == ' ' {
+                            f += 1;
+                        }
+                        f < chars.len() && chars[f] == ':'
+                    }
+                };
+                if whole && closed {
+                    let digits: String = chars[j..k].iter().collect();
+                    let v = digits.parse::<u64>().unwrap_or(u64::MAX).min(i64::MAX as u64);
+                    idents.push((v.wrapping_sub(1), i, e + 1));
+                    i = e + 1;
+                    continue;
+                }
+            }
+        }
+        i += 1;
+    }
+    let mut out = ParsedScores { scores: vec![f64::NAN; n], ..Default::default() };
+    let mut given = vec![false; n];
+    let mut put = |id: u64, v: Option<f64>, out: &mut ParsedScores| {
+        if id >= n as u64 {
+            out.out_of_range.push(id as i64);
+        } else if given[id as usize] {
+            out.duplicates.push(id as u32);
+        } else if let Some(v) = v.filter(|v| v.is_finite()) {
+            given[id as usize] = true;
+            out.scores[id as usize] = v;
+        }
+    };
+    let signed = |at: usize, v: f64| -> f64 {
+        // "-7" right after ':' or '=' (spaces allowed between)
+        if at > 0 && chars[at - 1] == '-' {
+            let mut p = at - 1;
+            while p > 0 && chars[p - 1] == ' ' {
+                p -= 1;
+            }
+            if p > 0 && (chars[p - 1] == ':' || chars[p - 1] == '=') {
+                return -v;
+            }
+        }
+        v
+    };
+    if idents.is_empty() {
+        let mut id = 0u64;
+        let mut j = 0;
+        while j < chars.len() {
+            if chars[j].is_ascii_digit() && (j == 0 || !chars[j - 1].is_alphanumeric() && chars[j - 1] != '.') {
+                let (v, e) = number(&chars, j).expect("a digit starts a number");
+                if e == chars.len() || !chars[e].is_alphabetic() {
+                    put(id, Some(signed(j, v)), &mut out);
+                    id += 1;
+                }
+                j = e;
+                continue;
+            }
+            j += 1;
+        }
+    } else {
+        for (w, &(id, _, end)) in idents.iter().enumerate() {
+            let stop = idents.get(w + 1).map_or(chars.len(), |x| x.1).min(end + SCORE_GAP);
+            let v = (end..stop)
+                .find(|&j| chars[j].is_ascii_digit() && !chars[j - 1].is_alphanumeric())
+                .and_then(|j| number(&chars, j).map(|(v, _)| signed(j, v)));
+            put(id, v, &mut out);
+        }
+    }
+    out.parsed = given.iter().filter(|&&g| g).count();
+    out.missing = (0..n as u32).filter(|&i| !given[i as usize]).collect();
+    out
+}
+
+/// Each call's items ordered by their scores, best first; ties keep prompt
+/// order and unscored items (NaN) follow the scored ones in prompt order.
+pub fn order_by_scores(scores: &[f64]) -> Vec<u32> {
+    let mut order: Vec<u32> = (0..scores.len() as u32).collect();
+    let key = |i: u32| {
+        let s = scores[i as usize];
+        if s.is_nan() {
+            f64::NEG_INFINITY
+        } else {
+            s
+        }
+    };
+    // stable: equal scores (and the unscored, below every score) keep prompt order
+    order.sort_by(|&a, &b| {
+        let (na, nb) = (scores[a as usize].is_nan(), scores[b as usize].is_nan());
+        na.cmp(&nb).then(key(b).partial_cmp(&key(a)).unwrap_or(std::cmp::Ordering::Equal))
+    });
+    order
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -229,5 +416,45 @@ mod tests {
         let p = parse_permutation("[99999999999999999999999999] > [1]", 2);
         assert_eq!(p.order, vec![0, 1]);
         assert_eq!(p.out_of_range, vec![i64::MAX - 1]);
+    }
+
+    #[test]
+    fn scores_in_their_usual_shapes() {
+        let p = parse_scores("[1]: 7\n[2]: 3\n[3]: 9", 3);
+        assert_eq!(p.scores, vec![7.0, 3.0, 9.0]);
+        assert_eq!((p.parsed, p.missing.len()), (3, 0));
+        let p = parse_scores("<think>[1] looks like 2</think><answer>[2] = 0.8, [1] = -0.25</answer>", 2);
+        assert_eq!(p.scores, vec![-0.25, 0.8]);
+        let p = parse_scores(r#"{"1": 6, "2": 4.5, "[3]": 10}"#, 3);
+        assert_eq!(p.scores, vec![6.0, 4.5, 10.0]);
+        let p = parse_scores("[1] score 7/10; [2] - 5", 2);
+        assert_eq!(p.scores, vec![7.0, 5.0], "7/10 reads 7; a spaced dash is a separator");
+        let p = parse_scores("Scores: 7, 3, 9", 3);
+        assert_eq!(p.scores, vec![7.0, 3.0, 9.0], "no identifiers: prompt order");
+        let p = parse_scores("[２]: ３", 2);
+        assert!(p.scores[0].is_nan() && p.scores[1] == 3.0);
+    }
+
+    #[test]
+    fn score_repairs_are_reported() {
+        let p = parse_scores("[2]: 5 [2]: 1 [7]: 3 [0]: 1 [1]: nothing", 3);
+        assert_eq!(p.scores[1], 5.0);
+        assert!(p.scores[0].is_nan() && p.scores[2].is_nan());
+        assert_eq!((p.duplicates.clone(), p.out_of_range.clone()), (vec![1], vec![6, -1]));
+        assert_eq!((p.parsed, p.missing.clone()), (1, vec![0, 2]));
+        let p = parse_scores("", 2);
+        assert_eq!((p.parsed, p.missing.clone()), (0, vec![0, 1]));
+        let p = parse_scores("1, 2, 3, 4", 2);
+        assert_eq!((p.scores.clone(), p.out_of_range.clone()), (vec![1.0, 2.0], vec![2, 3]));
+        let huge = format!("[1]: {}", "9".repeat(400));
+        assert!(parse_scores(&huge, 1).scores[0].is_nan(), "too large for a float: no score");
+        assert!(parse_scores("[99999999999999999999999]: 1", 1).out_of_range == vec![i64::MAX - 1]);
+    }
+
+    #[test]
+    fn order_by_scores_keeps_prompt_order_for_ties_and_puts_unscored_last() {
+        assert_eq!(order_by_scores(&[1.0, 3.0, 3.0, f64::NAN, 2.0]), vec![1, 2, 4, 0, 3]);
+        assert_eq!(order_by_scores(&[f64::NAN, f64::NAN]), vec![0, 1]);
+        assert_eq!(order_by_scores(&[-1.0, f64::NAN, -2.0]), vec![0, 2, 1]);
     }
 }

@@ -402,6 +402,15 @@ fn parse_permutation<'py>(py: Python<'py>, text: &str, n: usize) -> ParsedOut<'p
     (order.into_pyarray(py), p.parsed, p.duplicates, p.out_of_range, p.missing, p.letters)
 }
 
+type ScoresOut<'py> = (Bound<'py, PyArray1<f64>>, usize, Vec<u32>, Vec<i64>, Vec<u32>);
+
+#[pyfunction]
+#[pyo3(signature = (text, n))]
+fn parse_scores<'py>(py: Python<'py>, text: &str, n: usize) -> ScoresOut<'py> {
+    let p = crate::parse::parse_scores(text, n);
+    (p.scores.into_pyarray(py), p.parsed, p.duplicates, p.out_of_range, p.missing)
+}
+
 /// The names a user may pick for `what` ("block_aggregator", "design",
 /// "pair_aggregator", "sampler", "setwise_method", "call_kind",
 /// "strength_method", "fusion", "norm", "order", "missing"), canonical
@@ -505,6 +514,10 @@ impl PyPlan {
         let offsets = usizes("offsets", offsets.as_slice()?)?;
         self.0.submit_orders(&offsets, ids.as_slice()?).map_err(PyErr::from)
     }
+    fn submit_scores(&mut self, offsets: Ids<'_>, scores: Floats<'_>) -> PyResult<()> {
+        let offsets = usizes("offsets", offsets.as_slice()?)?;
+        self.0.submit_scores(&offsets, scores.as_slice()?).map_err(PyErr::from)
+    }
     fn submit_values(&mut self, values: Floats<'_>) -> PyResult<()> {
         self.0.submit_values(values.as_slice()?).map_err(PyErr::from)
     }
@@ -530,8 +543,8 @@ mod _core {
     #[pymodule_export]
     use super::{
         borda, bradley_terry, choices, comparisons_from_rankings, copeland, elo, evaluate, fuse, kendall_tau, pagerank,
-        parse_permutation, plackett_luce, qrels_from_lists, qrels_from_trec, run_from_lists, run_from_trec, win_rate,
-        PyPlan, QrelsData, RunData,
+        parse_permutation, parse_scores, plackett_luce, qrels_from_lists, qrels_from_trec, run_from_lists,
+        run_from_trec, win_rate, PyPlan, QrelsData, RunData,
     };
 
     #[pymodule_init]

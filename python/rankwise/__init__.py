@@ -26,7 +26,7 @@ from .aggregate import (
 from .cascade import Cascade, Stage
 from .data import Candidate, Request, first_stage_ranking, load_documents, load_requests, load_topics
 from .evaluation import evaluate, fuse, kendall_tau, paired_randomization_test, rpp_qpp
-from .parsing import ParsedPermutation, parse_permutation
+from .parsing import ParsedPermutation, ParsedScores, parse_permutation, parse_scores
 from .rerank import RerankStats, rank_function, rerank, rerank_iter
 from .reranker import Reranker
 from .runs import Qrels, Ranking, Run, RunWriter, read_qrels, read_run, write_run
@@ -47,6 +47,7 @@ __all__ = [
     "AggregationResult",
     "Candidate",
     "ParsedPermutation",
+    "ParsedScores",
     "Qrels",
     "Ranking",
     "Request",
@@ -59,6 +60,7 @@ __all__ = [
     "load_requests",
     "load_topics",
     "parse_permutation",
+    "parse_scores",
     "read_qrels",
     "read_run",
     "write_run",

@@ -18,8 +18,9 @@ The format (version 1), one object per call, keys in this order::
      "scorer": "OpenAIScorer(...)" | null, "time": 1796160000.5}
 
 * ``kind`` is the call's kind: ``listwise`` (``docids_in_prompt_order`` are
-  the shown documents), ``pointwise`` (one doc id) or ``pairwise`` (two:
-  ``doc_a``, ``doc_b``).
+  the shown documents), ``pointwise`` (one doc id), ``pairwise`` (two:
+  ``doc_a``, ``doc_b``) or ``groupwise`` (the shown documents of a listwise
+  call answered with one score each; ``null`` for a document left unscored).
 * ``value`` is the answer as the scorer gave it, in JSON (numpy arrays and
   scalars as lists and numbers, a :class:`~rankwise.ParsedPermutation` as its
   0-based ``order``); ``null`` when the call failed. Replaying a recording
@@ -62,10 +63,10 @@ import numpy as np
 
 from . import _io
 from ._errors import InvalidInputError
-from .parsing import ParsedPermutation, parse_permutation
+from .parsing import ParsedPermutation, ParsedScores, parse_permutation
 from .scorers._base import Answer, ListwiseCall, PairwiseCall, PointwiseCall
 
-__all__ = ["CallRecord", "CallRecorder", "Recording", "read_calls", "call_key", "scorer_identity"]
+__all__ = ["CallRecord", "CallRecorder", "Recording", "read_calls", "call_key", "call_kind", "scorer_identity"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 FORMAT_VERSION = 1
@@ -123,10 +124,18 @@ def _call_parts(call: Any) -> Tuple[str, str, str, Tuple[str, ...]]:
     )
 
 
-def call_key(call: Any) -> CallKey:
-    """The key of a scorer call: (kind, qid, doc ids in prompt order)."""
-    kind, qid, _, docids = _call_parts(call)
-    return kind, qid, docids
+def call_kind(call: Any, scorer_kind: Optional[str]) -> str:
+    """The kind a call is recorded as: its own, except that the listwise
+    calls of a groupwise scorer (answered with scores) are ``groupwise``."""
+    kind = _call_parts(call)[0]
+    return "groupwise" if kind == "listwise" and scorer_kind == "groupwise" else kind
+
+
+def call_key(call: Any, scorer_kind: Optional[str] = None) -> CallKey:
+    """The key of a scorer call: (kind, qid, doc ids in prompt order); the
+    listwise calls of a groupwise scorer are keyed ``groupwise``."""
+    _, qid, _, docids = _call_parts(call)
+    return call_kind(call, scorer_kind), qid, docids
 
 
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
@@ -151,6 +160,8 @@ def _jsonable(value: Any) -> Any:
     """An answer value in JSON form (see the module docstring)."""
     if isinstance(value, ParsedPermutation):
         return [int(x) for x in value.order]
+    if isinstance(value, ParsedScores):  # a document without a score: null, as a scorer may give it
+        return [None if math.isnan(x) else float(x) for x in value.scores]
     if isinstance(value, np.ndarray):
         return _jsonable(value.tolist())
     if isinstance(value, np.generic):
@@ -221,11 +232,14 @@ class CallRecorder:
     Args:
         path: the JSONL file.
         identity: the scorer identity written with every record (default None).
+        kind: the scorer's kind (default None): a groupwise scorer's listwise
+            calls are recorded as ``groupwise``, their scores as the value.
     """
 
-    def __init__(self, path: PathLike, identity: Optional[str] = None) -> None:
+    def __init__(self, path: PathLike, identity: Optional[str] = None, kind: Optional[str] = None) -> None:
         self.path = Path(_io.where_of(path, "path"))
         self.identity = identity
+        self.kind = kind
         self._lock = threading.Lock()
         try:
             _cut_torn_tail(self.path)
@@ -245,7 +259,8 @@ class CallRecorder:
         """Write one call: its answer (a plain value or an :class:`Answer`), or
         the ``error`` it failed with (an exception answer counts as one).
         ``latency`` is used when the answer does not carry its own."""
-        kind, qid, query, docids = _call_parts(call)
+        _, qid, query, docids = _call_parts(call)
+        kind = call_kind(call, self.kind)
         prompt = raw = None
         tokens_in = tokens_out = 0
         if isinstance(answer, Answer):
@@ -344,7 +359,7 @@ def _lines(path: PathLike, what: str) -> Iterator[Tuple[int, Dict[str, Any]]]:
         yield lineno + 1, last
 
 
-_KINDS = {"listwise": None, "pointwise": 1, "pairwise": 2}
+_KINDS = {"listwise": None, "pointwise": 1, "pairwise": 2, "groupwise": None}
 
 
 def _record(obj: Dict[str, Any], lineno: int) -> CallRecord:
@@ -360,7 +375,7 @@ def _record(obj: Dict[str, Any], lineno: int) -> CallRecord:
     if "kind" in obj:  # a rankwise record
         kind = obj["kind"]
         if kind not in _KINDS:
-            raise ValueError(f"kind must be listwise, pointwise or pairwise, got {kind!r}")
+            raise ValueError(f"kind must be listwise, pointwise, pairwise or groupwise, got {kind!r}")
         need = _KINDS[kind]
         if need is not None and len(docids) != need:
             raise ValueError(f"a {kind} call shows {need} document(s), this one {len(docids)}")
@@ -521,7 +536,9 @@ class Recording(ForwardingScorer):
                 f"scorer: must be callable (a batch of calls -> answers), got {type(scorer).__name__}"
             )
         self.scorer = scorer
-        self.recorder = CallRecorder(path, scorer_identity(scorer) if identity is None else identity)
+        self.recorder = CallRecorder(
+            path, scorer_identity(scorer) if identity is None else identity, getattr(scorer, "kind", None)
+        )
 
     @property
     def path(self) -> Path:

@@ -47,7 +47,21 @@ import time
 import warnings
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Callable, Deque, Dict, Iterable, Iterator, List, Literal, Optional, Sequence, Tuple, Union
+from typing import (
+    Any,
+    Callable,
+    Deque,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    Literal,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+)
 
 import numpy as np
 
@@ -58,7 +72,7 @@ from ._progress import Progress
 from ._validate import at_least
 from .cascade import Cascade
 from .data import Candidate, Request, as_request
-from .parsing import ParsedPermutation, parse_permutation
+from .parsing import ParsedPermutation, ParsedScores, parse_permutation, parse_scores
 from .runs import Ranking
 from .scorers._base import Answer, ListwiseCall, PairwiseCall, PointwiseCall, scorer_kind
 from .strategies import Strategy
@@ -102,12 +116,15 @@ class RerankStats:
 class Adapter:
     """How a plan call is answered by a scorer of some kind: ``split`` makes
     the scorer calls for one plan call (the request, the shown documents in
-    prompt order), ``merge`` turns their answers (converted: positions or
-    floats) back into the plan's answer (positions for a listwise plan, a
-    float otherwise)."""
+    prompt order), ``merge`` turns their answers (converted: positions,
+    floats, or a group's scores) back into the plan's answer: positions for a
+    listwise plan, or with ``scores`` one score per shown document (NaN: none
+    given), which the planner orders or, JointRank's ``zscore``, averages; a
+    float otherwise."""
 
     split: Callable[[Request, Tuple[Candidate, ...]], List[Any]]
     merge: Callable[[List[Any]], Any]
+    scores: bool = False
 
 
 def _list_call(req: Request, docs: Tuple[Candidate, ...]) -> List[Any]:
@@ -126,9 +143,9 @@ def _the_answer(subs: List[Any]) -> Any:
     return subs[0]
 
 
-def _order_by_score(subs: List[Any]) -> Any:
-    """Points to a listwise answer: by score, ties in prompt order."""
-    return np.argsort(-np.asarray(subs, dtype=np.float64), kind="stable").tolist()
+def _the_answers(subs: List[Any]) -> Any:
+    """Each shown document's own score, in prompt order."""
+    return subs
 
 
 def _pair_by_order(subs: List[Any]) -> Any:
@@ -137,18 +154,32 @@ def _pair_by_order(subs: List[Any]) -> Any:
     return 1.0 if first == 0 else 0.0
 
 
+def _sigmoid_gap(a: float, b: float) -> float:
+    """``sigmoid(a - b)``; a scored document beats an unscored (NaN) one, two unscored tie (0.5)."""
+    if math.isnan(a) or math.isnan(b):
+        return 0.5 if math.isnan(a) and math.isnan(b) else (0.0 if math.isnan(a) else 1.0)
+    return 1.0 / (1.0 + math.exp(max(-700.0, min(700.0, b - a))))
+
+
 def _pair_by_points(subs: List[Any]) -> Any:
     """Two scores to ``sigmoid(score_a - score_b)``."""
-    return 1.0 / (1.0 + math.exp(max(-700.0, min(700.0, subs[1] - subs[0]))))
+    return _sigmoid_gap(subs[0], subs[1])
+
+
+def _pair_by_group(subs: List[Any]) -> Any:
+    """A group's two scores to ``sigmoid(score_a - score_b)``."""
+    return _sigmoid_gap(subs[0][0], subs[0][1])
 
 
 #: (plan call kind, scorer kind) -> how the one answers the other
 ADAPTERS: Dict[Tuple[str, str], Adapter] = {
     ("listwise", "listwise"): Adapter(_list_call, _the_answer),
-    ("listwise", "pointwise"): Adapter(_point_calls, _order_by_score),
+    ("listwise", "pointwise"): Adapter(_point_calls, _the_answers, scores=True),
+    ("listwise", "groupwise"): Adapter(_list_call, _the_answer, scores=True),
     ("pairwise", "pairwise"): Adapter(_pair_call, _the_answer),
     ("pairwise", "listwise"): Adapter(_list_call, _pair_by_order),
     ("pairwise", "pointwise"): Adapter(_point_calls, _pair_by_points),
+    ("pairwise", "groupwise"): Adapter(_list_call, _pair_by_group),
     ("pointwise", "pointwise"): Adapter(_point_calls, _the_answer),
 }
 
@@ -158,6 +189,11 @@ def _adapter(plan_kind: str, kind: str, strategy: Strategy) -> Adapter:
     if adapter is None:
         raise InvalidInputError(
             f"scorer: {type(strategy).__name__} makes {plan_kind} calls, which a {kind} scorer cannot answer"
+        )
+    if getattr(strategy, "needs_scores", False) and not adapter.scores:
+        raise InvalidInputError(
+            f"scorer: {type(strategy).__name__}(aggregator='zscore') averages one score per shown document, "
+            f"and a {kind} scorer answers with orders; use a groupwise or pointwise scorer, or another aggregator"
         )
     return adapter
 
@@ -186,6 +222,34 @@ def _as_positions(answer: Any, docs: Sequence[Candidate]) -> List[int]:
             raise TypeError(f"ranking entries must be int positions or doc ids, got {a!r}")
         out.append(int(a) if 0 <= a < k else k)  # out of range: dropped (and counted) by the repair
     return out
+
+
+def _as_scores(answer: Any, docs: Sequence[Candidate]) -> List[float]:
+    """A groupwise answer as one float per shown document, prompt order
+    (NaN where the answer gave none: text that named no score for it, a
+    ``None`` entry, a document id left out of a mapping)."""
+    k = len(docs)
+    if isinstance(answer, str):
+        answer = parse_scores(answer, k)
+    if isinstance(answer, ParsedScores):
+        return [float(x) for x in answer.scores]
+    if isinstance(answer, Mapping):
+        where = {d.docid: i for i, d in enumerate(docs)}
+        out = [math.nan] * k
+        for docid, v in answer.items():
+            if docid not in where:
+                raise ValueError(f"a score for {docid!r}, which the call did not show")
+            out[where[docid]] = math.nan if v is None else _as_value(v, "groupwise")
+        return out
+    if isinstance(answer, np.ndarray):
+        answer = answer.tolist()
+    if not isinstance(answer, (list, tuple)):
+        raise TypeError(
+            f"expected one score per shown document (numbers, doc id -> score, or text), got {type(answer).__name__}"
+        )
+    if len(answer) != k:
+        raise ValueError(f"expected {k} scores, one per shown document, got {len(answer)}")
+    return [math.nan if v is None else _as_value(v, "groupwise") for v in answer]
 
 
 def _as_value(answer: Any, kind: str) -> float:
@@ -231,9 +295,9 @@ def _costs(answer: Answer) -> Tuple[int, int, int, float, float]:
     )
 
 
-def _convert(call: Any, answer: Any) -> Any:
+def _convert(call: Any, answer: Any, kind: str) -> Any:
     if isinstance(call, ListwiseCall):
-        return _as_positions(answer, call.docs)
+        return _as_scores(answer, call.docs) if kind == "groupwise" else _as_positions(answer, call.docs)
     return _as_value(answer, "pairwise" if isinstance(call, PairwiseCall) else "pointwise")
 
 
@@ -368,7 +432,7 @@ class _Driver:
         if q.answers[t.c][t.s] is not None:
             raise ScorerError(f"query {q.request.qid!r}: a call was answered twice")
         try:
-            q.answers[t.c][t.s] = _convert(call, value)
+            q.answers[t.c][t.s] = _convert(call, value, self.kind)
         except (TypeError, ValueError, OverflowError) as e:
             self._fail(q, f"answer to a {type(call).__name__} is not valid: {e}")
             return
@@ -382,8 +446,11 @@ class _Driver:
         try:
             if q.kind == "listwise":
                 offsets = np.cumsum([0] + [len(o) for o in merged], dtype=np.int64)
-                flat = np.fromiter((x for o in merged for x in o), dtype=np.int64, count=int(offsets[-1]))
-                q.plan.submit_orders(offsets, flat)
+                flat = (x for o in merged for x in o)
+                if q.adapter.scores:
+                    q.plan.submit_scores(offsets, np.fromiter(flat, dtype=np.float64, count=int(offsets[-1])))
+                else:
+                    q.plan.submit_orders(offsets, np.fromiter(flat, dtype=np.int64, count=int(offsets[-1])))
             else:
                 q.plan.submit_values(np.asarray(merged, dtype=np.float64))
         except RankwiseError as e:
@@ -712,7 +779,12 @@ def rerank(
             (or, without one, the strategy's call kind) says what it
             answers; a pointwise scorer can also serve listwise strategies
             (each shown document scored, then sorted) and pairwise ones
-            (``sigmoid(score_a - score_b)``), a listwise one pairwise ones.
+            (``sigmoid(score_a - score_b)``), a listwise one pairwise ones;
+            a groupwise scorer (one score per shown document of a listwise
+            call: GroupRank, ICR) serves listwise strategies (each call
+            ordered by its scores; ``JointRank(aggregator="zscore")``
+            averages the standardised scores across blocks) and pairwise
+            ones.
         batch_size: calls per invocation of a batch scorer; default the
             scorer's ``preferred_batch_size`` attribute, else 32.
         max_in_flight: calls outstanding at a ``submit`` scorer; default its
@@ -739,7 +811,8 @@ def rerank(
         One :class:`~rankwise.Ranking` per request, in request order, with
         synthetic scores ``n..1``. ``spend`` holds ``calls``, ``docs_shown``,
         ``rounds`` (sequential rounds of the planner), ``repaired`` (listwise
-        answers that had to be completed), ``unparsed`` (those among them
+        answers that had to be completed, groupwise ones that left a
+        document without a score), ``unparsed`` (those among them
         that named no shown document at all) and ``failed`` (0 or 1); and
         ``tokens_in``/``tokens_out``/``thinking_tokens``/``latency``
         (seconds)/``flops``, summed over calls, when the scorer reports them

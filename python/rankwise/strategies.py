@@ -197,7 +197,7 @@ class TourRank(Strategy, name="tourrank"):
 
 
 Design = Literal["auto", "equi_replicate", "replicate", "random", "latin", "triangular"]
-BlockAggregator = Literal["pagerank", "win_rate", "bradley_terry", "plackett_luce", "copeland", "borda"]
+BlockAggregator = Literal["pagerank", "win_rate", "bradley_terry", "plackett_luce", "copeland", "borda", "zscore"]
 
 
 @dataclass(frozen=True)
@@ -223,12 +223,25 @@ class JointRank(Strategy, name="jointrank"):
     the blocks are rankwise's own (seeded). A list no longer than
     ``block_size`` is ``replicas`` shuffled copies of itself.
 
+    Blocks answered with one score per shown document (a groupwise scorer
+    such as GroupRank or ICR, or a pointwise one scoring each shown
+    document) are ordered by their scores and aggregated like any block
+    ranking, so ``bradley_terry`` is Bradley–Terry on the pairs the scores
+    imply; or, with ``aggregator="zscore"``, the scores themselves are
+    used: each block's scores are standardised (minus the block's mean, over
+    its population standard deviation; all 0 when that is 0) and a
+    candidate's score is the mean of its standardised scores over the
+    blocks that scored it, which removes each block's own offset and scale
+    (attention scores, uncalibrated group scores). Candidates no block
+    scored follow in first-stage order; ties keep first-stage order.
+
     Args:
         block_size: candidates per call, default 20.
         replicas: blocks per candidate, default 4.
         design: block design, default "auto".
         aggregator: pagerank (default), win_rate, bradley_terry,
-            plackett_luce, copeland or borda.
+            plackett_luce, copeland, borda, or zscore (needs a groupwise or
+            pointwise scorer).
         seed: design seed (hashed with each query id), default 0.
     """
 
@@ -237,6 +250,11 @@ class JointRank(Strategy, name="jointrank"):
     design: Design = "auto"
     aggregator: BlockAggregator = "pagerank"
     seed: int = 0
+
+    @property
+    def needs_scores(self) -> bool:
+        """Whether the blocks must be answered with scores (``aggregator="zscore"``), not orders."""
+        return self.aggregator == "zscore"
 
     def design_for(self, n: int) -> str:
         """The design used for a list of ``n`` candidates (``auto`` resolved)."""

@@ -2,6 +2,16 @@
 //! parallel round, the block rankings turned into pairwise comparisons (or
 //! used directly as rankings) and aggregated.
 //!
+//! Blocks answered with scores (a groupwise scorer, or a pointwise one
+//! scoring each shown item) are ordered by their scores and aggregated as
+//! rankings like any other answer, so `bradley_terry` is Bradley-Terry on
+//! the pairs the scores imply; or, with the `zscore` aggregator, the scores
+//! themselves are used: each block's scores are standardised (minus the
+//! block's mean, over its standard deviation; all zero when it is 0 or the
+//! block scored one item) and an item's score is the mean of its
+//! standardised scores over the blocks that scored it. Items no block scored
+//! follow in first-stage order; ties keep first-stage order.
+//!
 //! Block designs for `n` items, blocks of `k`, `r` replicas:
 //! * `equi_replicate`: every item in exactly `r` blocks (needs `r n % k == 0`);
 //!   `r` shuffles of the items cut into blocks of `k`, a repeat within a
@@ -207,6 +217,7 @@ crate::names! {
         PlackettLuce = "plackett_luce",
         Copeland = "copeland",
         Borda = "borda",
+        ZScore = "zscore",
     }
 }
 
@@ -224,6 +235,8 @@ pub struct JointRank {
     n: usize,
     blocks: Vec<Vec<u32>>,
     ranked: Vec<Vec<u32>>,
+    /// `zscore`: the sum of each item's standardised scores and how many blocks scored it.
+    z: Vec<(f64, u32)>,
     aggregator: BlockAggregator,
     asked: bool,
 }
@@ -244,7 +257,7 @@ impl JointRank {
         } else {
             blocks(n, block_size, replicas, design, &mut Rng::new(seed))?
         };
-        Ok(JointRank { n, blocks, ranked: Vec::new(), aggregator, asked: false })
+        Ok(JointRank { n, blocks, ranked: Vec::new(), z: Vec::new(), aggregator, asked: false })
     }
 
     pub fn blocks(&self) -> &[Vec<u32>] {
@@ -261,6 +274,7 @@ pub fn aggregate_rankings(n: usize, offsets: &[usize], items: &[u32], agg: Block
             plackett_luce(&Rankings::new(Some(n), &lengths, items, None)?, Method::Newman, 1.0, stop)?.scores
         }
         BlockAggregator::Borda => borda(&Rankings::new(Some(n), &lengths, items, None)?)?,
+        BlockAggregator::ZScore => return Err(needs_scores()),
         _ => {
             let (w, l) = pairs_from_rankings(offsets, items);
             let c = Comparisons::new(n, &w, &l, None)?;
@@ -274,6 +288,28 @@ pub fn aggregate_rankings(n: usize, offsets: &[usize], items: &[u32], agg: Block
     })
 }
 
+fn needs_scores() -> Error {
+    Error::invalid(
+        "aggregator",
+        "'zscore' averages per-document scores, and these answers are orders; use a groupwise or pointwise \
+         scorer, or another aggregator",
+    )
+}
+
+/// Add one block's standardised scores (NaN: not scored, skipped) to `z`.
+pub fn add_standardised(z: &mut [(f64, u32)], items: &[u32], scores: &[f64]) {
+    let given: Vec<(u32, f64)> = items.iter().zip(scores).filter(|(_, s)| !s.is_nan()).map(|(&i, &s)| (i, s)).collect();
+    let m = given.len() as f64;
+    let mean = given.iter().map(|g| g.1).sum::<f64>() / m;
+    let sd = (given.iter().map(|g| (g.1 - mean).powi(2)).sum::<f64>() / m).sqrt();
+    for (i, s) in given {
+        let zi = if sd > 0.0 && sd.is_finite() { (s - mean) / sd } else { 0.0 };
+        let e = &mut z[i as usize];
+        e.0 += zi;
+        e.1 += 1;
+    }
+}
+
 impl Planner for JointRank {
     fn n(&self) -> usize {
         self.n
@@ -284,12 +320,32 @@ impl Planner for JointRank {
         }
         self.asked = true;
     }
+    fn submit_scores(&mut self, calls: &Calls, scores: Vec<Vec<f64>>) -> Result<()> {
+        if self.aggregator != BlockAggregator::ZScore {
+            let orders = scores.iter().map(|s| crate::parse::order_by_scores(s)).collect();
+            return self.submit_orders(calls, orders);
+        }
+        self.z = vec![(0.0, 0); self.n];
+        for (c, s) in scores.iter().enumerate() {
+            add_standardised(&mut self.z, calls.get(c), s);
+        }
+        Ok(())
+    }
     fn submit_orders(&mut self, calls: &Calls, orders: Vec<Vec<u32>>) -> Result<()> {
+        if self.aggregator == BlockAggregator::ZScore {
+            return Err(needs_scores());
+        }
         self.ranked =
             orders.iter().enumerate().map(|(c, o)| o.iter().map(|&p| calls.get(c)[p as usize]).collect()).collect();
         Ok(())
     }
     fn ranking(&mut self) -> Result<Vec<u32>> {
+        if self.aggregator == BlockAggregator::ZScore && !self.z.is_empty() {
+            // the unscored after every scored item (mean z is finite), in first-stage order
+            let mean: Vec<f64> =
+                self.z.iter().map(|&(s, c)| if c > 0 { s / f64::from(c) } else { f64::NEG_INFINITY }).collect();
+            return Ok(ranking_from_scores(&mean));
+        }
         if self.ranked.is_empty() {
             return Ok((0..self.n as u32).collect());
         }
@@ -382,6 +438,41 @@ mod tests {
         let bs = blocks(7, 20, 3, Design::Latin, &mut Rng::new(0)).unwrap();
         assert_eq!(bs.len(), 3);
         assert!(counts(7, &bs).iter().all(|&c| c == 3));
+    }
+
+    #[test]
+    fn zscore_averages_standardised_block_scores() {
+        // blocks scored on different scales: the raw means would favour item 3's block
+        let mut z = vec![(0.0, 0); 4];
+        add_standardised(&mut z, &[0, 1], &[1.0, 3.0]);
+        add_standardised(&mut z, &[2, 3], &[100.0, 104.0]);
+        add_standardised(&mut z, &[1, 2, 3], &[5.0, 5.0, f64::NAN]);
+        let mean: Vec<f64> = z.iter().map(|&(s, c)| s / f64::from(c)).collect();
+        assert_eq!(z.iter().map(|e| e.1).collect::<Vec<_>>(), vec![1, 2, 2, 1]);
+        assert_eq!(mean, vec![-1.0, 0.5, -0.5, 1.0], "sd 0 gives zeros; NaN is skipped");
+
+        let truth = shuffled_truth(60, 2);
+        let u = utilities(&truth);
+        let jr = JointRank::new(60, 10, 3, Design::Auto, BlockAggregator::ZScore, 1).unwrap();
+        let mut plan = Plan::new(Box::new(jr));
+        let calls = plan.requests().clone();
+        assert!(plan.submit_orders(&[0, 0], &[]).is_err());
+        let mut offsets = vec![0];
+        let mut scores = vec![];
+        for c in 0..calls.len() {
+            // each block on its own affine scale: standardisation removes it
+            scores.extend(calls.get(c).iter().map(|&i| 10.0 * c as f64 + (1.0 + c as f64) * u[i as usize]));
+            offsets.push(scores.len());
+        }
+        plan.submit_scores(&offsets, &scores).unwrap();
+        assert!(plan.requests().is_empty());
+        let r = plan.result().unwrap();
+        assert!(r[..3].iter().all(|&i| truth[i as usize] < 6), "{:?}", &r[..5]);
+        let e = JointRank::new(60, 10, 3, Design::Auto, BlockAggregator::ZScore, 1).unwrap();
+        let mut plan = Plan::new(Box::new(e));
+        let (offsets, ids, _) = super::super::testing::answer(&plan.requests().clone(), plan.kind(), &u);
+        let err = plan.submit_orders(&offsets, &ids).unwrap_err().to_string();
+        assert!(err.starts_with("aggregator: ") && err.contains("zscore"), "{err}");
     }
 
     #[test]

@@ -22,7 +22,7 @@ pub mod tourrank;
 pub mod window;
 
 use crate::error::{Error, Result};
-use crate::parse::complete;
+use crate::parse::{complete, order_by_scores};
 pub use params::{build, Params, Registration, Value};
 
 /// Every planner the bindings can build by name (see [`params::build`]):
@@ -87,7 +87,10 @@ impl Calls {
 ///
 /// Answers arrive through [`Planner::submit_orders`] (listwise rounds) or
 /// [`Planner::submit_values`] (pointwise and pairwise rounds); a planner
-/// implements the one its rounds need, the other refuses by default.
+/// implements the one its rounds need, the other refuses by default. A
+/// listwise round may also be answered with one score per shown item
+/// ([`Planner::submit_scores`]: a groupwise scorer, or a pointwise one
+/// scoring each shown item); by default the scores only order each call.
 pub trait Planner: Send + Sync {
     /// The number of items, `0..n`.
     fn n(&self) -> usize;
@@ -105,6 +108,16 @@ pub trait Planner: Send + Sync {
     fn submit_orders(&mut self, calls: &Calls, orders: Vec<Vec<u32>>) -> Result<()> {
         let _ = (calls, orders);
         Err(wrong_kind(self.kind(), CallKind::List))
+    }
+    /// Listwise calls answered with one score per shown item, in prompt
+    /// order, already validated: finite, or NaN for an item the answer gave
+    /// no score. By default each call becomes the order of its scores (ties
+    /// in prompt order, the unscored last in prompt order) for
+    /// [`Planner::submit_orders`]; a planner that can use the scores
+    /// themselves (JointRank's `zscore`) overrides it.
+    fn submit_scores(&mut self, calls: &Calls, scores: Vec<Vec<f64>>) -> Result<()> {
+        let orders = scores.iter().map(|s| order_by_scores(s)).collect();
+        self.submit_orders(calls, orders)
     }
     /// Pointwise scores (finite) or pairwise probabilities (in [0, 1]), one
     /// per call, already validated.
@@ -133,10 +146,12 @@ pub struct Spend {
     pub docs_shown: usize,
     pub rounds: usize,
     /// Listwise answers that were not a clean permutation (omitted, repeated
-    /// or invented positions), the unparsed ones included.
+    /// or invented positions), or groupwise ones that left an item without a
+    /// score; the unparsed ones included.
     pub repaired: usize,
     /// Listwise answers that named no valid position at all (text that
-    /// parsed to nothing, `[]`): the call's first-stage order was kept.
+    /// parsed to nothing, `[]`), or groupwise ones that scored no item: the
+    /// call's first-stage order was kept.
     pub unparsed: usize,
 }
 
@@ -249,6 +264,48 @@ impl Plan {
             orders.push(p.order);
         }
         self.finish_round(|planner, calls| planner.submit_orders(calls, orders))
+    }
+
+    /// Listwise calls answered with scores, flat: call `c`'s scores are
+    /// `scores[offsets[c]..offsets[c+1]]`, one per shown item in prompt order
+    /// (exactly as many as the call showed), higher is better; NaN marks an
+    /// item the answer gave no score (a repaired answer; all NaN: unparsed),
+    /// an infinite score is refused.
+    pub fn submit_scores(&mut self, offsets: &[usize], scores: &[f64]) -> Result<()> {
+        if self.kind() != CallKind::List {
+            return Err(wrong_kind(self.kind(), CallKind::List));
+        }
+        if offsets.is_empty()
+            || offsets[0] != 0
+            || offsets.windows(2).any(|w| w[0] > w[1])
+            || offsets[offsets.len() - 1] != scores.len()
+        {
+            return Err(Error::invalid("offsets", "must start at 0, not decrease, and end at the number of scores"));
+        }
+        self.check_pending(offsets.len() - 1)?;
+        let mut out = Vec::with_capacity(offsets.len() - 1);
+        for (c, w) in offsets.windows(2).enumerate() {
+            let k = self.pending.offsets[c + 1] - self.pending.offsets[c];
+            let s = &scores[w[0]..w[1]];
+            if s.len() != k {
+                return Err(Error::invalid(
+                    "answers",
+                    format!("answer {c} has {} scores for the {k} documents its call showed", s.len()),
+                ));
+            }
+            if let Some(v) = s.iter().find(|v| v.is_infinite()) {
+                return Err(Error::invalid("answers", format!("answer {c} has the score {v}, not a finite number")));
+            }
+            let unscored = s.iter().filter(|v| v.is_nan()).count();
+            if unscored > 0 {
+                self.spend.repaired += 1;
+                if unscored == k {
+                    self.spend.unparsed += 1;
+                }
+            }
+            out.push(s.to_vec());
+        }
+        self.finish_round(|planner, calls| planner.submit_scores(calls, out))
     }
 
     /// Pointwise scores (finite) or pairwise probabilities (in [0, 1]).
@@ -476,6 +533,26 @@ mod tests {
         let mut plan = Plan::new(Box::new(window::SlidingWindow::new(3, 3, 1, 1).unwrap()));
         plan.requests();
         assert!(plan.submit_orders(&[0, 2, 1], &[0, 1]).is_err(), "decreasing offsets");
+    }
+
+    #[test]
+    fn scores_order_each_call_and_their_gaps_are_counted() {
+        let mut plan = Plan::new(Box::new(window::SlidingWindow::new(4, 4, 4, 1).unwrap()));
+        plan.requests();
+        assert!(plan.submit_scores(&[0, 3], &[1.0, 2.0, 3.0]).is_err(), "3 scores for 4 shown");
+        assert!(plan.submit_scores(&[0, 4], &[1.0, f64::INFINITY, 0.0, 0.0]).is_err(), "infinite");
+        // item 3 unscored: last; 1 and 2 tie: prompt order
+        plan.submit_scores(&[0, 4], &[0.5, 2.0, 2.0, f64::NAN]).unwrap();
+        assert!(plan.requests().is_empty());
+        assert_eq!(plan.result().unwrap(), vec![1, 2, 0, 3]);
+        assert_eq!((plan.spend.repaired, plan.spend.unparsed), (1, 0));
+        let mut plan = Plan::new(Box::new(window::SlidingWindow::new(2, 2, 2, 1).unwrap()));
+        plan.requests();
+        plan.submit_scores(&[0, 2], &[f64::NAN, f64::NAN]).unwrap();
+        assert_eq!((plan.spend.repaired, plan.spend.unparsed), (1, 1));
+        let mut plan = Plan::new(Box::new(pointwise::Pointwise::new(2)));
+        plan.requests();
+        assert!(plan.submit_scores(&[0, 1, 2], &[1.0, 2.0]).is_err(), "a pointwise plan takes values");
     }
 
     #[test]

@@ -9,7 +9,15 @@ from many queries, and returns one answer per call, in order:
   repaired as :func:`~rankwise.parse_permutation` does;
 * pointwise, ``PointwiseCall(qid, query, doc)`` -> a finite relevance score;
 * pairwise, ``PairwiseCall(qid, query, doc_a, doc_b)`` -> the probability
-  that ``doc_a`` is more relevant than ``doc_b``, in [0, 1].
+  that ``doc_a`` is more relevant than ``doc_b``, in [0, 1];
+* groupwise, ``ListwiseCall(qid, query, docs)`` -> one score per shown
+  document, in prompt order (higher is more relevant): a sequence of ``k``
+  finite numbers (``None`` for a document the model gave no score, counted
+  as a repaired answer), or text that :func:`~rankwise.parse_scores` reads
+  (GroupRank-style ``[i]: score`` lines, attention scores, ...). Any
+  strategy can use it: listwise planners order each call by its scores,
+  pairwise ones get ``sigmoid(s_a - s_b)``, and ``JointRank(aggregator=
+  "zscore")`` averages the standardised scores across blocks.
 
 An answer may also be an exception instance: that call failed and the rest
 of the batch stands (a server scorer uses this so that one bad request does
@@ -54,8 +62,8 @@ __all__ = [
     "resolve_method",
 ]
 
-Kind = Literal["listwise", "pointwise", "pairwise"]
-KINDS: Tuple[str, ...] = ("listwise", "pointwise", "pairwise")
+Kind = Literal["listwise", "pointwise", "pairwise", "groupwise"]
+KINDS: Tuple[str, ...] = ("listwise", "pointwise", "pairwise", "groupwise")
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +102,7 @@ class Answer:
     """One call's answer with what it cost; scorers may return plain values instead.
 
     Attributes:
-        value: the answer itself (a ranking, a score or a probability, as above).
+        value: the answer itself (a ranking, a score, a probability or a group's scores, as above).
         raw: the model's raw output text, when there is one (default None).
         prompt: the prompt sent (text or chat messages), when the scorer exposes it (default None).
         tokens_in: prompt tokens the call read (default 0).

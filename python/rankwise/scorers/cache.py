@@ -15,6 +15,7 @@ from ..recording import (
     PathLike,
     _call_parts,
     _jsonable,
+    call_kind,
     read_calls,
     relay,
     scorer_identity,
@@ -79,7 +80,7 @@ class Cached(ForwardingScorer):
             for rec in read_calls(self.path):
                 if rec.error is None:
                     self._answers[(rec.kind, rec.qid, rec.query, rec.docids, rec.scorer)] = rec.value
-        self._recorder = CallRecorder(self.path, self.identity)
+        self._recorder = CallRecorder(self.path, self.identity, getattr(scorer, "kind", None))
         self._lock = threading.Lock()
         self._pending: Dict[CacheKey, "Future[Any]"] = {}
         self.hits = 0
@@ -90,8 +91,8 @@ class Cached(ForwardingScorer):
         return len(self._answers)
 
     def _key(self, call: Any) -> CacheKey:
-        kind, qid, query, docids = _call_parts(call)
-        return (kind, qid, query, docids, self.identity)
+        _, qid, query, docids = _call_parts(call)
+        return (call_kind(call, getattr(self.scorer, "kind", None)), qid, query, docids, self.identity)
 
     @staticmethod
     def _copy(value: Any) -> Any:

@@ -46,7 +46,10 @@ class Oracle:
       each position in the lower half then omitted with probability ``drop``
       (a truncated answer; the driver appends what is missing in prompt order);
     * pointwise: ``v``;
-    * pairwise: ``sigmoid(v_a - v_b)``.
+    * pairwise: ``sigmoid(v_a - v_b)``;
+    * groupwise: ``v`` of every shown document, in prompt order (one score
+      per document of a listwise call), each document in the lower half by
+      ``v`` then left unscored (``None``) with probability ``drop``.
 
     The noise of a call is a function of ``seed``, the query and the shown
     documents only, so answers do not depend on batching or call order (as a
@@ -124,17 +127,21 @@ class Oracle:
             if c.qid not in self._utility:  # that call fails, the rest of the batch stands
                 out.append(ScorerError(f"Oracle: query {c.qid!r} is not in the reference"))
                 continue
-            if isinstance(c, ListwiseCall) and self.kind == "listwise":
+            if isinstance(c, ListwiseCall) and self.kind in ("listwise", "groupwise"):
                 ids = [d.docid for d in c.docs]
                 v = self._perturbed(c.qid, ids)
                 order = np.argsort(-v, kind="stable")
+                keep = np.ones(len(order), dtype=bool)
                 if self.drop:
-                    keep = np.ones(len(order), dtype=bool)
                     half = (len(order) + 1) // 2
                     u = self._noise(c.qid, ["drop"] + ids)[1:]  # an independent stream
                     keep[half:] = np.exp(-np.exp(-u[half:])) >= self.drop
-                    order = order[keep]
-                out.append(order.tolist())
+                if self.kind == "listwise":
+                    out.append(order[keep].tolist())
+                else:
+                    given = np.zeros(len(v), dtype=bool)
+                    given[order[keep]] = True
+                    out.append([float(x) if g else None for x, g in zip(v, given)])
             elif isinstance(c, PointwiseCall) and self.kind == "pointwise":
                 out.append(float(self._perturbed(c.qid, [c.doc.docid])[0]))
             elif isinstance(c, PairwiseCall) and self.kind == "pairwise":

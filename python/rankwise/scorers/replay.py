@@ -89,7 +89,7 @@ class Replay:
         """The recorded answers; an unrecorded call's answer is a ScorerError."""
         out: List[Any] = []
         for c in calls:
-            kind, qid, docids = call_key(c)
+            kind, qid, docids = call_key(c, self.kind)
             if kind != self.kind:
                 raise InvalidInputError(f"Replay answers {self.kind} calls only, got a {type(c).__name__}")
             key = (qid, docids)
