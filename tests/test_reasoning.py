@@ -448,3 +448,53 @@ def test_cli_method_reasonrank_and_max_thinking_tokens(tmp_path, capsys):
     assert bodies and all(b["max_tokens"] == 50 + 100 for b in bodies)
     assert all("<answer> </answer>" in b["messages"][0]["content"] for b in bodies)
     assert len(rw.read_run(str(out))) == 10
+
+
+# --- GroupRank (groupwise: one score per passage) ------------------------------------------
+
+
+def test_openai_grouprank_scores_every_passage_and_counts_its_trace(replay):
+    server, holder = replay
+    usage = {"prompt_tokens": 80, "completion_tokens": 60, "completion_tokens_details": {"reasoning_tokens": 41}}
+    holder["answers"] = lambda req: chat(
+        "<think>passage 1 names the stages; 0 is off topic.</think>\n<answer>[1]: 2\n[2]: 9\n[3]: 5</answer>",
+        usage=usage,
+    )
+    s = OpenAIScorer(server.url, "m", kind="groupwise", probe=False)
+    assert s.method == "grouprank"
+    req = rw.Request("q", "flea life cycle", list(cands(3)))
+    (r,) = rw.rerank([req], rw.SlidingWindow(window=3), s, on_error="raise")
+    assert r.docids == ["d1", "d2", "d0"] and r.spend["repaired"] == 0
+    assert r.spend["thinking_tokens"] == 41 and r.spend["tokens_out"] == 60
+    body = server.bodies[-1]
+    assert body["max_tokens"] == 3072 + 8 * 3 + 16  # ReasonRank's trace budget, then 8 tokens a line
+    assert [m["role"] for m in body["messages"]] == ["system", "user"]
+    user = body["messages"][1]["content"]
+    assert "[2] passage egg number 1\n" in user and "in the form [i]: score" in user
+    assert "relevance score for every passage" in body["messages"][0]["content"]
+    s.close()
+
+
+def test_openai_grouprank_budget_hit_keeps_prompt_order_and_is_counted(replay):
+    server, holder = replay
+    holder["answers"] = lambda req: chat("", reasoning_content="passage 3 looks", finish="length")
+    with OpenAIScorer(server.url, "m", kind="groupwise", method="grouprank", probe=False) as s:
+        req = rw.Request("q", "flea", list(cands(3)))
+        (r,) = rw.rerank([req], rw.SlidingWindow(window=3), s, on_error="raise")
+        assert r.docids == ["d0", "d1", "d2"] and s.budget_hits == 1
+        assert (r.spend["repaired"], r.spend["unparsed"], r.spend["failed"]) == (1, 1, 0)
+
+
+def test_cli_method_grouprank_implies_a_groupwise_scorer(tmp_path, capsys):
+    from rankwise import cli
+
+    inp = Path(__file__).resolve().parent.parent / "examples" / "dl19_top30.json"
+    out = tmp_path / "run.txt"
+    with LoopbackServer() as server:  # SIMULATED: it answers "no", which scores no passage
+        args = ["rerank", str(inp), "-o", str(out), "--scorer", server.url, "--model", "m", "--no-progress"]
+        args += ["--method", "grouprank", "--aggregator", "zscore", "--max-thinking-tokens", "64"]
+        assert cli.main(args) == 0, capsys.readouterr().err
+        bodies = [b for b in server.bodies if "messages" in b]
+    assert bodies and all(b["max_tokens"] == 64 + 8 * 20 + 16 for b in bodies)  # JointRank's blocks of 20
+    assert all("in the form [i]: score" in b["messages"][1]["content"] for b in bodies)
+    assert len(rw.read_run(str(out))) == 10

@@ -69,7 +69,12 @@ STRATEGIES: Dict[str, Type[Strategy]] = strategies.STRATEGIES
 # a strategy field whose flag would clash with another option
 RENAMED: Dict[Tuple[type, str], str] = {(Setwise, "method"): "setwise_method"}
 # the default strategy for the kind of call the scorer answers
-DEFAULT_STRATEGY = {"pointwise": "pointwise", "listwise": "jointrank", "pairwise": "sparse-pairwise"}
+DEFAULT_STRATEGY = {
+    "pointwise": "pointwise",
+    "listwise": "jointrank",
+    "pairwise": "sparse-pairwise",
+    "groupwise": "jointrank",
+}
 
 
 def strategy_class(name: str) -> Type[Strategy]:
@@ -132,8 +137,8 @@ def _flexible_kinds(spec: str) -> Tuple[str, ...]:
     if spec == "minilm" or spec.startswith(("replay:", "py:")):
         return ()
     if spec.startswith(("http://", "https://")):
-        return ("pointwise", "listwise")
-    return ("pointwise", "listwise", "pairwise")
+        return ("pointwise", "listwise", "groupwise")
+    return ("pointwise", "listwise", "pairwise", "groupwise")
 
 
 def plan_job(args: argparse.Namespace) -> Tuple[Union[Strategy, CascadePlan], Optional[str]]:
@@ -144,13 +149,17 @@ def plan_job(args: argparse.Namespace) -> Tuple[Union[Strategy, CascadePlan], Op
     Pointwise); a model or server built for an explicit strategy answers the
     strategy's kind unless ``--kind`` says otherwise."""
     from .scorers import spec_kind
+    from .scorers.spec import method_kind
 
     if getattr(args, "stage", None) or getattr(args, "cascade", None):
         try:
             return plan_cascade(args), None
         except InvalidInputError as e:
             raise UsageError(str(e)) from None
-    kind = _choose("--kind", args.kind, ("pointwise", "listwise", "pairwise")) if args.kind else None
+    kind = _choose("--kind", args.kind, ("pointwise", "listwise", "pairwise", "groupwise")) if args.kind else None
+    if kind is None and args.method is not None:  # a method answers one kind (icr, grouprank: groupwise)
+        implied = method_kind(args.method)
+        kind = implied if implied in _flexible_kinds(args.scorer) else None
     try:
         natural = spec_kind(args.scorer, kind)
     except InvalidInputError as e:
@@ -674,21 +683,24 @@ def _add_scorer_options(p: argparse.ArgumentParser, default_scorer: str) -> None
     g.add_argument(
         "--kind",
         default=None,
-        help="what a model or server scores: pointwise, listwise or pairwise "
-        "(default: what --strategy asks, else the scorer's own: pointwise for models, listwise for servers)",
+        help="what a model or server scores: pointwise, listwise, pairwise or groupwise (one score per shown "
+        "passage) (default: what --method or --strategy asks, else the scorer's own: pointwise for models, "
+        "listwise for servers)",
     )
     g.add_argument(
         "--method",
         default=None,
         help="the model's method: yes_no, labels, cross_encoder, rank1 (Rank1 reasoning), generate, first, "
-        "reasonrank (ReasonRank reasoning), prp (default: per kind)",
+        "reasonrank (ReasonRank reasoning), prp, icr (attention scores, local causal LMs), grouprank "
+        "(one score per passage) (default: per kind)",
     )
     g.add_argument(
         "--max-thinking-tokens",
         type=int,
         default=None,
         metavar="N",
-        help="the reasoning trace's budget of rank1 / reasonrank (default: 2000 for rank1, Rank1's; 3072 for reasonrank)",
+        help="the reasoning trace's budget of rank1 / reasonrank / grouprank (default: 2000 for rank1, Rank1's; "
+        "3072 for reasonrank and grouprank)",
     )
     g.add_argument(
         "--insert-scores",

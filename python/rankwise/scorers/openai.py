@@ -30,7 +30,13 @@ __all__ = ["OpenAIScorer", "DEFAULT_MAX_IN_FLIGHT"]
 
 log = logging.getLogger("rankwise")
 
-METHODS = {"pointwise": ("yes_no", "rank1"), "listwise": ("generate", "first", "reasonrank")}
+METHODS = {
+    "pointwise": ("yes_no", "rank1"),
+    "listwise": ("generate", "first", "reasonrank"),
+    "groupwise": ("grouprank",),
+}
+#: the methods that may write a trace before their answer (and are closed, counted and budgeted alike)
+TRACED = ("reasonrank", "grouprank")
 RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
 # vLLM's OpenAI server schedules up to --max-num-seqs sequences at once: 256 by default on most GPUs
 # (1024 on >= 70 GiB GPUs other than the A100). Keeping that many requests outstanding fills its batch;
@@ -209,8 +215,10 @@ class OpenAIScorer:
     Args:
         base_url: e.g. ``"http://localhost:8000/v1"``; default ``$OPENAI_BASE_URL``.
         model: the served model's name; default the only model the probe finds.
-        kind: "listwise" (default) or "pointwise".
-        method: generate (default for listwise), first, or yes_no (pointwise).
+        kind: "listwise" (default), "pointwise" or "groupwise".
+        method: generate (default for listwise), first or reasonrank; yes_no
+            (default for pointwise) or rank1; grouprank (groupwise: one score
+            per shown passage, see :mod:`rankwise.scorers.reasoning`).
         api_key: default ``$OPENAI_API_KEY`` (none sent when unset).
         max_in_flight: requests outstanding at once, default 256 (vLLM's
             default ``--max-num-seqs`` on most GPUs); ``concurrency`` is an alias.
@@ -222,7 +230,8 @@ class OpenAIScorer:
             ``(max_retries + 1) * timeout + backoff * (2**max_retries - 1)`` (243.5 s at the defaults).
         probe: check the server and the model at construction, default True.
         max_words: words per passage, default 300.
-        max_tokens: answer tokens for generate, default 6 per passage + 8.
+        max_tokens: answer tokens for generate, default 6 per passage + 8 (reasonrank:
+            100 after the trace; grouprank: 8 per passage + 16 after the trace).
         instruction: the yes/no task instruction, default Qwen3-Reranker's.
         extra_body: more request fields (e.g. ``{"top_k": 1}`` for vLLM).
         flops_model: the served model's shape, a config dict (its ``config.json``), a
@@ -236,9 +245,9 @@ class OpenAIScorer:
             vLLM or SGLang serving Qwen3-Reranker expect). ``rank1`` always uses
             ``/completions`` (Rank1's raw prompt).
         max_thinking_tokens: the reasoning methods' trace budget (rank1: default
-            2000, Rank1's; reasonrank: default 3072, ReasonRank's reasoning_maxlen).
+            2000, Rank1's; reasonrank and grouprank: default 3072, ReasonRank's reasoning_maxlen).
         insert_scores: InsertRank, each passage's first-stage score beside it in
-            the listwise prompts (generate, first, reasonrank).
+            the listwise prompts (generate, first, reasonrank) and grouprank's.
         score_scale: "raw" (default, three decimals) or "minmax100" (0..100 within the window).
 
     Reasoning methods. ``rank1`` makes two requests per call: the trace
@@ -256,6 +265,8 @@ class OpenAIScorer:
     the permutation is read inside ``<answer>`` or after ``</think>``. A trace
     cut by the budget leaves no answer (the driver keeps prompt order for
     that window); it is counted in ``budget_hits`` and logged.
+    ``grouprank`` is handled alike with its own prompt and answer budget;
+    its answer (``[i]: score`` lines) is read by :func:`~rankwise.parse_scores`.
     ``thinking_tokens`` is the server's
     ``usage.completion_tokens_details.reasoning_tokens`` where given, else
     the trace's share of ``completion_tokens`` by characters.
@@ -288,7 +299,7 @@ class OpenAIScorer:
     ) -> None:
         _require_httpx()
         if kind not in METHODS:
-            raise InvalidInputError(f"kind: OpenAIScorer answers pointwise or listwise calls, got {kind!r}")
+            raise InvalidInputError(f"kind: OpenAIScorer answers pointwise, listwise or groupwise calls, got {kind!r}")
         method = method or METHODS[kind][0]
         if method not in METHODS[kind]:
             raise InvalidInputError(f"method: {kind} takes {', '.join(METHODS[kind])}; got {method!r}")
@@ -346,7 +357,7 @@ class OpenAIScorer:
             )
         if isinstance(max_thinking_tokens, bool) or not isinstance(max_thinking_tokens, int) or max_thinking_tokens < 1:
             raise InvalidInputError(f"max_thinking_tokens: an integer >= 1 is required, got {max_thinking_tokens!r}")
-        if insert_scores and kind != "listwise":
+        if insert_scores and kind not in ("listwise", "groupwise"):
             raise InvalidInputError(f"insert_scores: an option of the listwise prompts, not of {kind} {method}")
         reasoning.scaled_scores([], score_scale)  # checks the name
         self.max_thinking_tokens = max_thinking_tokens
@@ -564,6 +575,10 @@ class OpenAIScorer:
             msgs = reasoning.reasonrank_messages(call.query, [self._cut(d.text) for d in call.docs], self._scores(call))
             answer = self.max_tokens or reasoning.REASONRANK_ANSWER_TOKENS
             body.update(messages=msgs, max_tokens=self.max_thinking_tokens + answer)
+        elif self.method == "grouprank":
+            msgs = reasoning.grouprank_messages(call.query, [self._cut(d.text) for d in call.docs], self._scores(call))
+            answer = self.max_tokens or reasoning.grouprank_answer_tokens(len(call.docs))
+            body.update(messages=msgs, max_tokens=self.max_thinking_tokens + answer)
         else:
             k = len(call.docs)
             msgs = reasoning.listwise_messages(
@@ -609,10 +624,10 @@ class OpenAIScorer:
                 raise ScorerError("neither 'yes' nor 'no' is among the top logprobs of the answer")
             d = lp.get("no", -math.inf) - lp.get("yes", -math.inf)  # P(yes) = 1 / (1 + e^d), safe for any logprobs
             return 0.0 if d == math.inf else 1.0 / (1.0 + math.exp(min(d, 700.0)))
-        if self.method == "reasonrank":
+        if self.method in TRACED:
             tr = self._trace(out)
             if not tr.closed:
-                return ""
+                return ""  # cut by the budget: no answer (the window keeps its prompt order)
             return reasoning.answer_text(tr.answer)
         if self.method == "first":
             k = len(call.docs)
@@ -687,7 +702,7 @@ class OpenAIScorer:
                 raw = None
             usage = out.get("usage") or {}
             thinking = 0
-            if self.method == "reasonrank":
+            if self.method in TRACED:
                 tr = self._trace(out)
                 if not tr.closed and out["choices"][0].get("finish_reason") == "length":
                     self._budget_hit()

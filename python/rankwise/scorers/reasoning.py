@@ -14,6 +14,14 @@
   the text inside ``<answer>...</answer>``, else whatever follows ``</think>``. A trace that
   runs out of budget is closed (``"\\n</think>\\n<answer>"``) and the answer
   generated after it.
+* **GroupRank** (Sun et al., 2025; groupwise): the window is shown as in
+  ReasonRank's prompt, and the model compares the passages with each other,
+  may reason inside ``<think>``, and gives every passage a relevance score
+  from 0 to 10 inside ``<answer>``, one ``[i]: score`` line each, read by
+  :func:`~rankwise.parse_scores`. GroupRank's released prompt was not at
+  hand: this prompt is rankwise's own in the shape the paper describes
+  (query and group in, one score per document out), and its budget is
+  ReasonRank's. A trace that runs out of budget is closed as ReasonRank's.
 * **InsertRank** (Seetharaman et al., 2025): each passage of a listwise
   prompt is followed by ``BM25 score: S`` and the prompt says that the
   scores come from a lexical retriever. The format is the one of rank_llm's
@@ -46,6 +54,7 @@ __all__ = [
     "split_trace",
     "answer_text",
     "reasonrank_messages",
+    "grouprank_messages",
     "scaled_scores",
     "shown_scores",
     "thinking_share",
@@ -60,6 +69,7 @@ REASONRANK_MAX_THINKING_TOKENS = 3072  # ReasonRank's --reasoning_maxlen (run_ra
 REASONRANK_ANSWER_TOKENS = 100  # ReasonRank generates reasoning_maxlen + 100 tokens
 RANK1_CLOSE = "\n" + THINK_CLOSE
 REASONRANK_CLOSE = "\n" + THINK_CLOSE + "\n" + ANSWER_OPEN
+GROUPRANK_MAX_SCORE = 10  # the top of the 0..10 scale the prompt asks for
 REASONRANK_SYSTEM = (
     "You are RankLLM, an intelligent assistant that can rank passages based on their relevance to the query. "
     "Given a query and a passage list, you first thinks about the reasoning process in the mind and then provides "
@@ -229,3 +239,41 @@ def reasonrank_messages(
         "The format of the answer should be [] > [], e.g., [2] > [1]."
     )
     return [{"role": "system", "content": REASONRANK_SYSTEM}, {"role": "user", "content": user}]
+
+
+GROUPRANK_SYSTEM = (
+    "You are RankLLM, an intelligent assistant that scores passages by their relevance to the query. "
+    "Given a query and a group of passages, you compare the passages with each other, first think about the "
+    "reasoning process in the mind and then provide the answer (i.e., a relevance score for every passage). The "
+    "reasoning process and answer are enclosed within <think> </think> and <answer> </answer> tags, respectively, "
+    "i.e., <think> reasoning process here </think> <answer> answer here </answer>."
+)
+
+
+def grouprank_answer_tokens(k: int) -> int:
+    """The answer's budget after the trace: about 8 tokens per ``[i]: score`` line, and the tags."""
+    return 8 * k + 16
+
+
+def grouprank_messages(
+    query: str, passages: Sequence[str], scores: Optional[Sequence[str]] = None
+) -> List[prompts.Message]:
+    """A GroupRank-style groupwise prompt (rankwise's own; see the module
+    docs): the system prompt, then one user message with the passages as
+    ``[i] text`` lines and the request for one 0..10 score per passage as
+    ``[i]: score`` lines; ``[n]`` in the texts becomes ``(n)``. With
+    ``scores`` (InsertRank), each passage line is followed by its score line."""
+    n = len(passages)
+    q = _no_brackets(query).strip()
+    shown = with_scores([_no_brackets(p).strip() for p in passages], scores)
+    note = SCORE_NOTE.strip() + "\n" if scores is not None else ""
+    top = GROUPRANK_MAX_SCORE
+    user = (
+        f"I will provide you with {n} passages, each indicated by a numerical identifier []. "
+        f"Score each passage by its relevance to the search query: {q}.\n{note}\n"
+        + "".join(f"[{i + 1}] {p}\n" for i, p in enumerate(shown))
+        + f"Search Query: {q}.\nCompare the {n} passages above with each other and give every one of them a "
+        f"relevance score from 0 (irrelevant) to {top} (perfectly relevant). List all the passages by their "
+        "identifiers, one per line, in the form [i]: score, e.g., [1]: 7."
+    )
+    return [{"role": "system", "content": GROUPRANK_SYSTEM}, {"role": "user", "content": user}]

@@ -26,7 +26,7 @@ from typing import Any, Dict, Optional
 from .._errors import InvalidInputError
 from ._base import KINDS, check_kind
 
-__all__ = ["from_spec", "spec_kind"]
+__all__ = ["from_spec", "spec_kind", "method_kind"]
 
 SPECS = (
     "minilm, a model folder or hub id, http(s)://server/v1, replay:FILE.jsonl, oracle:QRELS_OR_RUN or py:module:name"
@@ -47,6 +47,20 @@ def _py_object(spec: str) -> Any:
 
 def _is_model_path(spec: str) -> bool:
     return os.path.exists(spec) or (spec.count("/") == 1 and not spec.startswith("/") and " " not in spec)
+
+
+def method_kind(method: Optional[str]) -> Optional[str]:
+    """The kind of call a model's or server's ``method`` answers (``icr`` and
+    ``grouprank``: groupwise, ``rank1``: pointwise, ...), from the method
+    tables of :class:`HFScorer` and :class:`OpenAIScorer`; None for None or
+    a method no table (or more than one kind) has."""
+    if method is None:
+        return None
+    from .hf import METHODS as LOCAL
+    from .openai import METHODS as SERVED
+
+    kinds = {k for table in (LOCAL, SERVED) for k, methods in table.items() if method in methods}
+    return kinds.pop() if len(kinds) == 1 else None
 
 
 def spec_kind(spec: str, kind: Optional[str] = None) -> Optional[str]:
@@ -93,8 +107,8 @@ def from_spec(
     Args:
         spec: what to build.
         kind: the kind of call a model or server answers (``"pointwise"``,
-            ``"listwise"``, ``"pairwise"``); default per spec (see
-            :func:`spec_kind`).
+            ``"listwise"``, ``"pairwise"``, ``"groupwise"``); default per
+            spec (see :func:`spec_kind`).
         method: the model's method (see :class:`HFScorer` and
             :class:`OpenAIScorer`); default per kind.
         model: the served model's name (servers; required there).
@@ -107,7 +121,7 @@ def from_spec(
         temperature, seed: noise and seed of the simulated ``oracle:`` judge,
             default 0 and 0.
         max_thinking_tokens: the trace budget of the reasoning methods (rank1,
-            reasonrank) of a model or server; default the method's own.
+            reasonrank, grouprank) of a model or server; default the method's own.
         insert_scores: InsertRank, first-stage scores in the listwise prompts
             of a model or server (default off).
         flops_model: the served model's shape for a server's FLOPs (a config
