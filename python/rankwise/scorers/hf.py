@@ -1,6 +1,6 @@
 """LLM and cross-encoder scorers through transformers/torch (``rankwise[hf]``).
 
-One loader, :meth:`HFScorer.from_pretrained`, for five methods:
+One loader, :meth:`HFScorer.from_pretrained`, for these methods:
 
 =========  ===============  ==================================================
 kind       method           how
@@ -24,6 +24,11 @@ pointwise  ``rank1``        Rank1 (Weller et al. 2025): generate a trace after
 listwise   ``reasonrank``   ReasonRank / Rank-K: the window with ReasonRank's
                             prompt, a trace, the permutation inside
                             ``<answer>`` (or after ``</think>``)
+groupwise  ``icr``          ICR (Chen et al. 2025): one forward pass over the
+                            window, a score per passage from the attention
+                            the query's tokens pay to its tokens, calibrated
+                            by the same prompt with the query "N/A"
+                            (``icr_calibration``; eager attention, causal LM)
 =========  ===============  ==================================================
 
 ``insert_scores=True`` (InsertRank) shows each passage's first-stage score in
@@ -45,20 +50,22 @@ Each call's answer is a :class:`~rankwise.scorers.Answer` with the call's own
 by :func:`rankwise.flops.call_flops` (E2R-FLOPs, Peng et al. 2025): generation
 counts the prompt and the decoded tokens; a single forward pass (yes_no,
 labels, FIRST, PRP) the prompt and the one answer position; a cross-encoder
-the pair's tokens alone. A PRP call sums its two prompts (both orders).
+the pair's tokens alone. A PRP call sums its two prompts (both orders); an
+ICR call its two prompts (the query and "N/A"; the query's alone with
+``icr_calibration="none"``), each read with nothing written.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 import numpy as np
 import numpy.typing as npt
 
-from .._errors import InvalidInputError
+from .._errors import InvalidInputError, ScorerError
 from ..flops import ModelShape, call_flops
-from . import prompts, reasoning
+from . import icr, prompts, reasoning
 from ._base import Answer, ListwiseCall, PairwiseCall, PointwiseCall, check_kind, resolve_method
 from ._torch import check_model_path, load_error, pick_device, pick_dtype, require_torch
 
@@ -70,6 +77,7 @@ METHODS = {
     "pointwise": ("yes_no", "labels", "cross_encoder", "rank1"),
     "listwise": ("generate", "first", "reasonrank"),
     "pairwise": ("prp",),
+    "groupwise": ("icr",),
 }
 FloatArray = npt.NDArray[np.float64]
 
@@ -119,6 +127,16 @@ def single_token(tokenizer: Any, words: Sequence[str]) -> int:
     raise InvalidInputError(f"tokenizer: none of {list(words)} is a single token, so this method cannot read its logit")
 
 
+class _IcrWindow(NamedTuple):
+    """One ICR call prepared: its prompts (query, then "N/A" unless uncalibrated), their
+    token ids as fed to the model, where each one's query region starts, the passages' token spans."""
+
+    texts: List[str]
+    ids: List[List[int]]
+    starts: List[int]
+    spans: List[Tuple[int, int]]
+
+
 # --- the scorer ----------------------------------------------------------------------
 
 
@@ -142,6 +160,7 @@ class HFScorer:
         max_thinking_tokens: Optional[int] = None,
         insert_scores: bool = False,
         score_scale: str = "raw",
+        icr_calibration: str = "masked",
     ) -> None:
         self._torch, _ = require_torch()
         method = resolve_method("HFScorer", kind, method, METHODS)
@@ -161,6 +180,7 @@ class HFScorer:
             raise InvalidInputError(f"insert_scores: an option of the listwise prompts, not of {kind} {method}")
         reasoning.scaled_scores([], score_scale)  # checks the name
         self.insert_scores, self.score_scale = bool(insert_scores), score_scale
+        self.icr_calibration = icr.check_calibration(icr_calibration)
         self.budget_hits = 0
         cfg = model.config
         self.seq2seq = bool(getattr(cfg, "is_encoder_decoder", False))
@@ -169,6 +189,8 @@ class HFScorer:
                 f"method: {method} continues the prompt with its own trace, so it needs a causal LM, "
                 f"not the encoder-decoder {type(model).__name__}"
             )
+        if method == "icr":
+            self._icr_layers = self._icr_check_model()
         context = min(
             x
             for x in (
@@ -225,14 +247,17 @@ class HFScorer:
         max_thinking_tokens: Optional[int] = None,
         insert_scores: bool = False,
         score_scale: str = "raw",
+        icr_calibration: str = "masked",
     ) -> "HFScorer":
         """Load a model and its tokenizer (offline if they are local).
 
         Args:
             model_or_path: a local folder or a hub id.
-            kind: "pointwise" (default), "listwise" or "pairwise".
+            kind: "pointwise" (default), "listwise", "pairwise" or "groupwise"
+                (one score per passage of a window).
             method: see the module table; default yes_no (cross_encoder for a
-                sequence-classification model), generate, prp.
+                sequence-classification model), generate, prp, icr (loaded
+                with eager attention, which gives the attention probabilities).
             device: "auto" (CUDA when available), "cpu", "cuda:1", ...
             dtype: "auto" (bf16/fp16 on CUDA, fp32 on CPU), "float32", "bfloat16", "float16".
             batch_size: prompts per forward pass, default 8.
@@ -249,6 +274,11 @@ class HFScorer:
                 the listwise prompts; every call must carry scores.
             score_scale: how they are shown: "raw" (default, three decimals, as
                 rank_llm's InsertRank) or "minmax100" (0..100 within the window).
+            icr_calibration: how icr calibrates a passage's attention by the
+                "N/A" prompt's: "masked" (default, the paper's: per token,
+                dropping outliers below mean - 2 std), "subtract" (the sums'
+                difference) or "none" (the raw attention, and no N/A pass);
+                see :mod:`rankwise.scorers.icr`.
         """
         torch, tf = require_torch()
         check_kind("HFScorer", kind, tuple(METHODS))
@@ -260,9 +290,12 @@ class HFScorer:
             raise load_error("a model config and tokenizer", name, e) from None
         is_cls = any("ForSequenceClassification" in a for a in (getattr(config, "architectures", None) or []))
         if method is None:
-            method = {"pointwise": "cross_encoder" if is_cls else "yes_no", "listwise": "generate", "pairwise": "prp"}[
-                kind
-            ]
+            method = {
+                "pointwise": "cross_encoder" if is_cls else "yes_no",
+                "listwise": "generate",
+                "pairwise": "prp",
+                "groupwise": "icr",
+            }[kind]
         method = resolve_method("HFScorer", kind, method, METHODS)
         if method == "cross_encoder":
             auto = tf.AutoModelForSequenceClassification
@@ -272,10 +305,11 @@ class HFScorer:
             auto = tf.AutoModelForCausalLM
         dev = pick_device(torch, device)
         dt = pick_dtype(torch, dtype, dev)
+        extra: Dict[str, Any] = {"attn_implementation": "eager"} if method == "icr" else {}
         try:
-            model = auto.from_pretrained(name, dtype=dt)
+            model = auto.from_pretrained(name, dtype=dt, **extra)
         except TypeError:  # transformers < 4.56 calls it torch_dtype
-            model = auto.from_pretrained(name, torch_dtype=dt)
+            model = auto.from_pretrained(name, torch_dtype=dt, **extra)
         except (OSError, ValueError) as e:
             raise load_error(f"a {auto.__name__} model", name, e) from None
         model.to(dev).eval()
@@ -296,6 +330,7 @@ class HFScorer:
             max_thinking_tokens=max_thinking_tokens,
             insert_scores=insert_scores,
             score_scale=score_scale,
+            icr_calibration=icr_calibration,
         )
 
     # --- prompts -----------------------------------------------------------------
@@ -547,6 +582,177 @@ class HFScorer:
         self.last_usage = usage
         return scores
 
+    # --- ICR (groupwise): attention over the passages, read by forward hooks -------------
+
+    def _icr_check_model(self) -> List[Any]:
+        """ICR's requirements, checked once: a causal LM, a fast tokenizer
+        (offsets), eager attention (switched to when the model allows it) and
+        one attention module per layer to hook; returns those modules."""
+        model, name = self.model, type(self.model).__name__
+        if self.seq2seq:
+            raise InvalidInputError(
+                f"method: icr reads the attention a causal LM's query tokens pay to the passages before them, "
+                f"not the encoder-decoder {name}"
+            )
+        can_generate = getattr(model, "can_generate", None)
+        if not (callable(can_generate) and can_generate()):
+            raise InvalidInputError(
+                f"method: icr needs a causal LM (AutoModelForCausalLM), and {name} is not one: its attention is not causal"
+            )
+        if not getattr(self.tokenizer, "is_fast", False):
+            raise InvalidInputError(
+                "tokenizer: icr finds each passage's tokens through the offset mapping, which only a fast tokenizer "
+                f"gives, not {type(self.tokenizer).__name__}; load the fast one (AutoTokenizer, use_fast=True)"
+            )
+        impl = getattr(model.config, "_attn_implementation", None)
+        if impl != "eager":
+            try:
+                model.set_attn_implementation("eager")
+            except (AttributeError, ValueError, TypeError, ImportError, RuntimeError, NotImplementedError):
+                pass
+            if getattr(model.config, "_attn_implementation", None) != "eager":
+                raise InvalidInputError(
+                    f"model: icr reads the attention probabilities, which {impl!r} attention does not give, and {name} "
+                    'could not switch to eager; load it with attn_implementation="eager"'
+                )
+            log.info("icr: switched %s from %r to eager attention (the probabilities are read)", name, impl)
+        cfg = model.config
+        text_cfg = cfg.get_text_config() if hasattr(cfg, "get_text_config") else cfg
+        n_layers = getattr(text_cfg, "num_hidden_layers", None)
+        mods = [
+            m
+            for m in model.modules()
+            if type(m).__name__.endswith("Attention") and type(getattr(m, "layer_idx", None)) is int
+        ]
+        if not isinstance(n_layers, int) or sorted(m.layer_idx for m in mods) != list(range(n_layers)):
+            raise InvalidInputError(
+                f"model: icr hooks one attention module (a *Attention with a layer_idx) per layer, but found {len(mods)} "
+                f"in {name} for num_hidden_layers={n_layers}"
+            )
+        return mods
+
+    def _icr_prompt(self, query: str, passages: Sequence[str]) -> str:
+        return self._chat([{"role": "user", "content": icr.icr_content(query, passages)}])
+
+    def _icr_tokens(self, text: str) -> Tuple[List[int], List[Tuple[int, int]]]:
+        """The prompt's token ids as :meth:`_encode_left` feeds them (its BOS
+        rule included), with each token's character offsets (a BOS added here: (0, 0))."""
+        enc = self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+        ids = [int(t) for t in enc["input_ids"]]
+        offsets = [(int(a), int(b)) for a, b in enc["offset_mapping"]]
+        bos = getattr(self.tokenizer, "bos_token_id", None)
+        if bos is not None and ids[:1] != [bos]:
+            ids, offsets = [int(bos)] + ids, [(0, 0)] + offsets
+        return ids, offsets
+
+    def _icr_prepare(self, calls: List[Any]) -> List[_IcrWindow]:
+        """Each window's prompts (the query's, then the "N/A" one unless
+        uncalibrated) on the same cut passages, their tokens and spans."""
+        out: List[_IcrWindow] = []
+        n_tokens = lambda t: len(self.tokenizer.encode(t, add_special_tokens=False))  # noqa: E731
+        for c in calls:
+            query = c.query.strip()
+            queries = [query] if self.icr_calibration == "none" else [query, icr.NA_QUERY]
+            longest = max(queries, key=n_tokens)  # the passages are cut so that the longer prompt fits
+            shown: List[List[str]] = [[]]
+
+            def build(p: List[str], q: str = longest, shown: List[List[str]] = shown) -> str:
+                shown[0] = p  # _fit returns the text of its last build
+                return self._icr_prompt(q, p)
+
+            self._fit(build, [d.text for d in c.docs], self._budget(2))
+            texts, ids, starts, spans = [], [], [], []
+            for q in queries:
+                text = self._icr_prompt(q, shown[0])
+                toks, offsets = self._icr_tokens(text)
+                doc_chars, q_char = icr.char_spans(text, shown[0])
+                doc_toks, q_tok = icr.token_spans(offsets, doc_chars, q_char)
+                texts.append(text)
+                ids.append(toks)
+                starts.append(q_tok)
+                spans.append(doc_toks)
+            if any(s != spans[0] for s in spans):
+                raise InvalidInputError(
+                    "icr: the tokenizer split the passages differently in the query and N/A prompts"
+                )
+            out.append(_IcrWindow(texts, ids, starts, spans[0]))
+        return out
+
+    def _icr_attention(self, ids: Any, mask: Any, pos: Any, starts: Sequence[int]) -> Any:
+        """One forward pass; per batch row, the attention each key token gets
+        from the query region (rows ``starts[r]`` to the end, left padding
+        included in ``starts``): the mean over those rows, summed over heads and
+        layers (float32, batch x tokens). Forward hooks reduce each layer's
+        probabilities at once and drop them, so no layer's map is kept."""
+        torch = self._torch
+        b, t = ids.shape
+        acc = torch.zeros((b, t), dtype=torch.float32, device=ids.device)
+        fired = [0]
+
+        def hook(module: Any, _args: Any, output: Any) -> Any:
+            w = output[1] if isinstance(output, tuple) and len(output) > 1 else None
+            if w is None or w.dim() != 4 or w.shape[0] != b or w.shape[-2:] != (t, t):
+                raise InvalidInputError(
+                    f"model: {type(module).__name__} returned no attention probabilities (batch, heads, {t}, {t}); "
+                    'icr needs attn_implementation="eager"'
+                )
+            for r, q in enumerate(starts):
+                acc[r] += w[r, :, q:, :].float().sum(dim=0).mean(dim=0)
+            fired[0] += 1
+            return (output[0], None) + tuple(output[2:])
+
+        body = getattr(self.model, "base_model", None) or self.model  # the hidden states suffice: no LM head
+        handles = [m.register_forward_hook(hook) for m in self._icr_layers]
+        try:
+            body(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=False)
+        finally:
+            for h in handles:
+                h.remove()
+        if fired[0] != len(self._icr_layers):
+            raise ScorerError(f"icr: {fired[0]} attention layers ran, {len(self._icr_layers)} were hooked")
+        return acc
+
+    def _icr_run(self, windows: List[_IcrWindow]) -> List[Answer]:
+        """The forward passes, a window's prompts side by side in a batch (the
+        windows by length, so that rows pad little), then the scores."""
+        torch = self._torch
+        rows = [
+            (k, j)
+            for k in sorted(range(len(windows)), key=lambda k: len(windows[k].ids[0]))
+            for j in range(len(windows[k].ids))
+        ]
+        vecs: Dict[Tuple[int, int], FloatArray] = {}
+        with torch.inference_mode():
+            for s in range(0, len(rows), self.batch_size):
+                batch = rows[s : s + self.batch_size]
+                ids, mask, pos = self._encode_left([windows[k].texts[j] for k, j in batch])
+                width = ids.shape[1]
+                for r, (k, j) in enumerate(batch):
+                    want = windows[k].ids[j]
+                    if int(mask[r].sum()) != len(want) or ids[r, width - len(want) :].tolist() != want:
+                        raise ScorerError("icr: the tokens fed to the model differ from those the spans were read on")
+                starts = [width - len(windows[k].ids[j]) + windows[k].starts[j] for k, j in batch]
+                acc = self._icr_attention(ids, mask, pos, starts).double().cpu().numpy()
+                for r, (k, j) in enumerate(batch):
+                    vecs[k, j] = acc[r, width - len(windows[k].ids[j]) :]
+        out: List[Answer] = []
+        usage: List[Tuple[int, int]] = []
+        for k, w in enumerate(windows):
+            s_q = vecs[k, 0]
+            s_na = vecs[k, 1] if len(w.ids) > 1 else s_q
+            passes = [(len(x), 0) for x in w.ids]
+            usage += passes
+            out.append(
+                Answer(
+                    icr.icr_scores(s_q, s_na, w.spans, self.icr_calibration),
+                    tokens_in=sum(n for n, _ in passes),
+                    tokens_out=0,
+                    flops=self._flops(passes),
+                )
+            )
+        self.last_usage = usage
+        return out
+
     # --- the protocol ---------------------------------------------------------------------
 
     def _prompt(self, call: Any, passages: List[str]) -> str:
@@ -573,9 +779,16 @@ class HFScorer:
         """The CPU half of a batch: check the calls and build their prompts
         (cut to fit). The driver runs it for the next batch while the model
         runs the current one; :meth:`run` does the rest."""
-        want = {"pointwise": PointwiseCall, "pairwise": PairwiseCall, "listwise": ListwiseCall}[self.kind]
+        want = {
+            "pointwise": PointwiseCall,
+            "pairwise": PairwiseCall,
+            "listwise": ListwiseCall,
+            "groupwise": ListwiseCall,
+        }[self.kind]
         if not all(isinstance(c, want) for c in calls):
             raise InvalidInputError(f"a {self.kind} HFScorer answers {want.__name__} only")
+        if self.method == "icr":
+            return "icr", calls, self._icr_prepare(calls)
         if self.kind == "pointwise":
             if self.method == "cross_encoder":
                 return "cross", calls, [(c.query, c.doc.text) for c in calls]
@@ -612,6 +825,8 @@ class HFScorer:
             return self._run_rank1(prepared[2])
         if prepared[0] == "reasonrank":
             return self._run_reasonrank(*prepared[2])
+        if prepared[0] == "icr":
+            return self._icr_run(prepared[2])
         return self._answers(self._values(prepared), 2 if prepared[0] == "pairs" else 1)
 
     def _values(self, prepared: Tuple[str, List[Any], Any]) -> List[Any]:
