@@ -214,7 +214,7 @@ const SCORE_GAP: usize = 24;
 /// 1. Only the text after the last `</think>` counts; inside
 ///    `<answer>...</answer>` when there is one.
 /// 2. Unicode decimal digits of other scripts read as ASCII digits.
-/// 3. An identifier is a bracketed number `[3]` (1-based; `"[3]"` and `"3"`
+/// 3. An identifier is a bracketed number `[3]` or `[ 3 ]` (1-based; `"[3]"` and `"3"`
 ///    as JSON keys too); its score is the first number after it, before the
 ///    next identifier and within 24 characters (`[3]: 7`, `[3] = 0.8`,
 ///    `[3] score 7/10`, `"3": 7`). A `-` written right before the digits
@@ -250,9 +250,16 @@ pub fn parse_scores(text: &str, n: usize) -> ParsedScores {
             if quoted_bracket {
                 j += 1;
             }
+            let bracket = c == '[' || quoted_bracket;
+            while bracket && j < chars.len() && chars[j] == ' ' {
+                j += 1; // "[ 3 ]", as WordPiece and other tokenizers decode it
+            }
             if let Some((_, k)) = number(&chars, j) {
                 let whole = chars[j..k].iter().all(|d| d.is_ascii_digit());
                 let mut e = k;
+                while bracket && e < chars.len() && chars[e] == ' ' {
+                    e += 1;
+                }
                 let closed = if c == '[' {
                     e < chars.len() && chars[e] == ']'
                 } else if quoted_bracket {
@@ -431,6 +438,8 @@ mod tests {
         assert_eq!(p.scores, vec![7.0, 5.0], "7/10 reads 7; a spaced dash is a separator");
         let p = parse_scores("Scores: 7, 3, 9", 3);
         assert_eq!(p.scores, vec![7.0, 3.0, 9.0], "no identifiers: prompt order");
+        let p = parse_scores("[ 1 ] : 3 [ 2 ] : 9", 2);
+        assert_eq!(p.scores, vec![3.0, 9.0], "spaces inside the brackets, as tokenizers decode them");
         let p = parse_scores("[２]: ３", 2);
         assert!(p.scores[0].is_nan() && p.scores[1] == 3.0);
     }

@@ -498,3 +498,58 @@ def test_cli_method_grouprank_implies_a_groupwise_scorer(tmp_path, capsys):
     assert bodies and all(b["max_tokens"] == 64 + 8 * 20 + 16 for b in bodies)  # JointRank's blocks of 20
     assert all("in the form [i]: score" in b["messages"][1]["content"] for b in bodies)
     assert len(rw.read_run(str(out))) == 10
+
+
+# --- Rank-R1 (setwise reasoning) -------------------------------------------------------------
+
+
+def test_openai_rank_r1_prompt_budget_and_best_first(replay):
+    server, holder = replay
+    holder["answers"] = lambda req: chat("<think>passage 3 names the host.</think>\n<answer>[3]</answer>")
+    with OpenAIScorer(server.url, "m", kind="listwise", method="rank_r1", probe=False) as s:
+        assert s.max_thinking_tokens == 2040
+        ans = s.submit([listwise_call(4)])[0].result()
+        assert ans.value == [2, 0, 1, 3]  # the named passage, then the others in prompt order
+        body = server.bodies[-1]
+        assert body["max_tokens"] == 2048  # Rank-R1's max_new_tokens
+        system, user = (m["content"] for m in body["messages"])
+        assert system.startswith("A conversation between User and Assistant.")
+        assert user.startswith(
+            'Given the query: "flea life cycle", which of the following documents is most relevant?\n[1] '
+        )
+        assert user.endswith("the answer should be: <think> reasoning process here </think> <answer>[3]</answer>.")
+        req = rw.Request("q", "flea", list(cands(9)))
+        (r,) = rw.rerank([req], rw.Setwise(set_size=4, top_k=1), s, on_error="raise")
+        assert r.spend["repaired"] == 0 and r.docids[0] in {"d2"} | {d.docid for d in req.candidates}
+
+
+def test_openai_rank_r1_unreadable_answer_is_unparsed(replay):
+    server, holder = replay
+    holder["answers"] = lambda req: chat("<think>hmm</think><answer>none of them</answer>")
+    with OpenAIScorer(server.url, "m", kind="listwise", method="rank_r1", probe=False) as s:
+        req = rw.Request("q", "flea", list(cands(4)))
+        (r,) = rw.rerank([req], rw.Setwise(set_size=4, top_k=1), s, on_error="raise")
+        assert r.docids == ["d0", "d1", "d2", "d3"] and r.spend["unparsed"] == r.spend["calls"] == 1
+
+
+@slow
+def test_hf_grouprank_scores_each_passage_through_rerank(tiny):
+    s = hf.HFScorer.from_pretrained(tiny, kind="groupwise", method="grouprank", max_thinking_tokens=30)
+    seen = script(s, lambda p, n: "2 is on topic . </think> <answer> [1]: 3 [2]: 9 [3]: 1 </answer>")
+    req = rw.Request("q", "flea life cycle", list(cands(3)))
+    (r,) = rw.rerank([req], rw.SlidingWindow(window=3), s, on_error="raise")
+    assert r.docids == ["d1", "d0", "d2"] and r.spend["repaired"] == 0
+    assert seen[0][1] == 30 + 8 * 3 + 16  # the trace's budget plus 8 tokens a line
+    assert "in the form [ i ] : score" in seen[0][0]  # WordPiece spacing
+    assert r.spend["thinking_tokens"] == len(s.tokenizer.encode("2 is on topic .", add_special_tokens=False))
+
+
+@slow
+def test_hf_rank_r1_names_the_best_of_a_set(tiny):
+    s = hf.HFScorer.from_pretrained(tiny, kind="listwise", method="rank_r1", max_length=4000)
+    assert s.max_thinking_tokens == 2040
+    seen = script(s, lambda p, n: "the third . </think> <answer> [3] </answer>")
+    (ans,) = s([rw.scorers.ListwiseCall("q", "flea life cycle", cands(4))])
+    assert ans.value == [2, 0, 1, 3] and seen[0][1] == 2048
+    assert seen[0][0].count("a conversation between user and assistant") == 1
+    assert 'given the query : " flea life cycle ", which of the following documents is most relevant?' in seen[0][0]

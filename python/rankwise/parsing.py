@@ -110,8 +110,8 @@ def parse_scores(text: str, n: int) -> ParsedScores:
 
     Never raises on a ``str``. Only the text after the last ``</think>``
     counts, inside ``<answer>...</answer>`` when there is one; digits of other
-    scripts read as ASCII. A document is named by a bracketed number (``[3]``,
-    1-based, also as a JSON key ``"3"`` or ``"[3]"``) and its score is the
+    scripts read as ASCII. A document is named by a bracketed number (``[3]``
+    or ``[ 3 ]``, 1-based, also as a JSON key ``"3"`` or ``"[3]"``) and its score is the
     first number after it, before the next document and within 24
     characters: ``[3]: 7``, ``[3] = 0.8``, ``[3] score 7/10``, ``{"3": 7}``.
     A ``-`` right before the digits after ``:`` or ``=`` makes a score

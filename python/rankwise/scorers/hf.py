@@ -24,6 +24,12 @@ pointwise  ``rank1``        Rank1 (Weller et al. 2025): generate a trace after
 listwise   ``reasonrank``   ReasonRank / Rank-K: the window with ReasonRank's
                             prompt, a trace, the permutation inside
                             ``<answer>`` (or after ``</think>``)
+listwise   ``rank_r1``      Rank-R1 (Zhuang et al. 2025), for Setwise: its
+                            prompt, a trace, the label of the best passage
+                            inside ``<answer>`` (2,048 tokens in all)
+groupwise  ``grouprank``    GroupRank-style (Sun et al. 2025): a trace, then
+                            one 0..10 score per passage (``[i]: score``
+                            lines read by :func:`~rankwise.parse_scores`)
 groupwise  ``icr``          ICR (Chen et al. 2025): one forward pass over the
                             window, a score per passage from the attention
                             the query's tokens pay to its tokens, calibrated
@@ -32,7 +38,7 @@ groupwise  ``icr``          ICR (Chen et al. 2025): one forward pass over the
 =========  ===============  ==================================================
 
 ``insert_scores=True`` (InsertRank) shows each passage's first-stage score in
-the listwise prompts (generate, first, reasonrank); see
+the listwise prompts (generate, first, reasonrank, rank_r1) and grouprank's; see
 :mod:`rankwise.scorers.reasoning`. The reasoning methods' answers carry
 ``thinking_tokens`` apart; a trace that hit its budget is counted in
 ``budget_hits`` and logged.
@@ -58,6 +64,7 @@ ICR call its two prompts (the query and "N/A"; the query's alone with
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 import numpy as np
@@ -75,10 +82,12 @@ __all__ = ["HFScorer", "yes_probability", "expected_label", "order_by_logits", "
 
 METHODS = {
     "pointwise": ("yes_no", "labels", "cross_encoder", "rank1"),
-    "listwise": ("generate", "first", "reasonrank"),
+    "listwise": ("generate", "first", "reasonrank", "rank_r1"),
     "pairwise": ("prp",),
-    "groupwise": ("icr",),
+    "groupwise": ("icr", "grouprank"),
 }
+#: the methods that generate a trace before their answer (budgeted, closed and counted alike)
+TRACED = ("rank1", "reasonrank", "rank_r1", "grouprank")
 FloatArray = npt.NDArray[np.float64]
 
 
@@ -170,13 +179,11 @@ class HFScorer:
         self.batch_size, self.max_words, self.instruction, self.labels = batch_size, max_words, instruction, labels
         self.max_new_tokens = max_new_tokens
         if max_thinking_tokens is None:
-            max_thinking_tokens = (
-                reasoning.RANK1_MAX_THINKING_TOKENS if method == "rank1" else reasoning.REASONRANK_MAX_THINKING_TOKENS
-            )
+            max_thinking_tokens = reasoning.default_thinking_tokens(method)
         if isinstance(max_thinking_tokens, bool) or not isinstance(max_thinking_tokens, int) or max_thinking_tokens < 1:
             raise InvalidInputError(f"max_thinking_tokens: an integer >= 1 is required, got {max_thinking_tokens!r}")
         self.max_thinking_tokens = max_thinking_tokens
-        if insert_scores and kind != "listwise":
+        if insert_scores and kind != "listwise" and method != "grouprank":
             raise InvalidInputError(f"insert_scores: an option of the listwise prompts, not of {kind} {method}")
         reasoning.scaled_scores([], score_scale)  # checks the name
         self.insert_scores, self.score_scale = bool(insert_scores), score_scale
@@ -184,7 +191,7 @@ class HFScorer:
         self.budget_hits = 0
         cfg = model.config
         self.seq2seq = bool(getattr(cfg, "is_encoder_decoder", False))
-        if self.seq2seq and method in ("rank1", "reasonrank"):
+        if self.seq2seq and method in TRACED:
             raise InvalidInputError(
                 f"method: {method} continues the prompt with its own trace, so it needs a causal LM, "
                 f"not the encoder-decoder {type(model).__name__}"
@@ -257,7 +264,8 @@ class HFScorer:
                 (one score per passage of a window).
             method: see the module table; default yes_no (cross_encoder for a
                 sequence-classification model), generate, prp, icr (loaded
-                with eager attention, which gives the attention probabilities).
+                with eager attention, which gives the attention probabilities);
+                also rank1, labels, first, reasonrank, rank_r1, grouprank.
             device: "auto" (CUDA when available), "cpu", "cuda:1", ...
             dtype: "auto" (bf16/fp16 on CUDA, fp32 on CPU), "float32", "bfloat16", "float16".
             batch_size: prompts per forward pass, default 8.
@@ -269,7 +277,8 @@ class HFScorer:
             max_new_tokens: generation budget (generate), default 6 per passage + 8;
                 the answer's budget after the trace (reasonrank: default 100, ReasonRank's).
             max_thinking_tokens: the trace's budget (rank1: default 2000, Rank1's;
-                reasonrank: default 3072, ReasonRank's reasoning_maxlen).
+                reasonrank and grouprank: default 3072, ReasonRank's reasoning_maxlen;
+                rank_r1: 2040, which with its 8 answer tokens is Rank-R1's 2048).
             insert_scores: InsertRank, show each passage's first-stage score in
                 the listwise prompts; every call must carry scores.
             score_scale: how they are shown: "raw" (default, three decimals, as
@@ -532,7 +541,7 @@ class HFScorer:
             for (g, _, n), tr in ((x, reasoning.split_trace(x[0])) for x in gens)
         ]  # a model that stopped by itself without tags gave a think-free answer
         cut = [k for k, tr in enumerate(traces) if not tr.closed]
-        self._budget_hit("reasonrank", len(cut))
+        self._budget_hit(self.method, len(cut))
         more: Dict[int, Tuple[str, int, int]] = {}
         if cut:
             cont = [texts[k] + gens[k][0] + reasoning.REASONRANK_CLOSE for k in cut]
@@ -768,6 +777,10 @@ class HFScorer:
         scores = reasoning.shown_scores(call.docs, self.score_scale) if self.insert_scores else None
         if self.method == "reasonrank":
             return self._chat(reasoning.reasonrank_messages(call.query, passages, scores))
+        if self.method == "rank_r1":
+            return self._chat(reasoning.rank_r1_messages(call.query, passages, scores))
+        if self.method == "grouprank":
+            return self._chat(reasoning.grouprank_messages(call.query, passages, scores))
         return self._chat(
             reasoning.listwise_messages(call.query, passages, letters=self.method == "first", scores=scores)
         )
@@ -809,8 +822,16 @@ class HFScorer:
                 f"window: FIRST identifies passages by the letters A..W, so at most {len(prompts.LETTERS)} per call"
             )
         new_tokens = self.max_new_tokens or 6 * max((len(c.docs) for c in calls), default=1) + 8
-        if self.method == "reasonrank":
-            new_tokens = self.max_new_tokens or reasoning.REASONRANK_ANSWER_TOKENS
+        if self.method in ("reasonrank", "rank_r1", "grouprank"):  # a trace, then the answer
+            k = max((len(c.docs) for c in calls), default=1)
+            new_tokens = (
+                self.max_new_tokens
+                or {
+                    "reasonrank": reasoning.REASONRANK_ANSWER_TOKENS,
+                    "rank_r1": reasoning.RANK_R1_ANSWER_TOKENS,
+                    "grouprank": reasoning.grouprank_answer_tokens(k),
+                }[self.method]
+            )
             budget = self._budget(self.max_thinking_tokens + new_tokens + 8)
             texts = [self._fitted(c, [d.text for d in c.docs], budget) for c in calls]
             return "reasonrank", calls, (texts, new_tokens)
@@ -824,7 +845,10 @@ class HFScorer:
         if prepared[0] == "rank1":
             return self._run_rank1(prepared[2])
         if prepared[0] == "reasonrank":
-            return self._run_reasonrank(*prepared[2])
+            out = self._run_reasonrank(*prepared[2])
+            if self.method == "rank_r1":  # the label of the best: that passage first, the others in prompt order
+                out = [replace(a, value=reasoning.best_first(a.value, len(c.docs))) for a, c in zip(out, prepared[1])]
+            return out
         if prepared[0] == "icr":
             return self._icr_run(prepared[2])
         return self._answers(self._values(prepared), 2 if prepared[0] == "pairs" else 1)

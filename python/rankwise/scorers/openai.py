@@ -32,11 +32,11 @@ log = logging.getLogger("rankwise")
 
 METHODS = {
     "pointwise": ("yes_no", "rank1"),
-    "listwise": ("generate", "first", "reasonrank"),
+    "listwise": ("generate", "first", "reasonrank", "rank_r1"),
     "groupwise": ("grouprank",),
 }
 #: the methods that may write a trace before their answer (and are closed, counted and budgeted alike)
-TRACED = ("reasonrank", "grouprank")
+TRACED = ("reasonrank", "grouprank", "rank_r1")
 RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
 # vLLM's OpenAI server schedules up to --max-num-seqs sequences at once: 256 by default on most GPUs
 # (1024 on >= 70 GiB GPUs other than the A100). Keeping that many requests outstanding fills its batch;
@@ -216,7 +216,7 @@ class OpenAIScorer:
         base_url: e.g. ``"http://localhost:8000/v1"``; default ``$OPENAI_BASE_URL``.
         model: the served model's name; default the only model the probe finds.
         kind: "listwise" (default), "pointwise" or "groupwise".
-        method: generate (default for listwise), first or reasonrank; yes_no
+        method: generate (default for listwise), first, reasonrank or rank_r1 (setwise); yes_no
             (default for pointwise) or rank1; grouprank (groupwise: one score
             per shown passage, see :mod:`rankwise.scorers.reasoning`).
         api_key: default ``$OPENAI_API_KEY`` (none sent when unset).
@@ -245,7 +245,8 @@ class OpenAIScorer:
             vLLM or SGLang serving Qwen3-Reranker expect). ``rank1`` always uses
             ``/completions`` (Rank1's raw prompt).
         max_thinking_tokens: the reasoning methods' trace budget (rank1: default
-            2000, Rank1's; reasonrank and grouprank: default 3072, ReasonRank's reasoning_maxlen).
+            2000, Rank1's; reasonrank and grouprank: default 3072, ReasonRank's reasoning_maxlen;
+            rank_r1: 2040, so that with its 8 answer tokens it is Rank-R1's 2048).
         insert_scores: InsertRank, each passage's first-stage score beside it in
             the listwise prompts (generate, first, reasonrank) and grouprank's.
         score_scale: "raw" (default, three decimals) or "minmax100" (0..100 within the window).
@@ -265,7 +266,9 @@ class OpenAIScorer:
     the permutation is read inside ``<answer>`` or after ``</think>``. A trace
     cut by the budget leaves no answer (the driver keeps prompt order for
     that window); it is counted in ``budget_hits`` and logged.
-    ``grouprank`` is handled alike with its own prompt and answer budget;
+    ``rank_r1`` (Rank-R1, for :class:`~rankwise.Setwise`) and ``grouprank``
+    are handled alike with their own prompts and answer budgets; Rank-R1's
+    label becomes that passage first and the others in prompt order;
     its answer (``[i]: score`` lines) is read by :func:`~rankwise.parse_scores`.
     ``thinking_tokens`` is the server's
     ``usage.completion_tokens_details.reasoning_tokens`` where given, else
@@ -352,9 +355,7 @@ class OpenAIScorer:
         self.extra_body = dict(extra_body or {})
         self.flops_shape: Optional[ModelShape] = None if flops_model is None else ModelShape.from_config(flops_model)
         if max_thinking_tokens is None:
-            max_thinking_tokens = (
-                reasoning.RANK1_MAX_THINKING_TOKENS if method == "rank1" else reasoning.REASONRANK_MAX_THINKING_TOKENS
-            )
+            max_thinking_tokens = reasoning.default_thinking_tokens(method)
         if isinstance(max_thinking_tokens, bool) or not isinstance(max_thinking_tokens, int) or max_thinking_tokens < 1:
             raise InvalidInputError(f"max_thinking_tokens: an integer >= 1 is required, got {max_thinking_tokens!r}")
         if insert_scores and kind not in ("listwise", "groupwise"):
@@ -575,6 +576,10 @@ class OpenAIScorer:
             msgs = reasoning.reasonrank_messages(call.query, [self._cut(d.text) for d in call.docs], self._scores(call))
             answer = self.max_tokens or reasoning.REASONRANK_ANSWER_TOKENS
             body.update(messages=msgs, max_tokens=self.max_thinking_tokens + answer)
+        elif self.method == "rank_r1":
+            msgs = reasoning.rank_r1_messages(call.query, [self._cut(d.text) for d in call.docs], self._scores(call))
+            answer = self.max_tokens or reasoning.RANK_R1_ANSWER_TOKENS
+            body.update(messages=msgs, max_tokens=self.max_thinking_tokens + answer)
         elif self.method == "grouprank":
             msgs = reasoning.grouprank_messages(call.query, [self._cut(d.text) for d in call.docs], self._scores(call))
             answer = self.max_tokens or reasoning.grouprank_answer_tokens(len(call.docs))
@@ -628,6 +633,8 @@ class OpenAIScorer:
             tr = self._trace(out)
             if not tr.closed:
                 return ""  # cut by the budget: no answer (the window keeps its prompt order)
+            if self.method == "rank_r1":
+                return reasoning.best_first(reasoning.answer_text(tr.answer), len(call.docs))
             return reasoning.answer_text(tr.answer)
         if self.method == "first":
             k = len(call.docs)

@@ -14,6 +14,14 @@
   the text inside ``<answer>...</answer>``, else whatever follows ``</think>``. A trace that
   runs out of budget is closed (``"\\n</think>\\n<answer>"``) and the answer
   generated after it.
+* **Rank-R1** (Zhuang et al., 2025; setwise): Rank-R1's system and user
+  prompts (its README's, the passages as ``[i] text`` lines), a trace and
+  the label of the single most relevant passage inside ``<answer>``; one
+  budget of 2,048 generated tokens (2,040 for the trace and 8 for the
+  answer; Rank-R1's ``max_new_tokens``). The answer is handed to the
+  planner as that passage first and the others in prompt order (a setwise
+  plan uses only the best). Rank-R1 runs it with ``Setwise(set_size=20,
+  top_k=10)`` (``num_child=19``, heapsort).
 * **GroupRank** (Sun et al., 2025; groupwise): the window is shown as in
   ReasonRank's prompt, and the model compares the passages with each other,
   may reason inside ``<think>``, and gives every passage a relevance score
@@ -55,6 +63,9 @@ __all__ = [
     "answer_text",
     "reasonrank_messages",
     "grouprank_messages",
+    "rank_r1_messages",
+    "default_thinking_tokens",
+    "best_first",
     "scaled_scores",
     "shown_scores",
     "thinking_share",
@@ -70,6 +81,8 @@ REASONRANK_ANSWER_TOKENS = 100  # ReasonRank generates reasoning_maxlen + 100 to
 RANK1_CLOSE = "\n" + THINK_CLOSE
 REASONRANK_CLOSE = "\n" + THINK_CLOSE + "\n" + ANSWER_OPEN
 GROUPRANK_MAX_SCORE = 10  # the top of the 0..10 scale the prompt asks for
+RANK_R1_ANSWER_TOKENS = 8  # "<answer>[12]</answer>"
+RANK_R1_MAX_THINKING_TOKENS = 2048 - RANK_R1_ANSWER_TOKENS  # Rank-R1 generates max_new_tokens=2048 in all
 REASONRANK_SYSTEM = (
     "You are RankLLM, an intelligent assistant that can rank passages based on their relevance to the query. "
     "Given a query and a passage list, you first thinks about the reasoning process in the mind and then provides "
@@ -77,6 +90,15 @@ REASONRANK_SYSTEM = (
     "</think> and <answer> </answer> tags, respectively, i.e., <think> reasoning process here </think> "
     "<answer> answer here </answer>."
 )
+
+
+def default_thinking_tokens(method: str) -> int:
+    """The trace budget of a reasoning method when none is given: its paper's."""
+    if method == "rank1":
+        return RANK1_MAX_THINKING_TOKENS
+    if method == "rank_r1":
+        return RANK_R1_MAX_THINKING_TOKENS
+    return REASONRANK_MAX_THINKING_TOKENS
 
 
 def rank1_prompt(query: str, passage: str) -> str:
@@ -277,3 +299,42 @@ def grouprank_messages(
         "identifiers, one per line, in the form [i]: score, e.g., [1]: 7."
     )
     return [{"role": "system", "content": GROUPRANK_SYSTEM}, {"role": "user", "content": user}]
+
+
+RANK_R1_SYSTEM = (
+    "A conversation between User and Assistant. The user asks a question, and the Assistant solves it. The "
+    "assistant first thinks about the reasoning process in the mind and then provides the user with the answer. "
+    "The reasoning process and answer are enclosed within <think> </think> and <answer> </answer> tags, "
+    "respectively, i.e., <think> reasoning process here </think> <answer> answer here </answer>."
+)
+
+
+def rank_r1_messages(
+    query: str, passages: Sequence[str], scores: Optional[Sequence[str]] = None
+) -> List[prompts.Message]:
+    """Rank-R1's setwise prompt (its README's ``prompt_system`` and
+    ``prompt_user``): which of the ``[i] text`` passages is most relevant, the
+    label in square brackets inside the answer tags. With ``scores``
+    (InsertRank), each passage line is followed by its score line."""
+    docs = "\n".join(f"[{i + 1}] {p}" for i, p in enumerate(with_scores(list(passages), scores)))
+    note = "\n" + SCORE_NOTE.strip() if scores is not None else ""
+    user = (
+        f'Given the query: "{query}", which of the following documents is most relevant?\n{docs}{note}\n'
+        "After completing the reasoning process, please provide only the label of the most relevant document to "
+        "the query, enclosed in square brackets, within the answer tags. For example, if the third document is the "
+        "most relevant, the answer should be: <think> reasoning process here </think> <answer>[3]</answer>."
+    )
+    return [{"role": "system", "content": RANK_R1_SYSTEM}, {"role": "user", "content": user}]
+
+
+def best_first(answer: str, k: int) -> Any:
+    """A setwise answer (``[3]``) as a ranking of the ``k`` shown: the named
+    passage first, the others in prompt order; the text itself when it names
+    no shown passage (the planner then counts it unparsed)."""
+    from ..parsing import parse_permutation
+
+    p = parse_permutation(answer, k)
+    if p.parsed == 0:
+        return answer
+    best = int(p.order[0])
+    return [best] + [i for i in range(k) if i != best]
