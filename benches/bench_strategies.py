@@ -6,7 +6,12 @@ Quality. Every strategy and aggregator reranks the BM25 top-100 of the 43
 judged DL19 queries, asking ``rankwise.scorers.Oracle``: a SIMULATED judge
 that answers from the qrels grades (0..3, unjudged = 0) perturbed per call
 (Gumbel noise at a temperature = Plackett–Luce sampling, a bonus for the
-prompt's first slots, omitted lower-half ids). Three noise levels, three
+prompt's first slots, omitted lower-half ids). The groupwise rows ask the
+same judge for the perturbed grades themselves (one score per shown
+document, lower-half ones left unscored at the drop rate), which
+``JointRank(aggregator="zscore")`` standardises per block and averages; with
+an order-based aggregator a groupwise judge ranks exactly as the listwise
+one (the scores give the same order), so only zscore rows are shown. Three noise levels, three
 seeds each; the table gives nDCG@10 (mean ± sd over seeds), calls, documents
 shown and sequential rounds per query. These are simulations, not LLM
 results: they compare how strategies use a judge of a given quality.
@@ -52,6 +57,13 @@ SEEDS = (0, 1, 2)
 Stages = List[Tuple[rw.Strategy, int]]
 
 
+class Groupwise:
+    """A strategy asked through a SIMULATED groupwise judge (one score per shown document)."""
+
+    def __init__(self, strategy: rw.Strategy) -> None:
+        self.strategy = strategy
+
+
 def configs(quick: bool) -> List[Tuple[str, str, Any]]:
     """(family, label, strategy or cascade stages)"""
     out: List[Tuple[str, str, Any]] = [
@@ -67,6 +79,14 @@ def configs(quick: bool) -> List[Tuple[str, str, Any]]:
             out.append(
                 ("jointrank", f"JointRank(20, r={replicas}, {agg})", rw.JointRank(replicas=replicas, aggregator=agg))
             )
+        # the same blocks answered with one score per document (GroupRank/ICR style), the scores averaged
+        out.append(
+            (
+                "jointrank, groupwise",
+                f"JointRank(20, r={replicas}, zscore), groupwise judge",
+                Groupwise(rw.JointRank(replicas=replicas, aggregator="zscore")),
+            )
+        )
     out += [
         ("setwise", "Setwise(4, heapsort, top 10)", rw.Setwise()),
         ("setwise", "Setwise(10, heapsort, top 10)", rw.Setwise(set_size=10)),
@@ -120,6 +140,9 @@ def quality(quick: bool, only: Optional[str] = None) -> Tuple[List[Dict[str, Any
                         ]
                     )
                     out = rw.rerank(reqs, cascade, batch_size=256)
+                elif isinstance(strategy, Groupwise):  # SIMULATED: the perturbed grades of the shown documents
+                    judge = Oracle(qrels, kind="groupwise", seed=seed, **noise)
+                    out = rw.rerank(reqs, strategy.strategy, judge, batch_size=256)
                 else:
                     judge = Oracle(qrels, kind=strategy.call_kind, seed=seed, **noise)  # SIMULATED
                     out = rw.rerank(reqs, strategy, judge, batch_size=256)
