@@ -5,7 +5,8 @@ Builds a Llama-style model from a config (random weights, a real WordPiece
 tokenizer), saves it, loads it with ``HFScorer.from_pretrained`` and reranks
 synthetic queries of a few hundred candidates with JointRank and
 SlidingWindow (FIRST single-token logits, and generation for the sliding
-window), and Pointwise (yes/no logits), through the continuous driver (the
+window), Pointwise (yes/no logits) and ICR (attention scores, groupwise:
+JointRank's zscore and the sliding window), through the continuous driver (the
 next batch's prompts are built on a second thread while the model runs). Prints throughput (documents shown per second), peak GPU memory and
 the share of wall time spent outside the model. Random weights: the
 rankings mean nothing; the plumbing and the overheads are what is measured.
@@ -86,12 +87,15 @@ def main() -> None:
         ("SlidingWindow(20, 10)", "first", rw.SlidingWindow(20, 10)),
         ("SlidingWindow(20, 10)", "generate", rw.SlidingWindow(20, 10)),
         ("Pointwise", "yes_no", rw.Pointwise()),
+        # ICR: attention scores, one forward pass per window and its N/A calibration (groupwise)
+        ("JointRank(20, r=4, zscore)", "icr", rw.JointRank(block_size=20, replicas=4, aggregator="zscore")),
+        ("SlidingWindow(20, 10)", "icr", rw.SlidingWindow(20, 10)),
     ]
     rows = []
     for label, method, strategy in runs:
         scorer = HFScorer.from_pretrained(
             str(model_dir),
-            kind=strategy.call_kind,
+            kind="groupwise" if method == "icr" else strategy.call_kind,
             method=method,
             device=args.device,
             batch_size=args.batch_size,
