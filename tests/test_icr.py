@@ -7,6 +7,8 @@ count, batching and left-padding invariance, and the refusals."""
 from __future__ import annotations
 
 import copy
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -353,3 +355,22 @@ def test_through_rerank(tf, tok, model, strategy):
         assert sorted(r.docids) == sorted(c.docid for c in req.candidates)
         assert r.spend["failed"] == 0 and r.spend["repaired"] == 0 and r.spend["tokens_out"] == 0
     assert stats.tokens_in == s.tokens_in > 0
+
+
+@pytest.mark.slow
+def test_cli_method_icr_with_zscore(tf, tok, tmp_path, capsys):
+    """`--method icr` implies a groupwise scorer; JointRank's zscore averages its attention scores."""
+    from rankwise import cli
+
+    llama(tf, layers=1).save_pretrained(tmp_path / "m")
+    tok.save_pretrained(tmp_path / "m")
+    inp = Path(__file__).resolve().parent.parent / "examples" / "dl19_top30.json"
+    out = tmp_path / "run.txt"
+    args = ["rerank", str(inp), "-o", str(out), "--scorer", str(tmp_path / "m"), "--method", "icr", "--device", "cpu"]
+    args += ["--aggregator", "zscore", "--block-size", "10", "--replicas", "2", "--no-progress"]
+    assert cli.main(args) == 0, capsys.readouterr().err
+    run = rw.read_run(str(out))
+    assert len(run) == 10 and all(len(r.docids) == 30 for r in run.values())
+    lines = [json.loads(x) for x in Path(f"{out}.spend.jsonl").read_text().splitlines() if x.strip()]
+    spends = [x.get("spend", x) for x in lines]
+    assert len(spends) == 10 and all(x["calls"] == 6 and x["tokens_in"] > 0 and x["failed"] == 0 for x in spends)
