@@ -553,3 +553,389 @@ def test_hf_rank_r1_names_the_best_of_a_set(tiny):
     assert ans.value == [2, 0, 1, 3] and seen[0][1] == 2048
     assert seen[0][0].count("a conversation between user and assistant") == 1
     assert 'given the query : " flea life cycle ", which of the following documents is most relevant?' in seen[0][0]
+
+
+# --- TFRank (pointwise, think-free) ----------------------------------------------------------
+# The reference is TFRank's own code (JOHNNY-fans/TFRank): evaluation/run_eval.py
+# (build_completion_prompt, get_next_token_probs, parse_yesno, parse_label), evaluation/tfrank_demo.py
+# (_build_input, score) and evaluation/eval_metrics.py (the "Merge" score).
+
+# A user message of TFRank's SFT data (datasets_example/TFRank_sft_training_data/msmarco-fg/no_think/train/
+# tfrank-msmarco-yesno-score-nothink-pointwise-qwen3.jsonl, first line), quoted as it is there.
+TFRANK_DATA_USER = (
+    "<Instruct>: Please judge the relevance strength between the query and the document, and directly output the "
+    "relevance judgment (yes or no), followed by the relevance score in parentheses, e.g., yes(score) or no(score)."
+    "\n\n\n- Relevance scores are represented by numbers from 0 to 4, with the following meanings:\n0 means "
+    "completely irrelevant,\n1 means weakly relevant,\n2 means moderately relevant,\n3 means strongly relevant,\n4 "
+    "means completely relevant.\n\n- For binary relevance judgment (yes or no), the rule is:\nScores 0 and 1 are "
+    'considered irrelevant and represented as "no",\nScores 2, 3, and 4 are considered relevant and represented as '
+    '"yes".\n\n\n<Query>: what is pipe dope\n\n\n<Document>: Pipe threads are tapered to create a tight seal when '
+    "joined. Applying a thread sealant, such as pipe dope or Teflon tape, is essential to prevent leaks in plumbing "
+    "and industrial applications. /no think"
+)
+
+
+def test_tfrank_prompt_is_tfranks_own():
+    doc = TFRANK_DATA_USER.split("<Document>: ")[1].removesuffix(" /no think")
+    p = reasoning.tfrank_prompt("what is pipe dope", doc)
+    # build_completion_prompt, no think mode, reasoning_model=True: a raw Qwen3 prompt, the system line
+    # followed by "\n", the input and " /no think", then an empty think block after the assistant tag
+    assert p == (
+        "<|im_start|>system\nBased on the relevance of the Documents to the Query and the Instruct provided to "
+        "complete the task.\n<|im_end|>\n<|im_start|>user\n"
+        + TFRANK_DATA_USER
+        + "\n<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n"
+    )
+    retry = reasoning.tfrank_prompt("what is pipe dope", doc, retry=True)
+    assert retry.endswith(
+        "industrial applications.\nPlease directly output the relevance judgment (yes or no), followed by the "
+        "relevance score in parentheses, e.g., yes(score) or no(score). /no think\n<|im_end|>\n"
+        "<|im_start|>assistant\n<think>\n\n</think>\n\n"
+    )
+
+
+def test_tfrank_reading_by_hand():
+    ln = np.log
+    # P(yes): softmax over the logprobs of yes and no (parse_yesno); the first of yes/Yes/YES present counts
+    assert reasoning.tfrank_yes({"yes": ln(0.6), "no": ln(0.2), "No": ln(0.1)}) == pytest.approx(0.75)
+    assert reasoning.tfrank_yes({"Yes": ln(0.3), "YES": ln(0.6), "NO": ln(0.1)}) == pytest.approx(0.75)
+    # a missing one gets the lowest top logprob minus 10
+    assert reasoning.tfrank_yes({"yes": -0.5, "(": -3.0}) == pytest.approx(1 / (1 + np.exp(-12.5)))
+    assert reasoning.tfrank_yes({}) == pytest.approx(0.5)  # both missing: -110 each
+    # the labels: softmax over "0".."4"; the missing ones at the floor, here ln(0.25) - 10
+    probs = reasoning.tfrank_label_probs({"3": ln(0.25), "4": ln(0.25), "x": ln(0.5)})
+    z = 2 + 3 * np.exp(-10)
+    assert probs == pytest.approx([np.exp(-10) / z] * 3 + [1 / z] * 2, rel=1e-9)
+    # the score: the mean of E[label] / 4 and P(yes) (eval_metrics.py's Merge, tfrank_demo.py's final_score)
+    assert reasoning.tfrank_score(0.8, [0, 0, 0, 0.5, 0.5]) == pytest.approx((3.5 / 4 + 0.8) / 2)
+    assert reasoning.tfrank_score(0.0, [0, 1, 0, 0, 0]) == pytest.approx(0.125)
+    assert reasoning.TFRANK_UNREAD == pytest.approx(0.3125)  # run_eval.py's fills 0.5 and 0.5, merged
+    # get_next_token_probs: P(yes) at the first token, the labels at the token after "yes(" is complete
+    tops = [
+        {"yes": ln(0.9), "no": ln(0.1)},
+        {"(": -0.01, "3": 0.0, "yes": 5.0},  # the "(" position: must not be read
+        {"3": ln(0.5), "2": ln(0.5), "no": 9.0},
+        {")": 0.0},
+    ]
+    f = np.exp(-10)  # the weight of a label at the floor, relative to one at the lowest top logprob
+    e3 = (0.5 * 2 + 0.5 * 3 + 0.5 * f * (0 + 1 + 4)) / (1 + 1.5 * f)
+    assert reasoning.tfrank_read(["yes", "(", "3", ")"], tops) == pytest.approx((e3 / 4 + 0.9) / 2, rel=1e-12)
+    # a marker split over tokens ("no" then " ("), after other text
+    tops2 = [{"The": -0.1, "yes": ln(0.2), "no": ln(0.8)}, {}, {}, {"1": 0.0}]
+    e1 = (1 + f * (0 + 2 + 3 + 4)) / (1 + 4 * f)
+    assert reasoning.tfrank_read(["The", " no", " (", "1"], tops2) == pytest.approx((e1 / 4 + 0.2) / 2, rel=1e-12)
+    assert reasoning.tfrank_read(["yes", "("], tops[:2]) is None  # no token after the marker
+    assert reasoning.tfrank_read(["maybe", " relevant"], tops[:2]) is None
+    assert reasoning.tfrank_marked("yes (") and reasoning.tfrank_marked("Yes(") and not reasoning.tfrank_marked("yes)")
+
+
+def force(scorer, writes, hand=None):
+    """Run the model's real ``generate``, but make it write ``writes(prompt)`` and then EOS: a logits
+    processor placed after the scorer's own puts all weight on the scripted token, so the scorer still
+    reads the model's own logits (or ``hand``'s: ``hand(prompts, width)`` is a processor placed first)."""
+    tok = scorer.tokenizer
+    real = scorer.model.generate
+    eos = scorer.model.generation_config.eos_token_id
+    assert isinstance(eos, int)
+    seen = []
+
+    def generate(input_ids, attention_mask, logits_processor=None, **kw):
+        width = input_ids.shape[1]
+        prompts = [
+            tok.decode(input_ids[r][attention_mask[r].bool()].tolist(), skip_special_tokens=False)
+            for r in range(input_ids.shape[0])
+        ]
+        plans = [tok.encode(writes(p), add_special_tokens=False) for p in prompts]
+
+        class Force:
+            def __call__(self, ids, scores):
+                t = ids.shape[1] - width
+                out = torch.full_like(scores, -1e9)
+                for r, plan in enumerate(plans):
+                    out[r, plan[t] if t < len(plan) else eos] = 0.0
+                return out
+
+        procs = ([hand(prompts, width)] if hand else []) + list(logits_processor or []) + [Force()]
+        out = real(
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            logits_processor=transformers.LogitsProcessorList(procs),
+            **kw,
+        )
+        seen.append((prompts, kw["max_new_tokens"], out.shape[1] - width))
+        return out
+
+    scorer.model.generate = generate
+    return seen
+
+
+@slow
+def test_hf_tfrank_reads_the_logits_of_its_own_generation(tiny):
+    s = hf.HFScorer.from_pretrained(tiny, kind="pointwise", method="tfrank", max_length=4096)
+    seen = force(s, lambda p: "yes(3)")
+    doc = cands(1)[0]
+    (ans,) = s([rw.scorers.PointwiseCall("q", "flea life cycle", doc)])
+    assert ans.prompt == reasoning.tfrank_prompt("flea life cycle", doc.text)
+    # TFRank's budget, but the generation stops once the label token is written: "yes", "(", "3"
+    assert seen[0][1] == 1024 and seen[0][2] == 3
+    assert ans.raw == "yes ( 3" and ans.tokens_out == 3  # WordPiece decodes "yes ("; a TFRank marker
+    # the value from an independent forward pass over the prompt and the answer's first two tokens
+    enc = s.tokenizer.encode
+    prompt_ids = enc(ans.prompt, add_special_tokens=False)
+    plan = enc("yes(3)", add_special_tokens=False)
+    assert ans.tokens_in == len(prompt_ids)
+    with torch.no_grad():
+        logits = s.model(input_ids=torch.tensor([prompt_ids + plan[:2]])).logits[0].double().numpy()
+    first, label = logits[len(prompt_ids) - 1], logits[-1]  # before "yes"; after "("
+    p_yes = float(hf.yes_probability(first, s.yes, s.no))
+    e_label = float(hf.expected_label(label, s.label_ids))
+    assert ans.value == pytest.approx((e_label / 4 + p_yes) / 2, rel=1e-5)
+    assert 0.0 < ans.value < 1.0 and s.fallbacks == 0
+
+
+@slow
+def test_hf_tfrank_hand_set_logits_order_through_rerank(tiny):
+    s = hf.HFScorer.from_pretrained(tiny, kind="pointwise", method="tfrank", max_length=4096, batch_size=4)
+    yes_logit = {0: 2.0, 1: -1.0, 2: 0.5, 3: 1.0, 4: -3.0}
+    labels = {0: [0, 0, 0, 1, 3], 1: [2, 1, 0, 0, 0], 2: [0, 0, 2, 0, 0], 3: [0, 1, 1, 1, 1], 4: [3, 0, 0, 0, 0]}
+
+    def hand(prompts, width):
+        nums = [int(p.split("number ")[-1].split()[0]) for p in prompts]
+
+        class Hand:  # before the scorer's processor: what the "model" says at the two places TFRank reads
+            def __call__(self, ids, scores):
+                t = ids.shape[1] - width
+                out = scores.clone()
+                for r, k in enumerate(nums):
+                    if t == 0:
+                        out[r, s.yes], out[r, s.no] = yes_logit[k], 0.0
+                    if t == 2:
+                        out[r, s.label_ids] = torch.tensor(labels[k], dtype=out.dtype)
+                return out
+
+        return Hand()
+
+    force(s, lambda p: "no(1)" if int(p.split("number ")[-1].split()[0]) % 2 else "yes(3)", hand)
+
+    def by_hand(k):
+        p = 1 / (1 + np.exp(-yes_logit[k]))
+        z = np.exp(labels[k])
+        return (float(z @ np.arange(5) / z.sum()) / 4 + p) / 2
+
+    calls = [rw.scorers.PointwiseCall("q", "flea", d) for d in cands(5)]
+    assert [a.value for a in s(calls)] == pytest.approx([by_hand(k) for k in range(5)], rel=1e-6)
+    (r,) = rw.rerank([rw.Request("q", "flea", list(cands(5)))], rw.Pointwise(), s, on_error="raise")
+    assert r.docids == [f"d{k}" for k in sorted(range(5), key=lambda k: -by_hand(k))]
+    assert r.spend["tokens_out"] == 5 * 3
+
+
+@slow
+def test_hf_tfrank_retries_with_its_sentence_then_fills(tiny, caplog):
+    s = hf.HFScorer.from_pretrained(tiny, kind="pointwise", method="tfrank", max_new_tokens=12, max_length=1024)
+
+    def writes(p):
+        retry = "please directly output the relevance judgment" in p  # TFRank's retry sentence (lowercased)
+        if "number 0" in p and retry:
+            return "no(1)"
+        return "maybe relevant"
+
+    seen = force(s, writes)
+    calls = [rw.scorers.PointwiseCall("q", "flea", d) for d in cands(2)]
+    with caplog.at_level(logging.WARNING, logger="rankwise"):
+        a0, a1 = s(calls)
+    assert len(seen) == 2 and all(n == 12 for _, n, _ in seen)  # the first try, then the retry of both
+    assert all("please directly output" not in p for p in seen[0][0])
+    assert all("please directly output" in p for p in seen[1][0])
+    assert a0.prompt == reasoning.tfrank_prompt("flea", cands(2)[0].text, retry=True)
+    assert a0.raw == "no ( 1" and a0.value != reasoning.TFRANK_UNREAD and 0 < a0.value < 1
+    n_maybe = len(s.tokenizer.encode("maybe relevant", add_special_tokens=False))
+    assert a0.tokens_out == n_maybe + 3 and a1.tokens_out == 2 * n_maybe
+    assert a1.value == reasoning.TFRANK_UNREAD and s.fallbacks == 1
+    assert "named no judgement" in caplog.text
+
+
+@slow
+def test_tfrank_and_rearank_need_a_causal_lm(tiny):
+    t5 = transformers.T5ForConditionalGeneration(
+        transformers.T5Config(vocab_size=100, d_model=8, d_ff=16, d_kv=4, num_layers=1, num_heads=2)
+    )
+    tok = transformers.AutoTokenizer.from_pretrained(tiny)
+    for kind, method in (("pointwise", "tfrank"), ("listwise", "rearank")):
+        with pytest.raises(rw.InvalidInputError, match="needs a causal LM"):
+            hf.HFScorer(t5, tok, kind=kind, method=method, device="cpu")
+
+
+def tfrank_completion(tokens, tops, n=None):
+    """A SIMULATED /completions answer with per-token top logprobs, as vLLM returns them for logprobs=20."""
+    return {
+        "id": "SIMULATED",
+        "object": "text_completion",
+        "choices": [
+            {
+                "index": 0,
+                "text": "".join(tokens),
+                "finish_reason": "stop",
+                "logprobs": {"tokens": tokens, "token_logprobs": [-0.1] * len(tokens), "top_logprobs": tops},
+            }
+        ],
+        "usage": {"prompt_tokens": 200, "completion_tokens": n or len(tokens)},
+    }
+
+
+def test_openai_tfrank_reads_the_answer_logprobs(replay):
+    server, holder = replay
+    ln = float(np.log(0.25))
+    tops = [{"yes": -0.1, "no": -2.4}, {"(": 0.0}, {"3": ln, "4": ln, "2": ln, "1": ln}, {")": 0.0}]
+    holder["answers"] = lambda req: tfrank_completion(["yes", "(", "3", ")"], tops)
+    s = OpenAIScorer(server.url, "m", kind="pointwise", method="tfrank", endpoint="chat", probe=False)
+    assert s.url.endswith("/completions") and not s.url.endswith("chat/completions")  # TFRank's client: completions
+    doc = cands(1)[0]
+    ans = s.submit([rw.scorers.PointwiseCall("q", "flea life cycle", doc)])[0].result()
+    p_yes = 1 / (1 + np.exp(-2.3))
+    # "0" is missing: the lowest top logprob minus 10; E[label] over the five labels
+    w = np.array([np.exp(ln - 10), 0.25, 0.25, 0.25, 0.25])
+    assert ans.value == pytest.approx((float(w @ np.arange(5) / w.sum()) / 4 + p_yes) / 2)
+    (body,) = server.bodies
+    assert body["prompt"] == reasoning.tfrank_prompt("flea life cycle", doc.text)
+    assert (body["logprobs"], body["max_tokens"], body["temperature"]) == (20, 1024, 0.0)
+    assert ans.raw == "yes(3)" and ans.tokens_in == 200 and ans.tokens_out == 4 and s.fallbacks == 0
+    s.close()
+
+
+def test_openai_tfrank_retry_and_fill_score(replay, caplog):
+    server, holder = replay
+
+    def answers(req):
+        if "number 0" in req["prompt"] and reasoning.TFRANK_RETRY in req["prompt"]:
+            return tfrank_completion(["no", " (", "1", ")"], [{"no": -0.1, "yes": -3.0}, {}, {"1": 0.0}, {}])
+        return tfrank_completion(["Relevant", "."], [{"Relevant": -0.1}, {}])
+
+    holder["answers"] = answers
+    s = OpenAIScorer(server.url, "m", kind="pointwise", method="tfrank", probe=False)
+    with caplog.at_level(logging.WARNING, logger="rankwise"):
+        a0, a1 = [f.result() for f in s.submit([rw.scorers.PointwiseCall("q", "flea", d) for d in cands(2)])]
+    assert len(server.bodies) == 4 and sum(reasoning.TFRANK_RETRY in b["prompt"] for b in server.bodies) == 2
+    # "Relevant" names neither yes nor no: both at the floor, so P(yes) = 0.5 in that try; the retry is read
+    f = np.exp(-10)  # "0", "2", "3", "4" at the floor, 10 below "1"
+    e1 = (1 + f * (0 + 2 + 3 + 4)) / (1 + 4 * f)
+    assert a0.value == pytest.approx((e1 / 4 + 1 / (1 + np.exp(2.9))) / 2, rel=1e-12) and a0.tokens_out == 2 + 4
+    assert a1.value == reasoning.TFRANK_UNREAD and s.fallbacks == 1 and "named no judgement" in caplog.text
+    s.close()
+
+
+def test_cli_method_tfrank_implies_pointwise_over_completions(tmp_path, capsys):
+    from rankwise import cli
+
+    inp = Path(__file__).resolve().parent.parent / "examples" / "dl19_top30.json"
+    out = tmp_path / "run.txt"
+    with LoopbackServer() as server:  # SIMULATED: it answers a bare "yes"/"no", which TFRank cannot read
+        args = ["rerank", str(inp), "-o", str(out), "--scorer", server.url, "--model", "m", "--no-progress"]
+        args += ["--method", "tfrank"]
+        assert cli.main(args) == 0, capsys.readouterr().err
+        bodies = list(server.bodies)
+    assert bodies and all("messages" not in b and b["logprobs"] == 20 for b in bodies)
+    assert all(b["prompt"].startswith("<|im_start|>system\nBased on the relevance of the Documents") for b in bodies)
+    assert sum(reasoning.TFRANK_RETRY in b["prompt"] for b in bodies) * 2 == len(bodies)  # each asked twice
+    assert len(rw.read_run(str(out))) == 10
+
+
+# --- REARANK (listwise reasoning) ------------------------------------------------------------
+# The reference is REARANK's own code (lezhang7/Rearank): rank_gpt.py
+# (create_permutation_instruction_rearank, sliding_windows_batch) and agent.py (QwenClient: greedy, max_tokens=2048).
+
+
+def test_rearank_prompt_is_rearanks_own():
+    msgs = reasoning.rearank_messages("flea life cycle", ["passage  flea\n number 0", "x" * 500])
+    assert [m["role"] for m in msgs] == ["system", "user", "assistant"] + ["user", "assistant"] * 2 + ["user"]
+    assert msgs[0]["content"] == (
+        "You are DeepRerank, an intelligent assistant that can rank passages based on their relevancy to the search "
+        "query. You first thinks about the reasoning process in the mind and then provides the user with the answer."
+    )
+    # REARANK's f-strings join without spaces ("search query.Search Query:", "search query.The passages")
+    assert msgs[1]["content"] == (
+        "I will provide you with passages, each indicated by number identifier []. Rank the passages based on their "
+        "relevance to the search query.Search Query: flea life cycle. \nRank the 2 passages above based on their "
+        "relevance to the search query.The passages should be listed in descending order using identifiers. The "
+        "most relevant passages should be listed first. The output format should be <answer> [] > [] </answer>, "
+        "e.g., <answer> [1] > [2] </answer>."
+    )
+    assert msgs[2]["content"] == "Okay, please provide the passages."
+    assert msgs[3]["content"] == "[1] passage flea number 0"  # whitespace collapsed
+    assert msgs[5]["content"] == "[2] " + "x" * 400  # content[:400]
+    assert msgs[4]["content"] == "Received passage [1]." and msgs[6]["content"] == "Received passage [2]."
+    assert msgs[7]["content"] == (
+        'Please rank these passages according to their relevance to the search query: "flea life cycle"\n'
+        "            Follow these steps exactly:\n"
+        "            1. First, within <think> tags, analyze EACH passage individually:\n"
+        "            - Evaluate how well it addresses the query\n"
+        "            - Note specific relevant information or keywords\n\n"
+        "            2. Then, within <answer> tags, provide ONLY the final ranking in descending order of relevance "
+        "using the format: [X] > [Y] > [Z]"
+    )
+    scored = reasoning.rearank_messages("q", ["a", "b"], ["1.500", "0.250"])
+    assert scored[3]["content"] == "[1] a\nBM25 score: 1.500" and "BM25 scores" in scored[1]["content"]
+
+
+def test_openai_rearank_prompt_budget_and_answer(replay):
+    server, holder = replay
+    holder["answers"] = lambda req: chat(
+        "<think>[2] names the host; [3] too.</think>\n<answer> [2] > [3] > [1] </answer>"
+    )
+    with OpenAIScorer(server.url, "m", kind="listwise", method="rearank", probe=False) as s:
+        assert s.max_thinking_tokens == 1948
+        ans = s.submit([listwise_call(3)])[0].result()
+        assert ans.value == "[2] > [3] > [1]" and ans.thinking_tokens > 0
+        body = server.bodies[-1]
+        assert body["max_tokens"] == 2048 and body["temperature"] == 0.0  # QwenClient's max_tokens, greedy
+        assert body["messages"] == reasoning.rearank_messages("flea life cycle", [d.text for d in cands(3)])
+        req = rw.Request("q", "flea", list(cands(25)))
+        (r,) = rw.rerank([req], rw.SlidingWindow(window=20, step=10), s, on_error="raise")  # REARANK's window
+        assert r.spend["calls"] == 2 and r.spend["repaired"] == 2  # each answer names 3 of its 20 (or 15)
+
+
+def test_openai_rearank_budget_hit_keeps_prompt_order(replay, caplog):
+    server, holder = replay
+    holder["answers"] = lambda req: chat("<think>first [3] seems", finish="length")
+    with OpenAIScorer(server.url, "m", kind="listwise", method="rearank", max_thinking_tokens=30, probe=False) as s:
+        with caplog.at_level(logging.WARNING, logger="rankwise"):
+            ans = s.submit([listwise_call(3)])[0].result()
+        assert ans.value == "" and s.budget_hits == 1 and server.bodies[-1]["max_tokens"] == 30 + 100
+        assert "reached max_thinking_tokens=30" in caplog.text
+
+
+@slow
+def test_hf_rearank_prompt_budget_and_close(tiny):
+    s = hf.HFScorer.from_pretrained(tiny, kind="listwise", method="rearank", max_length=4096)
+    assert s.max_thinking_tokens == 1948
+    seen = script(s, lambda p, n: "[2] names the host . </think> <answer> [2] > [1] > [3] </answer>")
+    (ans,) = s([rw.scorers.ListwiseCall("q", "flea life cycle", cands(3))])
+    assert ans.value.replace(" ", "") == "[2]>[1]>[3]" and seen[0][1] == 2048  # REARANK's 2048 in all
+    text = seen[0][0]
+    assert text.count("you are deeprerank") == 1 and "received passage [ 3 ]." in text
+    assert text.index("[ 1 ] passage flea number 0") < text.index("[ 3 ] passage larva number 2")
+    assert text.rstrip().endswith("using the format : [ x ] > [ y ] > [ z ] assistant :")  # no chat template here
+    # a trace cut by the budget: closed as ReasonRank's, the answer generated after it
+    s2 = hf.HFScorer.from_pretrained(tiny, kind="listwise", method="rearank", max_thinking_tokens=10, max_length=4096)
+
+    def writes(prompt, n):
+        return "[1] > [3] > [2] </answer>" if prompt.rstrip().endswith("<answer>") else "think " * 50
+
+    seen2 = script(s2, writes)
+    (ans2,) = s2([rw.scorers.ListwiseCall("q", "flea", cands(3))])
+    assert s2.budget_hits == 1 and [n for _, n in seen2] == [110, 100]
+    assert ans2.value.replace(" ", "") == "[1]>[3]>[2]" and "</think>\n<answer>" in ans2.raw
+
+
+def test_cli_method_rearank(tmp_path, capsys):
+    from rankwise import cli
+
+    inp = Path(__file__).resolve().parent.parent / "examples" / "dl19_top30.json"
+    out = tmp_path / "run.txt"
+    with LoopbackServer() as server:  # SIMULATED: a permutation without tags, read as a think-free answer
+        args = ["rerank", str(inp), "-o", str(out), "--scorer", server.url, "--model", "m", "--no-progress"]
+        args += ["--strategy", "sliding_window", "--method", "rearank"]
+        assert cli.main(args) == 0, capsys.readouterr().err
+        bodies = [b for b in server.bodies if "messages" in b]
+    assert bodies and all(b["max_tokens"] == 2048 for b in bodies)
+    assert all(b["messages"][0]["content"].startswith("You are DeepRerank") for b in bodies)
+    assert len(rw.read_run(str(out))) == 10

@@ -690,23 +690,25 @@ def _add_scorer_options(p: argparse.ArgumentParser, default_scorer: str) -> None
     g.add_argument(
         "--method",
         default=None,
-        help="the model's method: yes_no, labels, cross_encoder, rank1 (Rank1 reasoning), generate, first, "
-        "reasonrank (ReasonRank reasoning), prp, icr (attention scores, local causal LMs), grouprank "
-        "(one score per passage) (default: per kind)",
+        help="the model's method: yes_no, labels, cross_encoder, rank1 (Rank1 reasoning), tfrank (TFRank, "
+        "think-free yes(score)), generate, first, reasonrank (ReasonRank reasoning), rearank (REARANK reasoning; "
+        "its window: --strategy sliding_window), rank_r1 (Rank-R1, setwise), prp, icr (attention scores, local "
+        "causal LMs), grouprank (one score per passage) (default: per kind)",
     )
     g.add_argument(
         "--max-thinking-tokens",
         type=int,
         default=None,
         metavar="N",
-        help="the reasoning trace's budget of rank1 / reasonrank / grouprank (default: 2000 for rank1, Rank1's; "
-        "3072 for reasonrank and grouprank)",
+        help="the reasoning trace's budget of rank1 / reasonrank / rearank / rank_r1 / grouprank (default: 2000 "
+        "for rank1, Rank1's; 3072 for reasonrank and grouprank; 1948 for rearank and 2040 for rank_r1, their "
+        "2048 in all with the answer's share)",
     )
     g.add_argument(
         "--insert-scores",
         action="store_true",
         help="InsertRank: show each passage's first-stage (BM25) score after it in the listwise prompts "
-        "(generate, first, reasonrank); the input must carry scores",
+        "(generate, first, reasonrank, rearank, rank_r1, grouprank); the input must carry scores",
     )
     g.add_argument("--model", default=None, help="the served model's name (OpenAI-compatible servers)")
     g.add_argument(

@@ -21,12 +21,22 @@ pointwise  ``rank1``        Rank1 (Weller et al. 2025): generate a trace after
                             ``<think>`` (``max_thinking_tokens``, default
                             2000), close it (forced where the budget ran
                             out), P(" true") vs P(" false") next
+pointwise  ``tfrank``       TFRank (Fan et al. 2025), think-free: its raw
+                            Qwen3 prompt, a greedy answer ``yes(3)``; P(yes)
+                            at the first answer token and the expected label
+                            0..4 at the token after ``yes(``/``no(``, read
+                            from that generation's own logits; their mean
+                            (the label over 4), as TFRank's code
 listwise   ``reasonrank``   ReasonRank / Rank-K: the window with ReasonRank's
                             prompt, a trace, the permutation inside
                             ``<answer>`` (or after ``</think>``)
 listwise   ``rank_r1``      Rank-R1 (Zhuang et al. 2025), for Setwise: its
                             prompt, a trace, the label of the best passage
                             inside ``<answer>`` (2,048 tokens in all)
+listwise   ``rearank``      REARANK (Zhang et al. 2025): its prompt (one turn
+                            per passage, 400 characters each), a trace, the
+                            permutation inside ``<answer>`` (2,048 tokens in
+                            all); its window: SlidingWindow(20, step=10)
 groupwise  ``grouprank``    GroupRank-style (Sun et al. 2025): a trace, then
                             one 0..10 score per passage (``[i]: score``
                             lines read by :func:`~rankwise.parse_scores`)
@@ -38,8 +48,9 @@ groupwise  ``icr``          ICR (Chen et al. 2025): one forward pass over the
 =========  ===============  ==================================================
 
 ``insert_scores=True`` (InsertRank) shows each passage's first-stage score in
-the listwise prompts (generate, first, reasonrank, rank_r1) and grouprank's; see
-:mod:`rankwise.scorers.reasoning`. The reasoning methods' answers carry
+the listwise prompts (generate, first, reasonrank, rank_r1, rearank) and grouprank's;
+see :mod:`rankwise.scorers.reasoning`, which also says where each reasoning method's
+prompt, budget and reading come from. The reasoning methods' answers carry
 ``thinking_tokens`` apart; a trace that hit its budget is counted in
 ``budget_hits`` and logged.
 
@@ -50,6 +61,22 @@ then, if the prompt is still longer than ``max_length`` tokens, each
 passage to an equal share of the room left. The model runs under
 ``torch.inference_mode()`` in bf16/fp16 on CUDA and fp32 on CPU (``dtype``).
 ``tokens_in`` and ``tokens_out`` count what the model read and wrote.
+
+``tfrank`` generates greedily (``max_new_tokens``, default TFRank's 1024) and
+stops a prompt's generation once its label token is written: a logits
+processor keeps the logits of "yes" and "no" at the first answer step and
+those of "0".."4" at the step after the answer's text first holds
+``yes(``/``no(``/... (TFRank's markers, in the decoded text), so the model
+runs once per prompt (prefill and a few decoding steps) and nothing but
+those seven logits per prompt is kept. The logits are the scores the
+greedy choice is made on (raw, unless the model's generation config adds
+processors such as a repetition penalty). TFRank reads vLLM's top-20
+logprobs instead: the values agree except where "yes", "no" or a label is
+outside the top 20 (TFRank then gives it the lowest top-20 logprob minus
+10; here its own logit is used), i.e. where that probability is already
+tiny. An answer without a marker is asked again with TFRank's retry
+sentence; a second miss scores 0.3125 (TFRank's fills), counted in
+``fallbacks`` and logged.
 
 Each call's answer is a :class:`~rankwise.scorers.Answer` with the call's own
 ``tokens_in``/``tokens_out`` and ``flops``, estimated from the model's config
@@ -81,13 +108,13 @@ log = logging.getLogger("rankwise")
 __all__ = ["HFScorer", "yes_probability", "expected_label", "order_by_logits", "pair_probability", "single_token"]
 
 METHODS = {
-    "pointwise": ("yes_no", "labels", "cross_encoder", "rank1"),
-    "listwise": ("generate", "first", "reasonrank", "rank_r1"),
+    "pointwise": ("yes_no", "labels", "cross_encoder", "rank1", "tfrank"),
+    "listwise": ("generate", "first", "reasonrank", "rank_r1", "rearank"),
     "pairwise": ("prp",),
     "groupwise": ("icr", "grouprank"),
 }
 #: the methods that generate a trace before their answer (budgeted, closed and counted alike)
-TRACED = ("rank1", "reasonrank", "rank_r1", "grouprank")
+TRACED = ("rank1", "reasonrank", "rank_r1", "grouprank", "rearank")
 FloatArray = npt.NDArray[np.float64]
 
 
@@ -146,6 +173,70 @@ class _IcrWindow(NamedTuple):
     spans: List[Tuple[int, int]]
 
 
+class _TfrankRead(NamedTuple):
+    """One TFRank try: the score (None: no marker was followed by a token), the answer text, tokens read and written."""
+
+    value: Optional[float]
+    raw: str
+    tokens_in: int
+    tokens_out: int
+
+
+class _TfrankWatch:
+    """The logits processor that reads a batched greedy TFRank generation as
+    it runs: the "yes"/"no" logits of every row at the first step, and the
+    label logits of a row at the step after its answer text first holds a
+    marker (``label_step``: that token's index). It changes no score."""
+
+    def __init__(
+        self, tokenizer: Any, width: int, stop_ids: Set[int], yes_no: Sequence[int], labels: Sequence[int]
+    ) -> None:
+        self.tokenizer, self.width, self.stop_ids = tokenizer, width, stop_ids
+        self.yes_no, self.label_ids = list(yes_no), list(labels)
+        self.first: Optional[List[List[float]]] = None
+        self.labels: Dict[int, List[float]] = {}
+        self.label_step: Dict[int, int] = {}
+
+    def answer(self, ids: Sequence[int]) -> List[int]:
+        """The answer's tokens, up to the first EOS or padding."""
+        out: List[int] = []
+        for t in ids:
+            if t in self.stop_ids:
+                break
+            out.append(int(t))
+        return out
+
+    def marked(self, ids: Sequence[int]) -> bool:
+        """Whether the answer's text (up to an EOS) holds a marker."""
+        row = self.answer(ids)
+        return bool(row) and reasoning.tfrank_marked(self.tokenizer.decode(row, skip_special_tokens=False))
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        step = input_ids.shape[1] - self.width  # answer tokens written so far; ``scores`` choose the next
+        if step == 0:
+            self.first = scores[:, self.yes_no].double().cpu().tolist()
+            return scores
+        rows = input_ids[:, self.width :].tolist()
+        for r, row in enumerate(rows):
+            if r not in self.labels and self.marked(row):
+                self.labels[r] = scores[r, self.label_ids].double().cpu().tolist()
+                self.label_step[r] = step
+        return scores
+
+
+class _TfrankStop:
+    """The stopping criterion of a TFRank generation: a row is done once its
+    label token is written (its text, but for the last token, holds a marker)."""
+
+    def __init__(self, watch: _TfrankWatch, torch: Any) -> None:
+        self.watch, self.torch = watch, torch
+
+    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+        rows = input_ids[:, self.watch.width :].tolist()
+        done = [len(row) > 1 and self.watch.marked(row[:-1]) for row in rows]
+        return self.torch.tensor(done, dtype=self.torch.bool, device=input_ids.device)
+
+
 # --- the scorer ----------------------------------------------------------------------
 
 
@@ -189,12 +280,13 @@ class HFScorer:
         self.insert_scores, self.score_scale = bool(insert_scores), score_scale
         self.icr_calibration = icr.check_calibration(icr_calibration)
         self.budget_hits = 0
+        self.fallbacks = 0  # tfrank answers that named no judgement twice and got TFRank's fill score
         cfg = model.config
         self.seq2seq = bool(getattr(cfg, "is_encoder_decoder", False))
-        if self.seq2seq and method in TRACED:
+        if self.seq2seq and (method in TRACED or method == "tfrank"):
             raise InvalidInputError(
-                f"method: {method} continues the prompt with its own trace, so it needs a causal LM, "
-                f"not the encoder-decoder {type(model).__name__}"
+                f"method: {method} continues the prompt with its own {'trace' if method in TRACED else 'answer'}, "
+                f"so it needs a causal LM, not the encoder-decoder {type(model).__name__}"
             )
         if method == "icr":
             self._icr_layers = self._icr_check_model()
@@ -224,6 +316,9 @@ class HFScorer:
             self.a, self.b = single_token(tok, [" A", "A"]), single_token(tok, [" B", "B"])
         elif method == "rank1":
             self.true, self.false = single_token(tok, [" true", "true"]), single_token(tok, [" false", "false"])
+        elif method == "tfrank":  # TFRank's exact tokens: the answer starts right after "</think>\n\n"
+            self.yes, self.no = single_token(tok, ["yes"]), single_token(tok, ["no"])
+            self.label_ids = [single_token(tok, [k]) for k in reasoning.TFRANK_LABELS]
         elif method == "first":
             self.letter_ids = [single_token(tok, [c, f" {c}"]) for c in prompts.LETTERS]
             if len(set(self.letter_ids)) != len(self.letter_ids):
@@ -265,7 +360,7 @@ class HFScorer:
             method: see the module table; default yes_no (cross_encoder for a
                 sequence-classification model), generate, prp, icr (loaded
                 with eager attention, which gives the attention probabilities);
-                also rank1, labels, first, reasonrank, rank_r1, grouprank.
+                also rank1, tfrank, labels, first, reasonrank, rank_r1, rearank, grouprank.
             device: "auto" (CUDA when available), "cpu", "cuda:1", ...
             dtype: "auto" (bf16/fp16 on CUDA, fp32 on CPU), "float32", "bfloat16", "float16".
             batch_size: prompts per forward pass, default 8.
@@ -275,10 +370,13 @@ class HFScorer:
             instruction: the Qwen3-Reranker instruction (yes_no).
             labels: the highest relevance label (labels), default 3.
             max_new_tokens: generation budget (generate), default 6 per passage + 8;
-                the answer's budget after the trace (reasonrank: default 100, ReasonRank's).
+                the answer's budget after the trace (reasonrank and rearank: default 100,
+                ReasonRank's); tfrank's answer budget, default 1024 (TFRank's; the
+                generation stops at the label token, and the prompt leaves room for it).
             max_thinking_tokens: the trace's budget (rank1: default 2000, Rank1's;
                 reasonrank and grouprank: default 3072, ReasonRank's reasoning_maxlen;
-                rank_r1: 2040, which with its 8 answer tokens is Rank-R1's 2048).
+                rank_r1: 2040, which with its 8 answer tokens is Rank-R1's 2048;
+                rearank: 1948, which with its 100 answer tokens is REARANK's 2048).
             insert_scores: InsertRank, show each passage's first-stage score in
                 the listwise prompts; every call must carry scores.
             score_scale: how they are shown: "raw" (default, three decimals, as
@@ -568,6 +666,91 @@ class HFScorer:
             )
         return out
 
+    def _stop_ids(self) -> Set[int]:
+        """The tokens that end a generation: the tokenizer's and the generation config's EOS, and padding."""
+        ids = {self.pad_id}
+        for v in (
+            getattr(self.tokenizer, "eos_token_id", None),
+            getattr(getattr(self.model, "generation_config", None), "eos_token_id", None),
+        ):
+            for x in v if isinstance(v, (list, tuple)) else [v]:
+                if isinstance(x, int):
+                    ids.add(x)
+        return ids
+
+    def _tfrank_pass(self, texts: Sequence[str], max_new_tokens: int) -> List[_TfrankRead]:
+        """One TFRank try per prompt: greedy generation, stopped once the label
+        token is written, scored from the logits the watcher kept."""
+        torch, tf = require_torch()
+        out: List[_TfrankRead] = [_TfrankRead(None, "", 0, 0)] * len(texts)
+        stop_ids = self._stop_ids()
+        with torch.inference_mode():
+            for idx in self._batches(texts):
+                ids, mask, _ = self._encode_left([texts[i] for i in idx])
+                watch = _TfrankWatch(self.tokenizer, ids.shape[1], stop_ids, [self.yes, self.no], self.label_ids)
+                gen = self.model.generate(
+                    input_ids=ids,
+                    attention_mask=mask,
+                    max_new_tokens=max_new_tokens,
+                    do_sample=False,
+                    pad_token_id=self.pad_id,
+                    logits_processor=tf.LogitsProcessorList([watch]),
+                    stopping_criteria=tf.StoppingCriteriaList([_TfrankStop(watch, torch)]),
+                )
+                new = gen[:, ids.shape[1] :].tolist()
+                lens = mask.sum(-1).tolist()
+                for r, i in enumerate(idx):
+                    row = watch.answer(new[r])
+                    value: Optional[float] = None
+                    if r in watch.labels and watch.first is not None:
+                        y, n = watch.first[r]
+                        labels = dict(zip(reasoning.TFRANK_LABELS, watch.labels[r]))
+                        p_yes = reasoning.tfrank_yes({"yes": y, "no": n})
+                        value = reasoning.tfrank_score(p_yes, reasoning.tfrank_label_probs(labels))
+                        row = new[r][: watch.label_step[r] + 1]  # up to the label token (an EOS there included)
+                    self.tokens_out += len(row)
+                    raw = self.tokenizer.decode(row, skip_special_tokens=False)
+                    out[i] = _TfrankRead(value, raw, int(lens[r]), len(row))
+        return out
+
+    def _run_tfrank(self, texts: List[str], again: List[str], max_new_tokens: int) -> List[Answer]:
+        """TFRank: a greedy answer per prompt; one that names no judgement is
+        asked again with TFRank's retry sentence, then gets TFRank's fill score."""
+        first = self._tfrank_pass(texts, max_new_tokens)
+        miss = [k for k, a in enumerate(first) if a.value is None]
+        second = dict(zip(miss, self._tfrank_pass([again[k] for k in miss], max_new_tokens))) if miss else {}
+        out: List[Answer] = []
+        usage: List[Tuple[int, int]] = []
+        unread = 0
+        for k, a in enumerate(first):
+            tries = [a] + ([second[k]] if k in second else [])
+            last = tries[-1]
+            if last.value is None:
+                unread += 1
+            passes = [(t.tokens_in, t.tokens_out) for t in tries]
+            usage.append((sum(n for n, _ in passes), sum(o for _, o in passes)))
+            out.append(
+                Answer(
+                    reasoning.TFRANK_UNREAD if last.value is None else last.value,
+                    raw=last.raw,
+                    prompt=again[k] if k in second else texts[k],
+                    tokens_in=usage[-1][0],
+                    tokens_out=usage[-1][1],
+                    flops=self._flops(passes),
+                )
+            )
+        if unread:
+            self.fallbacks += unread
+            log.warning(
+                "tfrank: %d answer(s) named no judgement (yes(..)/no(..)) twice and got TFRank's fill score %g "
+                "(%d so far)",
+                unread,
+                reasoning.TFRANK_UNREAD,
+                self.fallbacks,
+            )
+        self.last_usage = usage
+        return out
+
     def cross_scores(self, pairs: Sequence[Tuple[str, str]]) -> FloatArray:
         torch = self._torch
         scores = np.zeros(len(pairs))
@@ -771,6 +954,8 @@ class HFScorer:
                 return prompts.qwen3_yes_no(call.query, passages[0], self.instruction)
             if self.method == "rank1":
                 return reasoning.rank1_prompt(call.query, passages[0])
+            if self.method == "tfrank":
+                return reasoning.tfrank_prompt(call.query, passages[0])
             return self._chat(prompts.relevance_labels(call.query, passages[0], self.labels))
         if isinstance(call, PairwiseCall):
             return self._chat(prompts.prp(call.query, passages[0], passages[1]))
@@ -779,6 +964,8 @@ class HFScorer:
             return self._chat(reasoning.reasonrank_messages(call.query, passages, scores))
         if self.method == "rank_r1":
             return self._chat(reasoning.rank_r1_messages(call.query, passages, scores))
+        if self.method == "rearank":
+            return self._chat(reasoning.rearank_messages(call.query, passages, scores))
         if self.method == "grouprank":
             return self._chat(reasoning.grouprank_messages(call.query, passages, scores))
         return self._chat(
@@ -808,6 +995,16 @@ class HFScorer:
             if self.method == "rank1":
                 budget = self._budget(self.max_thinking_tokens + 4)
                 return "rank1", calls, [self._fitted(c, [c.doc.text], budget) for c in calls]
+            if self.method == "tfrank":  # the prompt, and the one TFRank retries with
+                new = self.max_new_tokens or reasoning.TFRANK_MAX_NEW_TOKENS
+                budget = self._budget(new)
+                texts = [self._fitted(c, [c.doc.text], budget) for c in calls]
+
+                def retry(q: str) -> Callable[[List[str]], str]:
+                    return lambda p: reasoning.tfrank_prompt(q, p[0], retry=True)
+
+                again = [self._fit(retry(c.query), [c.doc.text], budget) for c in calls]
+                return "tfrank", calls, (texts, again, new)
             return "points", calls, [self._fitted(c, [c.doc.text], self._budget()) for c in calls]  # no prefill
         if self.kind == "pairwise":
             texts = []
@@ -822,12 +1019,13 @@ class HFScorer:
                 f"window: FIRST identifies passages by the letters A..W, so at most {len(prompts.LETTERS)} per call"
             )
         new_tokens = self.max_new_tokens or 6 * max((len(c.docs) for c in calls), default=1) + 8
-        if self.method in ("reasonrank", "rank_r1", "grouprank"):  # a trace, then the answer
+        if self.method in ("reasonrank", "rank_r1", "grouprank", "rearank"):  # a trace, then the answer
             k = max((len(c.docs) for c in calls), default=1)
             new_tokens = (
                 self.max_new_tokens
                 or {
                     "reasonrank": reasoning.REASONRANK_ANSWER_TOKENS,
+                    "rearank": reasoning.REARANK_ANSWER_TOKENS,
                     "rank_r1": reasoning.RANK_R1_ANSWER_TOKENS,
                     "grouprank": reasoning.grouprank_answer_tokens(k),
                 }[self.method]
@@ -844,6 +1042,8 @@ class HFScorer:
         :class:`~rankwise.scorers.Answer` per call, with its tokens and FLOPs."""
         if prepared[0] == "rank1":
             return self._run_rank1(prepared[2])
+        if prepared[0] == "tfrank":
+            return self._run_tfrank(*prepared[2])
         if prepared[0] == "reasonrank":
             out = self._run_reasonrank(*prepared[2])
             if self.method == "rank_r1":  # the label of the best: that passage first, the others in prompt order

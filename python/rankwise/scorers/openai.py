@@ -31,12 +31,12 @@ __all__ = ["OpenAIScorer", "DEFAULT_MAX_IN_FLIGHT"]
 log = logging.getLogger("rankwise")
 
 METHODS = {
-    "pointwise": ("yes_no", "rank1"),
-    "listwise": ("generate", "first", "reasonrank", "rank_r1"),
+    "pointwise": ("yes_no", "rank1", "tfrank"),
+    "listwise": ("generate", "first", "reasonrank", "rank_r1", "rearank"),
     "groupwise": ("grouprank",),
 }
 #: the methods that may write a trace before their answer (and are closed, counted and budgeted alike)
-TRACED = ("reasonrank", "grouprank", "rank_r1")
+TRACED = ("reasonrank", "grouprank", "rank_r1", "rearank")
 RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
 # vLLM's OpenAI server schedules up to --max-num-seqs sequences at once: 256 by default on most GPUs
 # (1024 on >= 70 GiB GPUs other than the A100). Keeping that many requests outstanding fills its batch;
@@ -216,8 +216,8 @@ class OpenAIScorer:
         base_url: e.g. ``"http://localhost:8000/v1"``; default ``$OPENAI_BASE_URL``.
         model: the served model's name; default the only model the probe finds.
         kind: "listwise" (default), "pointwise" or "groupwise".
-        method: generate (default for listwise), first, reasonrank or rank_r1 (setwise); yes_no
-            (default for pointwise) or rank1; grouprank (groupwise: one score
+        method: generate (default for listwise), first, reasonrank, rearank or rank_r1 (setwise);
+            yes_no (default for pointwise), rank1 or tfrank; grouprank (groupwise: one score
             per shown passage, see :mod:`rankwise.scorers.reasoning`).
         api_key: default ``$OPENAI_API_KEY`` (none sent when unset).
         max_in_flight: requests outstanding at once, default 256 (vLLM's
@@ -230,8 +230,9 @@ class OpenAIScorer:
             ``(max_retries + 1) * timeout + backoff * (2**max_retries - 1)`` (243.5 s at the defaults).
         probe: check the server and the model at construction, default True.
         max_words: words per passage, default 300.
-        max_tokens: answer tokens for generate, default 6 per passage + 8 (reasonrank:
-            100 after the trace; grouprank: 8 per passage + 16 after the trace).
+        max_tokens: answer tokens for generate, default 6 per passage + 8 (reasonrank and
+            rearank: 100 after the trace; grouprank: 8 per passage + 16 after the trace;
+            tfrank: 1024, TFRank's).
         instruction: the yes/no task instruction, default Qwen3-Reranker's.
         extra_body: more request fields (e.g. ``{"top_k": 1}`` for vLLM).
         flops_model: the served model's shape, a config dict (its ``config.json``), a
@@ -242,11 +243,12 @@ class OpenAIScorer:
         endpoint: ``"chat"`` (default; ``/chat/completions``, the server applies the
             chat template) or, for ``yes_no``, ``"completions"`` (``/completions`` with
             Qwen3-Reranker's own prompt, template included, and ``logprobs=20``: what
-            vLLM or SGLang serving Qwen3-Reranker expect). ``rank1`` always uses
-            ``/completions`` (Rank1's raw prompt).
+            vLLM or SGLang serving Qwen3-Reranker expect). ``rank1`` and ``tfrank``
+            always use ``/completions`` (their raw prompts).
         max_thinking_tokens: the reasoning methods' trace budget (rank1: default
             2000, Rank1's; reasonrank and grouprank: default 3072, ReasonRank's reasoning_maxlen;
-            rank_r1: 2040, so that with its 8 answer tokens it is Rank-R1's 2048).
+            rank_r1: 2040, so that with its 8 answer tokens it is Rank-R1's 2048; rearank:
+            1948, so that with its 100 answer tokens it is REARANK's 2048).
         insert_scores: InsertRank, each passage's first-stage score beside it in
             the listwise prompts (generate, first, reasonrank) and grouprank's.
         score_scale: "raw" (default, three decimals) or "minmax100" (0..100 within the window).
@@ -273,6 +275,19 @@ class OpenAIScorer:
     ``thinking_tokens`` is the server's
     ``usage.completion_tokens_details.reasoning_tokens`` where given, else
     the trace's share of ``completion_tokens`` by characters.
+    ``rearank`` (REARANK) is ``reasonrank`` with REARANK's prompt and its
+    2,048 tokens in all (``max_tokens = max_thinking_tokens + max_tokens``,
+    1948 + 100); REARANK runs it in ``SlidingWindow(window=20, step=10)``.
+
+    ``tfrank`` (TFRank, think-free) sends TFRank's raw prompt to
+    ``/completions`` as TFRank's vLLM client does (``temperature=0``,
+    ``logprobs=20``, ``max_tokens`` 1024): P(yes) from the top logprobs of
+    the first answer token, the expected label 0..4 from those of the token
+    after ``yes(``/``no(``, their mean (the label over 4) as TFRank's
+    ``get_next_token_probs`` and ``eval_metrics.py``. An answer without a
+    marker is asked once more with TFRank's retry sentence (a second
+    request); a second miss scores 0.3125, TFRank's fills, counted in
+    ``fallbacks`` and logged.
     """
 
     def __init__(
@@ -306,12 +321,14 @@ class OpenAIScorer:
         method = method or METHODS[kind][0]
         if method not in METHODS[kind]:
             raise InvalidInputError(f"method: {kind} takes {', '.join(METHODS[kind])}; got {method!r}")
-        if endpoint not in ("chat", "completions") or (endpoint == "completions" and method not in ("yes_no", "rank1")):
+        if endpoint not in ("chat", "completions") or (
+            endpoint == "completions" and method not in ("yes_no", "rank1", "tfrank")
+        ):
             raise InvalidInputError(
                 f"endpoint: 'chat' for every method, or 'completions' for yes_no (a raw prompt); got {endpoint!r} for {method}"
             )
-        if method == "rank1":
-            endpoint = "completions"  # Rank1's raw prompt
+        if method in ("rank1", "tfrank"):
+            endpoint = "completions"  # their raw prompts
         base_url = base_url or os.environ.get("OPENAI_BASE_URL")
         if not base_url:
             raise InvalidInputError("base_url: none given and $OPENAI_BASE_URL is not set")
@@ -364,6 +381,7 @@ class OpenAIScorer:
         self.max_thinking_tokens = max_thinking_tokens
         self.insert_scores, self.score_scale = bool(insert_scores), score_scale
         self.budget_hits = 0
+        self.fallbacks = 0  # tfrank answers that named no judgement twice and got TFRank's fill score
         self.tokens_in = self.tokens_out = self.requests = self.retries = 0
         self._runner: Optional[_Runner] = None
         self._runner_lock = threading.Lock()
@@ -580,6 +598,10 @@ class OpenAIScorer:
             msgs = reasoning.rank_r1_messages(call.query, [self._cut(d.text) for d in call.docs], self._scores(call))
             answer = self.max_tokens or reasoning.RANK_R1_ANSWER_TOKENS
             body.update(messages=msgs, max_tokens=self.max_thinking_tokens + answer)
+        elif self.method == "rearank":
+            msgs = reasoning.rearank_messages(call.query, [self._cut(d.text) for d in call.docs], self._scores(call))
+            answer = self.max_tokens or reasoning.REARANK_ANSWER_TOKENS
+            body.update(messages=msgs, max_tokens=self.max_thinking_tokens + answer)
         elif self.method == "grouprank":
             msgs = reasoning.grouprank_messages(call.query, [self._cut(d.text) for d in call.docs], self._scores(call))
             answer = self.max_tokens or reasoning.grouprank_answer_tokens(len(call.docs))
@@ -694,10 +716,60 @@ class OpenAIScorer:
             thinking_tokens=think,
         )
 
+    async def _answer_tfrank(self, call: Any) -> Answer:
+        """TFRank over HTTP: a greedy answer with top-20 logprobs, read as TFRank
+        reads it; asked again with its retry sentence when it names no judgement."""
+        doc = self._cut(call.doc.text)
+        t0 = time.perf_counter()
+        n_in = n_out = 0
+        value: Optional[float] = None
+        raw, prompt = "", ""
+        for retry in (False, True):
+            prompt = reasoning.tfrank_prompt(call.query, doc, retry=retry)
+            body: Dict[str, Any] = {"model": self.model, "temperature": 0.0, "prompt": prompt}
+            body.update(max_tokens=self.max_tokens or reasoning.TFRANK_MAX_NEW_TOKENS, logprobs=20)
+            body.update(self.extra_body)
+            out = await self._complete(body)
+            usage = out.get("usage") or {}
+            n_in += _count(usage.get("prompt_tokens"))
+            n_out += _count(usage.get("completion_tokens"))
+            raw = _text(out)
+            try:
+                lp = out["choices"][0]["logprobs"]
+                tokens = [str(t) for t in lp["tokens"]]
+                tops = [
+                    {str(k): float(v) for k, v in t.items()} if isinstance(t, dict) else None
+                    for t in lp["top_logprobs"]
+                ]
+            except (KeyError, TypeError, IndexError, AttributeError):
+                raise ScorerError("tfrank: the server returned no tokens with top logprobs (logprobs=20)") from None
+            value = reasoning.tfrank_read(tokens, tops)
+            if value is not None:
+                break
+        if value is None:
+            self.fallbacks += 1
+            log.warning(
+                "tfrank: an answer named no judgement (yes(..)/no(..)) twice and got TFRank's fill score %g "
+                "(%d so far)",
+                reasoning.TFRANK_UNREAD,
+                self.fallbacks,
+            )
+            value = reasoning.TFRANK_UNREAD
+        return Answer(
+            value,
+            raw=raw,
+            prompt=prompt,
+            tokens_in=n_in,
+            tokens_out=n_out,
+            latency=time.perf_counter() - t0,
+        )
+
     async def _answer(self, call: Any) -> Answer:
         try:
             if self.method == "rank1":
                 return await self._answer_rank1(call)
+            if self.method == "tfrank":
+                return await self._answer_tfrank(call)
             body = self._body(call)
             t0 = time.perf_counter()
             out = await self._complete(body)

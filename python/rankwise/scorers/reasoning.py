@@ -30,6 +30,44 @@
   hand: this prompt is rankwise's own in the shape the paper describes
   (query and group in, one score per document out), and its budget is
   ReasonRank's. A trace that runs out of budget is closed as ReasonRank's.
+* **REARANK** (Zhang et al., 2025; listwise): REARANK's prompt, from
+  ``create_permutation_instruction_rearank`` in its ``rank_gpt.py``
+  (lezhang7/Rearank): the system prompt "You are DeepRerank, ...", the
+  instruction as the first user turn (its run-on sentences kept as they
+  are), then each passage as a user turn ``[i] text`` (whitespace collapsed,
+  cut to its first 400 characters) answered by "Received passage [i].", and
+  the closing request to analyse each passage inside ``<think>`` and rank
+  inside ``<answer>``. Its budget is its ``QwenClient``'s
+  ``max_tokens=2048`` (greedy: temperature 0, top_p 1) in all, here 1,948
+  for the trace and 100 for the answer. The permutation is read as
+  ReasonRank's (inside ``<answer>``, else after ``</think>``). A trace that
+  runs out of budget is closed as ReasonRank's and the answer generated
+  after it; REARANK itself would read the digits of the unfinished trace.
+  REARANK reranks the top 100 by a sliding window of 20 passages in steps
+  of 10 (``process_rank_results_in_batches``), i.e.
+  ``SlidingWindow(window=20, step=10)``, rankwise's default.
+* **TFRank** (Fan et al., 2025; pointwise, think-free): TFRank's prompt as
+  its ``evaluation/run_eval.py`` (``build_completion_prompt``, no think
+  mode, ``reasoning_model=True``, as ``tfrank_demo.py`` runs its released
+  models) and ``tfrank_demo.py`` (``_build_input``) build it: a raw Qwen3
+  prompt (no chat template) with TFRank's system line, the instruction to
+  answer ``yes(score)`` or ``no(score)`` on a 0..4 scale, the query and the
+  document, ``" /no think"``, and an empty ``<think>\n\n</think>\n\n``
+  after the assistant tag. TFRank generates greedily and reads two places
+  of the answer (``get_next_token_probs``): P(yes) at the first answer
+  token, softmax over the logprobs of "yes" and "no" (the first of
+  yes/Yes/YES and of no/No/NO among the top 20; one missing gets the lowest
+  top logprob minus 10), and, at the token after the one that completes
+  ``yes(``/``no(`` (or ``yes (``, ``Yes(``, ...), the distribution of the
+  labels "0".."4" (softmax over their logprobs, the same fallback). The
+  score is the mean of the expected label over 4 and P(yes), the "Merge"
+  of its ``eval_metrics.py`` and the ``final_score`` of ``tfrank_demo.py``.
+  An answer where no marker is found is asked once more with TFRank's
+  retry sentence appended to the input (``try_num >= 1``; its later retries
+  repeat that prompt at temperature 0); if that fails too, the call gets
+  TFRank's fill values (label 0.5, P(yes) 0.5, merged: 0.3125), which the
+  scorers count in ``fallbacks`` and log. TFRank's default answer budget is
+  ``max_new_tokens=1024``.
 * **InsertRank** (Seetharaman et al., 2025): each passage of a listwise
   prompt is followed by ``BM25 score: S`` and the prompt says that the
   scores come from a lexical retriever. The format is the one of rank_llm's
@@ -45,7 +83,7 @@ import logging
 import math
 import re
 from dataclasses import dataclass
-from typing import Any, List, Optional, Sequence
+from typing import Any, List, Mapping, Optional, Sequence
 
 from .._errors import InvalidInputError
 from . import prompts
@@ -64,6 +102,13 @@ __all__ = [
     "reasonrank_messages",
     "grouprank_messages",
     "rank_r1_messages",
+    "rearank_messages",
+    "tfrank_prompt",
+    "tfrank_marked",
+    "tfrank_yes",
+    "tfrank_label_probs",
+    "tfrank_score",
+    "tfrank_read",
     "default_thinking_tokens",
     "best_first",
     "scaled_scores",
@@ -92,12 +137,19 @@ REASONRANK_SYSTEM = (
 )
 
 
+REARANK_ANSWER_TOKENS = 100  # the answer's share of REARANK's 2048 (ReasonRank's answer budget)
+REARANK_MAX_THINKING_TOKENS = 2048 - REARANK_ANSWER_TOKENS  # REARANK generates max_tokens=2048 in all
+REARANK_MAX_CHARS = 400  # REARANK shows each passage's first 400 characters
+
+
 def default_thinking_tokens(method: str) -> int:
     """The trace budget of a reasoning method when none is given: its paper's."""
     if method == "rank1":
         return RANK1_MAX_THINKING_TOKENS
     if method == "rank_r1":
         return RANK_R1_MAX_THINKING_TOKENS
+    if method == "rearank":
+        return REARANK_MAX_THINKING_TOKENS
     return REASONRANK_MAX_THINKING_TOKENS
 
 
@@ -338,3 +390,150 @@ def best_first(answer: str, k: int) -> Any:
         return answer
     best = int(p.order[0])
     return [best] + [i for i in range(k) if i != best]
+
+
+# --- REARANK -------------------------------------------------------------------------------
+
+REARANK_SYSTEM = (
+    "You are DeepRerank, an intelligent assistant that can rank passages based on their relevancy to the search "
+    "query. You first thinks about the reasoning process in the mind and then provides the user with the answer."
+)
+
+
+def rearank_messages(
+    query: str, passages: Sequence[str], scores: Optional[Sequence[str]] = None
+) -> List[prompts.Message]:
+    """REARANK's conversation (``create_permutation_instruction_rearank``):
+    the system prompt, the instruction, then a user turn ``[i] text`` (the
+    first 400 characters, whitespace collapsed) and the reply "Received
+    passage [i]." per passage, and the request to think about each passage
+    and rank them inside ``<answer>``. With ``scores`` (InsertRank), each
+    passage turn ends with its score line and the instruction says what they are."""
+    n = len(passages)
+    instruction = (  # REARANK's strings join without a space after "query."
+        "I will provide you with passages, each indicated by number identifier []. Rank the passages based on "
+        "their relevance to the search query."
+        f"Search Query: {query}. \nRank the {n} passages above based on their relevance to the search query."
+        "The passages should be listed in descending order using identifiers. The most relevant passages should be "
+        "listed first. The output format should be <answer> [] > [] </answer>, e.g., <answer> [1] > [2] </answer>."
+    )
+    if scores is not None:
+        instruction += SCORE_NOTE
+    msgs: List[prompts.Message] = [
+        {"role": "system", "content": REARANK_SYSTEM},
+        {"role": "user", "content": instruction},
+        {"role": "assistant", "content": "Okay, please provide the passages."},
+    ]
+    cut = [" ".join(p.split())[:REARANK_MAX_CHARS] for p in passages]
+    for i, p in enumerate(with_scores(cut, scores)):
+        msgs.append({"role": "user", "content": f"[{i + 1}] {p}"})
+        msgs.append({"role": "assistant", "content": f"Received passage [{i + 1}]."})
+    pad = " " * 12  # REARANK's triple-quoted request keeps its source indentation
+    msgs.append(
+        {
+            "role": "user",
+            "content": f'Please rank these passages according to their relevance to the search query: "{query}"\n'
+            f"{pad}Follow these steps exactly:\n"
+            f"{pad}1. First, within <think> tags, analyze EACH passage individually:\n"
+            f"{pad}- Evaluate how well it addresses the query\n"
+            f"{pad}- Note specific relevant information or keywords\n\n"
+            f"{pad}2. Then, within <answer> tags, provide ONLY the final ranking in descending order of relevance "
+            "using the format: [X] > [Y] > [Z]",
+        }
+    )
+    return msgs
+
+
+# --- TFRank (pointwise, think-free) ---------------------------------------------------------
+
+TFRANK_SYSTEM = "Based on the relevance of the Documents to the Query and the Instruct provided to complete the task."
+TFRANK_INSTRUCT = (
+    "<Instruct>: Please judge the relevance strength between the query and the document, and directly output the "
+    "relevance judgment (yes or no), followed by the relevance score in parentheses, e.g., yes(score) or "
+    "no(score).\n\n\n"
+    "- Relevance scores are represented by numbers from 0 to 4, with the following meanings:\n"
+    "0 means completely irrelevant,\n"
+    "1 means weakly relevant,\n"
+    "2 means moderately relevant,\n"
+    "3 means strongly relevant,\n"
+    "4 means completely relevant.\n\n"
+    "- For binary relevance judgment (yes or no), the rule is:\n"
+    'Scores 0 and 1 are considered irrelevant and represented as "no",\n'
+    'Scores 2, 3, and 4 are considered relevant and represented as "yes".\n\n\n'
+)
+TFRANK_RETRY = (  # appended to the input from TFRank's second try on
+    "\nPlease directly output the relevance judgment (yes or no), followed by the relevance score in parentheses, "
+    "e.g., yes(score) or no(score)."
+)
+TFRANK_MARKERS = ("yes(", "no(", "yes (", "no (", "Yes(", "No(", "Yes (", "No (")
+TFRANK_LABELS = ("0", "1", "2", "3", "4")
+TFRANK_MAX_NEW_TOKENS = 1024  # run_eval.py's max_new_tokens_init and tfrank_demo.py's max_new_tokens
+TFRANK_UNREAD = (0.5 / 4 + 0.5) / 2  # run_eval.py's fills (label 0.5, P(yes) 0.5) as eval_metrics.py merges them
+
+
+def tfrank_prompt(query: str, doc: str, retry: bool = False) -> str:
+    """TFRank's raw prompt (no think mode; ``retry``: with its retry sentence);
+    the answer starts at the token after the empty ``<think>`` block."""
+    user = f"{TFRANK_INSTRUCT}<Query>: {query}\n\n\n<Document>: {doc}" + (TFRANK_RETRY if retry else "") + " /no think"
+    return (
+        f"<|im_start|>system\n{TFRANK_SYSTEM}\n<|im_end|>\n<|im_start|>user\n{user}\n<|im_end|>\n"
+        f"<|im_start|>assistant\n{THINK_OPEN}\n\n{THINK_CLOSE}\n\n"
+    )
+
+
+def tfrank_marked(text: str) -> bool:
+    """Whether the answer so far holds the judgement and its parenthesis (``yes(``, ``no (``, ...)."""
+    return any(m in text for m in TFRANK_MARKERS)
+
+
+def _softmax(values: Sequence[float]) -> List[float]:
+    top = max(values)
+    e = [math.exp(v - top) for v in values]
+    total = sum(e)
+    return [x / total for x in e]
+
+
+def _floor(top: Mapping[str, float]) -> float:
+    """What TFRank gives a token missing from the top logprobs: the lowest of them minus 10."""
+    return (min(top.values()) if top else -100.0) - 10.0
+
+
+def tfrank_yes(top: Mapping[str, float]) -> float:
+    """P(yes) from one position's top logprobs (or logits), as TFRank's
+    ``parse_yesno``: the first of yes/Yes/YES and of no/No/NO present, a
+    missing one the lowest value minus 10, softmax over the two."""
+    floor = _floor(top)
+    yes = next((float(top[t]) for t in ("yes", "Yes", "YES") if t in top), floor)
+    no = next((float(top[t]) for t in ("no", "No", "NO") if t in top), floor)
+    return _softmax([yes, no])[0]
+
+
+def tfrank_label_probs(top: Mapping[str, float]) -> List[float]:
+    """P(0..4) from one position's top logprobs (or logits), as TFRank's
+    ``parse_label``: softmax over the labels' values, a missing one the lowest value minus 10."""
+    floor = _floor(top)
+    return _softmax([float(top.get(k, floor)) for k in TFRANK_LABELS])
+
+
+def tfrank_score(p_yes: float, label_probs: Sequence[float]) -> float:
+    """TFRank's relevance: the mean of the expected label over 4 and P(yes), each clipped to [0, 1]."""
+    fine = sum(k * float(p) for k, p in enumerate(label_probs)) / (len(TFRANK_LABELS) - 1)
+    return (min(max(fine, 0.0), 1.0) + min(max(float(p_yes), 0.0), 1.0)) / 2.0
+
+
+def tfrank_read(tokens: Sequence[str], tops: Sequence[Optional[Mapping[str, float]]]) -> Optional[float]:
+    """TFRank's score of one greedy answer from its tokens and their top
+    logprobs (``get_next_token_probs`` without think mode): P(yes) at the
+    first token, the labels at the token after the one that completes a
+    marker; None when no marker is followed by a token."""
+    p_yes: Optional[float] = None
+    text, marked = "", False
+    for i, tok in enumerate(tokens):
+        top: Mapping[str, float] = (tops[i] if i < len(tops) else None) or {}
+        if i == 0:
+            p_yes = tfrank_yes(top)
+        if marked:
+            return tfrank_score(p_yes if p_yes is not None else 0.5, tfrank_label_probs(top))
+        text += tok
+        marked = tfrank_marked(text)
+    return None
