@@ -202,3 +202,54 @@ def test_groupwise_calls_are_recorded_and_replayed(tmp_path):
     got = rw.rerank(reqs, rw.JointRank(aggregator="zscore"), replay)
     assert [r.docids for r in got] == [r.docids for r in want]
     assert [r.spend for r in got] == [r.spend for r in want]
+
+
+@pytest.mark.parametrize(
+    "strategy", [rw.AllPairs(), rw.SlidingWindow(window=4, step=2)], ids=lambda s: type(s).__name__
+)
+@pytest.mark.parametrize("n", [0, 1, 5])
+def test_parsed_scores_for_another_number_of_documents_fail_their_query(strategy, n):
+    """A ParsedScores read for the wrong window size is refused like a list of the wrong length
+    (a pairwise plan once took the first two of five silently, and crashed with IndexError on fewer)."""
+    reqs, _ = synthetic_requests(1, 8, seed=0)
+    answer = rw.parse_scores(" ".join(f"[{i + 1}]: {i}" for i in range(n)), n)
+    with pytest.warns(rw.ScorerWarning):
+        (r,) = rw.rerank(reqs, strategy, _group_scorer(lambda c: answer))
+    assert r.spend["failed"] == 1 and f"got {n}" in r.error and "one per shown document" in r.error
+
+
+@pytest.mark.parametrize(
+    "strategy", [rw.JointRank(block_size=6, replicas=2, aggregator="zscore"), rw.AllPairs()], ids=lambda s: repr(s)[:40]
+)
+def test_mapping_answers_are_recorded_replayed_and_cached(strategy, tmp_path):
+    """A doc id -> score mapping (a documented groupwise answer) is recorded as a JSON object,
+    so a replay and a cache give the run again (it was once recorded as an unrecordable error)."""
+    reqs, u = synthetic_requests(2, 12, seed=6)
+
+    def mapping(c):  # every other document scored
+        return {d.docid: u[c.qid][d.docid] for i, d in enumerate(c.docs) if i % 2 == 0}
+
+    path = tmp_path / "calls.jsonl"
+    want = rw.rerank(reqs, strategy, _group_scorer(mapping), record=path)
+    assert all(r.spend["failed"] == 0 for r in want)
+    records = rw.recording.read_calls(path)
+    assert records and all(rec.error is None and isinstance(rec.value, dict) for rec in records)
+    got = rw.rerank(reqs, strategy, Replay.from_jsonl(path))
+    assert [(r.docids, r.spend) for r in got] == [(r.docids, r.spend) for r in want]
+    cache = tmp_path / "cache.jsonl"
+    rw.rerank(reqs, strategy, rw.scorers.Cached(_group_scorer(mapping), cache, identity="m"))
+    refuse = rw.scorers.Cached(_group_scorer(lambda c: ValueError("not cached")), cache, identity="m")
+    again = rw.rerank(reqs, strategy, refuse)
+    assert refuse.misses == 0 and [r.docids for r in again] == [r.docids for r in want]
+
+
+def test_a_mapping_with_keys_that_are_not_doc_ids_is_not_recorded_as_one(tmp_path):
+    """JSON turns an int key into a string, which could then match a doc id on replay: such an answer is
+    recorded as unrecordable (the live run fails it anyway: the call showed no document 0)."""
+    reqs, _ = synthetic_requests(1, 6, seed=0)
+    path = tmp_path / "calls.jsonl"
+    with pytest.warns(rw.ScorerWarning):
+        (r,) = rw.rerank(reqs, rw.SlidingWindow(window=6), _group_scorer(lambda c: {0: 1.0}), record=path)
+    assert r.spend["failed"] == 1
+    (rec,) = rw.recording.read_calls(path)
+    assert rec.value is None and "unrecordable" in rec.error

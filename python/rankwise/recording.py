@@ -23,7 +23,8 @@ The format (version 1), one object per call, keys in this order::
   call answered with one score each; ``null`` for a document left unscored).
 * ``value`` is the answer as the scorer gave it, in JSON (numpy arrays and
   scalars as lists and numbers, a :class:`~rankwise.ParsedPermutation` as its
-  0-based ``order``); ``null`` when the call failed. Replaying a recording
+  0-based ``order``, a groupwise doc id -> score mapping as an object);
+  ``null`` when the call failed. Replaying a recording
   hands the driver exactly these values, so it reproduces the run.
 * ``prompt``, ``raw``, ``tokens_in``, ``tokens_out`` and ``latency`` come
   from the scorer's :class:`~rankwise.scorers.Answer` when it returns one
@@ -57,7 +58,7 @@ import time
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -168,6 +169,11 @@ def _jsonable(value: Any) -> Any:
         return _jsonable(value.item())
     if isinstance(value, (list, tuple)):
         return [_jsonable(v) for v in value]
+    if isinstance(value, Mapping):  # a groupwise answer: doc id -> score
+        bad = next((k for k in value if not isinstance(k, str)), None)
+        if bad is not None:  # JSON would make it a string, which a replay could match to a doc id
+            raise TypeError(f"cannot record a mapping with the key {bad!r}: its keys must be doc ids (str)")
+        return {k: _jsonable(v) for k, v in value.items()}
     if isinstance(value, float) and not math.isfinite(value):
         return repr(value)  # "nan", "inf": strict JSON; float() of it is the same non-answer again
     if value is None or isinstance(value, (str, int, float, bool)):

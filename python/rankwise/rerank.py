@@ -232,7 +232,8 @@ def _as_scores(answer: Any, docs: Sequence[Candidate]) -> List[float]:
     if isinstance(answer, str):
         answer = parse_scores(answer, k)
     if isinstance(answer, ParsedScores):
-        return [float(x) for x in answer.scores]
+        # NaN (no score) as None; its length checked below, as a list's is
+        answer = [None if math.isnan(x) else x for x in answer.scores.tolist()]
     if isinstance(answer, Mapping):
         where = {d.docid: i for i, d in enumerate(docs)}
         out = [math.nan] * k

@@ -13,7 +13,8 @@ from many queries, and returns one answer per call, in order:
 * groupwise, ``ListwiseCall(qid, query, docs)`` -> one score per shown
   document, in prompt order (higher is more relevant): a sequence of ``k``
   finite numbers (``None`` for a document the model gave no score, counted
-  as a repaired answer), or text that :func:`~rankwise.parse_scores` reads
+  as a repaired answer), a mapping doc id -> score (a shown document left
+  out: no score), or text that :func:`~rankwise.parse_scores` reads
   (GroupRank-style ``[i]: score`` lines, attention scores, ...). Any
   strategy can use it: listwise planners order each call by its scores,
   pairwise ones get ``sigmoid(s_a - s_b)``, and ``JointRank(aggregator=
