@@ -255,9 +255,13 @@ def test_usage_truncation_and_uncalibrated(tf, tok, model):
     (w,) = s._icr_prepare([call])
     before = s.tokens_in
     (a,) = s([call])
-    n_q, n_na = len(w.ids[0]), len(w.ids[1])
-    assert (a.tokens_in, a.tokens_out) == (n_q + n_na, 0) and s.tokens_in - before == n_q + n_na
-    assert a.flops == pytest.approx(s._flops([(n_q, 0), (n_na, 0)])) and a.flops > 0
+    n_q, n_na, shared = len(w.ids[0]), len(w.ids[1]), w.starts[0]
+    # one packed row: the passages once, then the query's and the N/A region
+    assert w.starts[1] == shared and w.ids[0][:shared] == w.ids[1][:shared]
+    packed = n_q + n_na - shared
+    assert (a.tokens_in, a.tokens_out) == (packed, 0) and s.tokens_in - before == packed
+    want = rw.flops.call_flops(s.flops_shape, n_q, 0) + rw.flops.decode_flops(s.flops_shape, shared, n_na - shared)
+    assert a.flops == pytest.approx(want) and 0 < a.flops < s._flops([(n_q, 0), (n_na, 0)])
     none = scorer(model, tok, icr_calibration="none")
     (b,) = none([call])
     assert b.tokens_in == n_q  # no N/A prompt is run

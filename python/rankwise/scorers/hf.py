@@ -84,8 +84,9 @@ by :func:`rankwise.flops.call_flops` (E2R-FLOPs, Peng et al. 2025): generation
 counts the prompt and the decoded tokens; a single forward pass (yes_no,
 labels, FIRST, PRP) the prompt and the one answer position; a cross-encoder
 the pair's tokens alone. A PRP call sums its two prompts (both orders); an
-ICR call its two prompts (the query and "N/A"; the query's alone with
-``icr_calibration="none"``), each read with nothing written.
+ICR call its one packed row: the query prompt read whole, then the "N/A"
+region read after the shared passages (as decoding it would be; nothing with
+``icr_calibration="none"``), nothing written.
 """
 
 from __future__ import annotations
@@ -98,7 +99,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .._errors import InvalidInputError, ScorerError
-from ..flops import ModelShape, call_flops
+from ..flops import ModelShape, call_flops, decode_flops
 from . import icr, prompts, reasoning
 from ._base import Answer, ListwiseCall, PairwiseCall, PointwiseCall, check_kind, resolve_method
 from ._torch import check_model_path, load_error, pick_device, pick_dtype, require_torch
@@ -870,15 +871,26 @@ class HFScorer:
             out.append(_IcrWindow(texts, ids, starts, spans[0]))
         return out
 
-    def _icr_attention(self, ids: Any, mask: Any, pos: Any, starts: Sequence[int]) -> Any:
-        """One forward pass; per batch row, the attention each key token gets
-        from the query region (rows ``starts[r]`` to the end, left padding
-        included in ``starts``): the mean over those rows, summed over heads and
-        layers (float32, batch x tokens). Forward hooks reduce each layer's
+    def _icr_attention(
+        self,
+        ids: Any,
+        mask: Any,
+        pos: Any,
+        starts: Optional[Sequence[int]] = None,
+        regions: Optional[Sequence[Tuple[int, int, int]]] = None,
+    ) -> Any:
+        """One forward pass; for each query region ``(row, first, end)`` (by
+        default ``starts[r]`` to the end of row ``r``, left padding included),
+        the attention each key token of its row gets from the region's rows:
+        the mean over those rows, summed over heads and layers (float32,
+        regions x tokens). ``mask`` is the 2-D padding mask or a 4-D additive
+        one (a packed row's own pattern). Forward hooks reduce each layer's
         probabilities at once and drop them, so no layer's map is kept."""
         torch = self._torch
         b, t = ids.shape
-        acc = torch.zeros((b, t), dtype=torch.float32, device=ids.device)
+        if regions is None:
+            regions = [(r, q, t) for r, q in enumerate(starts or [])]
+        acc = torch.zeros((len(regions), t), dtype=torch.float32, device=ids.device)
         fired = [0]
 
         def hook(module: Any, _args: Any, output: Any) -> Any:
@@ -888,8 +900,8 @@ class HFScorer:
                     f"model: {type(module).__name__} returned no attention probabilities (batch, heads, {t}, {t}); "
                     'icr needs attn_implementation="eager"'
                 )
-            for r, q in enumerate(starts):
-                acc[r] += w[r, :, q:, :].float().sum(dim=0).mean(dim=0)
+            for g, (r, q, e) in enumerate(regions):
+                acc[g] += w[r, :, q:e, :].float().sum(dim=0).mean(dim=0)
             fired[0] += 1
             return (output[0], None) + tuple(output[2:])
 
@@ -904,46 +916,96 @@ class HFScorer:
             raise ScorerError(f"icr: {fired[0]} attention layers ran, {len(self._icr_layers)} were hooked")
         return acc
 
+    @staticmethod
+    def _icr_packed(w: _IcrWindow) -> Tuple[List[int], List[int], List[int]]:
+        """A window's prompts packed into one row: their shared prefix (every
+        token before the query region) once, then each prompt's query region;
+        the positions (each region continues the prefix) and a segment per
+        token (0: the prefix, k: the k-th prompt's region). A region sees the
+        prefix and itself only, so each prompt is read exactly as alone."""
+        start = w.starts[0]
+        if any(q != start or x[:start] != w.ids[0][:start] for x, q in zip(w.ids, w.starts)):
+            raise ScorerError("icr: the query and N/A prompts do not share the tokens before their query regions")
+        ids, pos, seg = list(w.ids[0][:start]), list(range(start)), [0] * start
+        for k, x in enumerate(w.ids):
+            tail = x[start:]
+            ids += tail
+            pos += range(start, start + len(tail))
+            seg += [k + 1] * len(tail)
+        return ids, pos, seg
+
     def _icr_run(self, windows: List[_IcrWindow]) -> List[Answer]:
-        """The forward passes, a window's prompts side by side in a batch (the
-        windows by length, so that rows pad little), then the scores."""
+        """The forward passes: each window's prompts packed into one row (the
+        shared passages read once, the query's and the N/A region each
+        attending to them and to itself, through a 4-D mask), the rows by
+        length in batches of ``batch_size``; then the scores."""
         torch = self._torch
-        rows = [
-            (k, j)
-            for k in sorted(range(len(windows)), key=lambda k: len(windows[k].ids[0]))
-            for j in range(len(windows[k].ids))
-        ]
+        packed = [self._icr_packed(w) for w in windows]
+        order = sorted(range(len(windows)), key=lambda k: len(packed[k][0]))
         vecs: Dict[Tuple[int, int], FloatArray] = {}
+        dtype = next(self.model.parameters()).dtype
         with torch.inference_mode():
-            for s in range(0, len(rows), self.batch_size):
-                batch = rows[s : s + self.batch_size]
-                ids, mask, pos = self._encode_left([windows[k].texts[j] for k, j in batch])
-                width = ids.shape[1]
-                for r, (k, j) in enumerate(batch):
-                    want = windows[k].ids[j]
-                    if int(mask[r].sum()) != len(want) or ids[r, width - len(want) :].tolist() != want:
-                        raise ScorerError("icr: the tokens fed to the model differ from those the spans were read on")
-                starts = [width - len(windows[k].ids[j]) + windows[k].starts[j] for k, j in batch]
-                acc = self._icr_attention(ids, mask, pos, starts).double().cpu().numpy()
-                for r, (k, j) in enumerate(batch):
-                    vecs[k, j] = acc[r, width - len(windows[k].ids[j]) :]
+            for s in range(0, len(order), self.batch_size):
+                batch = order[s : s + self.batch_size]
+                width = max(len(packed[k][0]) for k in batch)
+                ids = torch.full((len(batch), width), self.pad_id, dtype=torch.long)
+                pos = torch.zeros((len(batch), width), dtype=torch.long)
+                seg = torch.full((len(batch), width), -1, dtype=torch.long)  # -1: padding
+                regions: List[Tuple[int, int, int]] = []
+                for r, k in enumerate(batch):
+                    p_ids, p_pos, p_seg = packed[k]
+                    off = width - len(p_ids)
+                    ids[r, off:] = torch.tensor(p_ids)
+                    pos[r, off:] = torch.tensor(p_pos)
+                    seg[r, off:] = torch.tensor(p_seg)
+                    for j in range(len(windows[k].ids)):
+                        rows = [i for i, g in enumerate(p_seg) if g == j + 1]
+                        regions.append((r, off + rows[0], off + rows[-1] + 1))
+                    self.tokens_in += len(p_ids)
+                causal = torch.ones((width, width), dtype=torch.bool).tril()
+                si, sj = seg[:, :, None], seg[:, None, :]
+                allowed = causal & (sj >= 0) & ((sj == 0) | (sj == si))
+                allowed |= torch.eye(width, dtype=torch.bool)  # a padding row sees itself (no empty softmax)
+                mask = torch.zeros(allowed.shape, dtype=dtype).masked_fill(~allowed, torch.finfo(dtype).min)
+                acc = self._icr_attention(
+                    ids.to(self.device), mask[:, None].to(self.device), pos.to(self.device), regions=regions
+                )
+                acc_np = acc.double().cpu().numpy()
+                g = 0
+                for k in batch:
+                    off = width - len(packed[k][0])
+                    for j in range(len(windows[k].ids)):
+                        vecs[k, j] = acc_np[g, off : off + windows[k].starts[0]]  # the prefix's keys
+                        g += 1
         out: List[Answer] = []
         usage: List[Tuple[int, int]] = []
         for k, w in enumerate(windows):
             s_q = vecs[k, 0]
             s_na = vecs[k, 1] if len(w.ids) > 1 else s_q
-            passes = [(len(x), 0) for x in w.ids]
-            usage += passes
+            n_in = len(packed[k][0])
+            usage.append((n_in, 0))
             out.append(
                 Answer(
                     icr.icr_scores(s_q, s_na, w.spans, self.icr_calibration),
-                    tokens_in=sum(n for n, _ in passes),
+                    tokens_in=n_in,
                     tokens_out=0,
-                    flops=self._flops(passes),
+                    flops=self._icr_flops(w),
                 )
             )
         self.last_usage = usage
         return out
+
+    def _icr_flops(self, w: _IcrWindow) -> Optional[float]:
+        """A packed window's FLOPs: the query prompt read whole, then each
+        further region read after the shared prefix (as decoding it would be:
+        each of its tokens attends to the prefix and to the region before it)."""
+        shape = self.flops_shape
+        if shape is None:
+            return None
+        start = w.starts[0]
+        return float(
+            call_flops(shape, len(w.ids[0]), 0) + sum(decode_flops(shape, start, len(x) - start) for x in w.ids[1:])
+        )
 
     # --- the protocol ---------------------------------------------------------------------
 
