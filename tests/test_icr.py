@@ -378,3 +378,33 @@ def test_cli_method_icr_with_zscore(tf, tok, tmp_path, capsys):
     lines = [json.loads(x) for x in Path(f"{out}.spend.jsonl").read_text().splitlines() if x.strip()]
     spends = [x.get("spend", x) for x in lines]
     assert len(spends) == 10 and all(x["calls"] == 6 and x["tokens_in"] > 0 and x["failed"] == 0 for x in spends)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sliding_window", [None, 10_000, 24], ids=["qwen2", "mistral-wide", "mistral-narrow"])
+def test_packed_rows_read_each_prompt_as_alone_and_sliding_windows_read_whole(tf, tok, caplog, sliding_window):
+    """The packed row (passages once, both query regions after them) gives the scores of the two prompts read
+    alone by the model itself (output_attentions); a sliding window shorter than the prompt is read whole."""
+    import logging
+
+    import torch
+
+    torch.manual_seed(3)
+    common = dict(vocab_size=30522, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4)
+    common.update(num_key_value_heads=2, max_position_embeddings=512, pad_token_id=0, attn_implementation="eager")
+    if sliding_window is None:
+        model = tf.Qwen2ForCausalLM(tf.Qwen2Config(**common)).eval()
+    else:
+        model = tf.MistralForCausalLM(tf.MistralConfig(sliding_window=sliding_window, **common)).eval()
+    s = scorer(model, tok, batch_size=3)
+    calls = [window(4, seed=11), window(5, words=6, seed=12)]
+    with caplog.at_level(logging.WARNING, logger="rankwise"):
+        got = s(calls)
+    narrow = sliding_window == 24
+    assert ("sliding attention window" in caplog.text) == narrow
+    for a, w in zip(got, s._icr_prepare(calls)):
+        d_q = direct_attention(model, w.ids[0], w.starts[0])
+        d_na = direct_attention(model, w.ids[1], w.starts[1])
+        np.testing.assert_allclose(a.value, hand_scores(d_q, d_na, w.spans, "masked"), rtol=1e-5, atol=1e-6)
+        packed_len = len(w.ids[0]) + len(w.ids[1]) - w.starts[0]
+        assert a.tokens_in == (len(w.ids[0]) + len(w.ids[1]) if narrow else packed_len)

@@ -934,65 +934,122 @@ class HFScorer:
             seg += [k + 1] * len(tail)
         return ids, pos, seg
 
+    def _icr_sliding_window(self) -> Optional[int]:
+        """The model's sliding attention window when some layer uses one (Mistral, Gemma 2 and 3), else None."""
+        cfg = self.model.config
+        window = getattr(cfg, "sliding_window", None)
+        if not isinstance(window, int) or window <= 0 or getattr(cfg, "use_sliding_window", True) is False:
+            return None
+        types = getattr(cfg, "layer_types", None)
+        return window if types is None or "sliding_attention" in types else None
+
     def _icr_run(self, windows: List[_IcrWindow]) -> List[Answer]:
-        """The forward passes: each window's prompts packed into one row (the
-        shared passages read once, the query's and the N/A region each
-        attending to them and to itself, through a 4-D mask), the rows by
-        length in batches of ``batch_size``; then the scores."""
+        """The forward passes, then the scores. Each window's prompts are
+        packed into one row (the shared passages read once, the query's and
+        the N/A region each attending to them and to itself, through a 4-D
+        mask), the rows by length in batches of ``batch_size``. A model with
+        a sliding attention window shorter than the prompt reads the prompts
+        whole instead, side by side (one 4-D mask cannot hold its per-layer
+        windows), and passages beyond the window get no attention from the
+        query: that is logged."""
         torch = self._torch
-        packed = [self._icr_packed(w) for w in windows]
-        order = sorted(range(len(windows)), key=lambda k: len(packed[k][0]))
+        window = self._icr_sliding_window()
+        longest = max((len(x) for w in windows for x in w.ids), default=0)
+        packs = window is None or longest <= window
+        if not packs:
+            log.warning(
+                "icr: a prompt of %d tokens is longer than the model's sliding attention window (%d): the query "
+                "region pays no attention to passages further back than that in the sliding layers",
+                longest,
+                window,
+            )
         vecs: Dict[Tuple[int, int], FloatArray] = {}
-        dtype = next(self.model.parameters()).dtype
         with torch.inference_mode():
-            for s in range(0, len(order), self.batch_size):
-                batch = order[s : s + self.batch_size]
-                width = max(len(packed[k][0]) for k in batch)
-                ids = torch.full((len(batch), width), self.pad_id, dtype=torch.long)
-                pos = torch.zeros((len(batch), width), dtype=torch.long)
-                seg = torch.full((len(batch), width), -1, dtype=torch.long)  # -1: padding
-                regions: List[Tuple[int, int, int]] = []
-                for r, k in enumerate(batch):
-                    p_ids, p_pos, p_seg = packed[k]
-                    off = width - len(p_ids)
-                    ids[r, off:] = torch.tensor(p_ids)
-                    pos[r, off:] = torch.tensor(p_pos)
-                    seg[r, off:] = torch.tensor(p_seg)
-                    for j in range(len(windows[k].ids)):
-                        rows = [i for i, g in enumerate(p_seg) if g == j + 1]
-                        regions.append((r, off + rows[0], off + rows[-1] + 1))
-                    self.tokens_in += len(p_ids)
-                causal = torch.ones((width, width), dtype=torch.bool).tril()
-                si, sj = seg[:, :, None], seg[:, None, :]
-                allowed = causal & (sj >= 0) & ((sj == 0) | (sj == si))
-                allowed |= torch.eye(width, dtype=torch.bool)  # a padding row sees itself (no empty softmax)
-                mask = torch.zeros(allowed.shape, dtype=dtype).masked_fill(~allowed, torch.finfo(dtype).min)
-                acc = self._icr_attention(
-                    ids.to(self.device), mask[:, None].to(self.device), pos.to(self.device), regions=regions
-                )
-                acc_np = acc.double().cpu().numpy()
-                g = 0
-                for k in batch:
-                    off = width - len(packed[k][0])
-                    for j in range(len(windows[k].ids)):
-                        vecs[k, j] = acc_np[g, off : off + windows[k].starts[0]]  # the prefix's keys
-                        g += 1
+            if packs:
+                packed = [self._icr_packed(w) for w in windows]
+                rows = [len(p[0]) for p in packed]
+                order = sorted(range(len(windows)), key=lambda k: rows[k])
+                for s in range(0, len(order), self.batch_size):
+                    vecs.update(self._icr_packed_batch(windows, packed, order[s : s + self.batch_size]))
+            else:
+                rows = [sum(len(x) for x in w.ids) for w in windows]
+                vecs.update(self._icr_separate(windows))
         out: List[Answer] = []
         usage: List[Tuple[int, int]] = []
         for k, w in enumerate(windows):
             s_q = vecs[k, 0]
             s_na = vecs[k, 1] if len(w.ids) > 1 else s_q
-            n_in = len(packed[k][0])
-            usage.append((n_in, 0))
+            usage.append((rows[k], 0))
             out.append(
                 Answer(
                     icr.icr_scores(s_q, s_na, w.spans, self.icr_calibration),
-                    tokens_in=n_in,
+                    tokens_in=rows[k],
                     tokens_out=0,
-                    flops=self._icr_flops(w),
+                    flops=self._icr_flops(w) if packs else self._flops([(len(x), 0) for x in w.ids]),
                 )
             )
         self.last_usage = usage
+        return out
+
+    def _icr_packed_batch(
+        self, windows: List[_IcrWindow], packed: List[Tuple[List[int], List[int], List[int]]], batch: List[int]
+    ) -> Dict[Tuple[int, int], FloatArray]:
+        """One forward pass over packed rows (left padded); each prompt's vector over the passages' keys."""
+        torch = self._torch
+        dtype = next(self.model.parameters()).dtype
+        width = max(len(packed[k][0]) for k in batch)
+        ids = torch.full((len(batch), width), self.pad_id, dtype=torch.long)
+        pos = torch.zeros((len(batch), width), dtype=torch.long)
+        seg = torch.full((len(batch), width), -1, dtype=torch.long)  # -1: padding
+        regions: List[Tuple[int, int, int]] = []
+        for r, k in enumerate(batch):
+            p_ids, p_pos, p_seg = packed[k]
+            off = width - len(p_ids)
+            ids[r, off:] = torch.tensor(p_ids)
+            pos[r, off:] = torch.tensor(p_pos)
+            seg[r, off:] = torch.tensor(p_seg)
+            for j in range(len(windows[k].ids)):
+                rows = [i for i, g in enumerate(p_seg) if g == j + 1]
+                regions.append((r, off + rows[0], off + rows[-1] + 1))
+            self.tokens_in += len(p_ids)
+        causal = torch.ones((width, width), dtype=torch.bool).tril()
+        si, sj = seg[:, :, None], seg[:, None, :]
+        allowed = causal & (sj >= 0) & ((sj == 0) | (sj == si))
+        allowed |= torch.eye(width, dtype=torch.bool)  # a padding row sees itself (no empty softmax)
+        mask = torch.zeros(allowed.shape, dtype=dtype).masked_fill(~allowed, torch.finfo(dtype).min)
+        acc = self._icr_attention(
+            ids.to(self.device), mask[:, None].to(self.device), pos.to(self.device), regions=regions
+        )
+        acc_np = acc.double().cpu().numpy()
+        out: Dict[Tuple[int, int], FloatArray] = {}
+        g = 0
+        for k in batch:
+            off = width - len(packed[k][0])
+            for j in range(len(windows[k].ids)):
+                out[k, j] = acc_np[g, off : off + windows[k].starts[0]]  # the passages' keys
+                g += 1
+        return out
+
+    def _icr_separate(self, windows: List[_IcrWindow]) -> Dict[Tuple[int, int], FloatArray]:
+        """Every prompt read whole (left padded, by length, ``batch_size`` a pass); each one's vector."""
+        rows = [
+            (k, j)
+            for k in sorted(range(len(windows)), key=lambda k: len(windows[k].ids[0]))
+            for j in range(len(windows[k].ids))
+        ]
+        out: Dict[Tuple[int, int], FloatArray] = {}
+        for s in range(0, len(rows), self.batch_size):
+            batch = rows[s : s + self.batch_size]
+            ids, mask, pos = self._encode_left([windows[k].texts[j] for k, j in batch])
+            width = ids.shape[1]
+            for r, (k, j) in enumerate(batch):
+                want = windows[k].ids[j]
+                if int(mask[r].sum()) != len(want) or ids[r, width - len(want) :].tolist() != want:
+                    raise ScorerError("icr: the tokens fed to the model differ from those the spans were read on")
+            starts = [width - len(windows[k].ids[j]) + windows[k].starts[j] for k, j in batch]
+            acc = self._icr_attention(ids, mask, pos, starts).double().cpu().numpy()
+            for r, (k, j) in enumerate(batch):
+                out[k, j] = acc[r, width - len(windows[k].ids[j]) :]
         return out
 
     def _icr_flops(self, w: _IcrWindow) -> Optional[float]:
