@@ -17,6 +17,10 @@
 //! Every identifier in the report is 0-based, whatever the text wrote:
 //! `[1]` and `[A]` are both 0, `[0]` is -1, `[Z]` is 25.
 
+/// The most items one answer is parsed for (a window, a group): the parsers
+/// allocate per item, so larger counts are refused before any work.
+pub const MAX_WINDOW: usize = 1_000_000;
+
 /// The permutation and what was repaired to get it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Parsed {
@@ -185,20 +189,31 @@ pub struct ParsedScores {
     pub missing: Vec<u32>,
 }
 
-/// A number at `chars[i..]` (digits, one optional `.digits`), its value and
-/// end; `None` when `chars[i]` is not a digit.
+/// A number at `chars[i..]` (digits with an optional `.digits`, or `.digits`;
+/// then an optional exponent `e-5`), its value and end; `None` when none starts there.
 fn number(chars: &[char], i: usize) -> Option<(f64, usize)> {
-    if i >= chars.len() || !chars[i].is_ascii_digit() {
+    let digit = |k: usize| k < chars.len() && chars[k].is_ascii_digit();
+    if !(digit(i) || (i < chars.len() && chars[i] == '.' && digit(i + 1))) {
         return None;
     }
     let mut j = i;
-    while j < chars.len() && chars[j].is_ascii_digit() {
+    while digit(j) {
         j += 1;
     }
-    if j + 1 < chars.len() && chars[j] == '.' && chars[j + 1].is_ascii_digit() {
+    if j < chars.len() && chars[j] == '.' && digit(j + 1) {
         j += 1;
-        while j < chars.len() && chars[j].is_ascii_digit() {
+        while digit(j) {
             j += 1;
+        }
+    }
+    // an exponent: 5e-05, 1E3
+    if j < chars.len() && (chars[j] == 'e' || chars[j] == 'E') {
+        let k = if j + 1 < chars.len() && (chars[j + 1] == '-' || chars[j + 1] == '+') { j + 2 } else { j + 1 };
+        if digit(k) {
+            j = k;
+            while digit(j) {
+                j += 1;
+            }
         }
     }
     let text: String = chars[i..j].iter().collect();
@@ -237,7 +252,13 @@ pub fn parse_scores(text: &str, n: usize) -> ParsedScores {
             None => rest,
         };
     }
-    let chars: Vec<char> = answer.chars().map(|c| ascii_digit(c).unwrap_or(c)).collect();
+    let chars: Vec<char> =
+        answer.chars().map(|c| if c == '\u{2212}' { '-' } else { ascii_digit(c).unwrap_or(c) }).collect();
+    // where a score may start: a digit or ".5", not inside a word or another number
+    let starts_number = |j: usize| {
+        number(&chars, j).is_some()
+            && (j == 0 || !(chars[j - 1].is_alphanumeric() || chars[j - 1] == '.' || chars[j - 1] == '_'))
+    };
     // identifiers: (0-based id, index just after it)
     let mut idents: Vec<(u64, usize, usize)> = Vec::new(); // (id, start, end)
     let mut i = 0;
@@ -301,13 +322,14 @@ pub fn parse_scores(text: &str, n: usize) -> ParsedScores {
         }
     };
     let signed = |at: usize, v: f64| -> f64 {
-        // "-7" right after ':' or '=' (spaces allowed between)
+        // a '-' (or U+2212) attached to the digits is a sign, unless it joins two words or
+        // numbers ("2-3"); a spaced one ("[2] - 5") is a separator
         if at > 0 && chars[at - 1] == '-' {
             let mut p = at - 1;
             while p > 0 && chars[p - 1] == ' ' {
                 p -= 1;
             }
-            if p > 0 && (chars[p - 1] == ':' || chars[p - 1] == '=') {
+            if p == 0 || !chars[p - 1].is_alphanumeric() {
                 return -v;
             }
         }
@@ -317,8 +339,8 @@ pub fn parse_scores(text: &str, n: usize) -> ParsedScores {
         let mut id = 0u64;
         let mut j = 0;
         while j < chars.len() {
-            if chars[j].is_ascii_digit() && (j == 0 || !chars[j - 1].is_alphanumeric() && chars[j - 1] != '.') {
-                let (v, e) = number(&chars, j).expect("a digit starts a number");
+            if starts_number(j) {
+                let (v, e) = number(&chars, j).expect("a number starts here");
                 if e == chars.len() || !chars[e].is_alphabetic() {
                     put(id, Some(signed(j, v)), &mut out);
                     id += 1;
@@ -331,9 +353,7 @@ pub fn parse_scores(text: &str, n: usize) -> ParsedScores {
     } else {
         for (w, &(id, _, end)) in idents.iter().enumerate() {
             let stop = idents.get(w + 1).map_or(chars.len(), |x| x.1).min(end + SCORE_GAP);
-            let v = (end..stop)
-                .find(|&j| chars[j].is_ascii_digit() && !chars[j - 1].is_alphanumeric())
-                .and_then(|j| number(&chars, j).map(|(v, _)| signed(j, v)));
+            let v = (end..stop).find(|&j| starts_number(j)).and_then(|j| number(&chars, j).map(|(v, _)| signed(j, v)));
             put(id, v, &mut out);
         }
     }
@@ -438,6 +458,16 @@ mod tests {
         assert_eq!(p.scores, vec![7.0, 5.0], "7/10 reads 7; a spaced dash is a separator");
         let p = parse_scores("Scores: 7, 3, 9", 3);
         assert_eq!(p.scores, vec![7.0, 3.0, 9.0], "no identifiers: prompt order");
+        // signs, exponents and leading dots, as str() of log-probs writes them
+        assert_eq!(parse_scores("-3, -1, -2", 3).scores, vec![-3.0, -1.0, -2.0]);
+        assert_eq!(parse_scores("[-0.5, 0.2, -0.1]", 3).scores, vec![-0.5, 0.2, -0.1]);
+        assert_eq!(parse_scores("Scores: -3, -1, -2", 3).scores, vec![-3.0, -1.0, -2.0]);
+        assert_eq!(parse_scores("[1]: 5e-05, [2]: 3E-4", 2).scores, vec![5e-05, 3e-4]);
+        assert_eq!(parse_scores("5e-05, 3e-04", 2).scores, vec![5e-05, 3e-04]);
+        assert_eq!(parse_scores("[1]: .5 [2]: 0.4", 2).scores, vec![0.5, 0.4]);
+        assert_eq!(parse_scores("[1]: \u{2212}3 [2]: -0.5e1", 2).scores, vec![-3.0, -5.0]);
+        assert_eq!(parse_scores("[1] -2 [2] - 4", 2).scores, vec![-2.0, 4.0], "attached: a sign; spaced: a separator");
+        assert_eq!(parse_scores("2-3 x7 1.5.2", 4).scores[..2], [2.0, 3.0], "a dash between numbers is no sign");
         let p = parse_scores("[ 1 ] : 3 [ 2 ] : 9", 2);
         assert_eq!(p.scores, vec![3.0, 9.0], "spaces inside the brackets, as tokenizers decode them");
         let p = parse_scores("[２]: ３", 2);

@@ -394,21 +394,29 @@ fn kendall_tau(py: Python<'_>, a: Floats<'_>, b: Floats<'_>) -> PyResult<f64> {
 /// (order, parsed, duplicates, out_of_range, missing, letters)
 type ParsedOut<'py> = (Bound<'py, PyArray1<i64>>, usize, Vec<u32>, Vec<i64>, Vec<u32>, bool);
 
+/// The item count of a parser, checked: `0..=MAX_WINDOW`, named `n`.
+fn window_items(n: i64) -> PyResult<usize> {
+    match usize::try_from(n) {
+        Ok(k) if k <= crate::parse::MAX_WINDOW => Ok(k),
+        _ => Err(Error::invalid("n", format!("must be in [0, {}], got {n}", crate::parse::MAX_WINDOW)).into()),
+    }
+}
+
 #[pyfunction]
 #[pyo3(signature = (text, n))]
-fn parse_permutation<'py>(py: Python<'py>, text: &str, n: usize) -> ParsedOut<'py> {
-    let p = crate::parse::parse_permutation(text, n);
+fn parse_permutation<'py>(py: Python<'py>, text: &str, n: i64) -> PyResult<ParsedOut<'py>> {
+    let p = crate::parse::parse_permutation(text, window_items(n)?);
     let order = i64s(&p.order);
-    (order.into_pyarray(py), p.parsed, p.duplicates, p.out_of_range, p.missing, p.letters)
+    Ok((order.into_pyarray(py), p.parsed, p.duplicates, p.out_of_range, p.missing, p.letters))
 }
 
 type ScoresOut<'py> = (Bound<'py, PyArray1<f64>>, usize, Vec<u32>, Vec<i64>, Vec<u32>);
 
 #[pyfunction]
 #[pyo3(signature = (text, n))]
-fn parse_scores<'py>(py: Python<'py>, text: &str, n: usize) -> ScoresOut<'py> {
-    let p = crate::parse::parse_scores(text, n);
-    (p.scores.into_pyarray(py), p.parsed, p.duplicates, p.out_of_range, p.missing)
+fn parse_scores<'py>(py: Python<'py>, text: &str, n: i64) -> PyResult<ScoresOut<'py>> {
+    let p = crate::parse::parse_scores(text, window_items(n)?);
+    Ok((p.scores.into_pyarray(py), p.parsed, p.duplicates, p.out_of_range, p.missing))
 }
 
 /// The names a user may pick for `what` ("block_aggregator", "design",
@@ -549,6 +557,7 @@ mod _core {
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
+        m.add("MAX_WINDOW", crate::parse::MAX_WINDOW)?;
         m.add("__version__", env!("CARGO_PKG_VERSION"))
     }
 }

@@ -308,3 +308,12 @@ def test_record_writes_every_scorer_call(tmp_path, capsys):
     capsys.readouterr()
     assert cli.main([*args, "-o", str(tmp_path / "x.trec"), "--max-in-flight", "0"]) == 2
     assert "--max-in-flight: must be at least 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("spec", [f"oracle:{QRELS}", "minilm"])
+def test_method_on_a_scorer_without_methods_is_a_usage_error(tmp_path, capsys, spec):
+    """--method names a model's or a server's method; on an oracle or MiniLM it was ignored (and, since a
+    method implies its kind, quietly changed the oracle's kind)."""
+    code = cli.main(["rerank", str(INPUT), "-o", str(tmp_path / "run.txt"), "--scorer", spec, "--method", "icr"])
+    assert code == 2 and "--method icr: applies to a model or an OpenAI-compatible server" in capsys.readouterr().err
+    assert not (tmp_path / "run.txt").exists()

@@ -253,3 +253,52 @@ def test_a_mapping_with_keys_that_are_not_doc_ids_is_not_recorded_as_one(tmp_pat
     assert r.spend["failed"] == 1
     (rec,) = rw.recording.read_calls(path)
     assert rec.value is None and "unrecordable" in rec.error
+
+
+# --- review findings: magnitudes, signs, the parsers' limit ------------------------------------
+
+
+@pytest.mark.parametrize("scale", [1e300, 1e160, 1e-170, 1e-320])
+def test_zscore_standardises_scores_of_any_magnitude(scale):
+    """Scores whose squares overflow or vanish rank as the same scores at scale 1 (they quietly kept the
+    first-stage order)."""
+    reqs, u = synthetic_requests(2, 24, seed=9)
+    strategy = rw.JointRank(block_size=6, replicas=3, aggregator="zscore")
+    want = rw.rerank(reqs, strategy, _group_scorer(lambda c: [u[c.qid][d.docid] for d in c.docs]))
+    got = rw.rerank(reqs, strategy, _group_scorer(lambda c: [scale * u[c.qid][d.docid] for d in c.docs]))
+    assert [r.docids for r in got] == [r.docids for r in want]
+    assert [r.docids for r in want] != [[d.docid for d in q.candidates] for q in reqs]
+
+
+@pytest.mark.parametrize(
+    "text, scores",
+    [
+        ("-3, -1, -2", [-3, -1, -2]),
+        ("[-0.5, 0.2, -0.1]", [-0.5, 0.2, -0.1]),
+        ("[1]: 5e-05, [2]: 3e-04, [3]: .5", [5e-05, 3e-04, 0.5]),
+        ("[1]: \u22123 [2] -2 [3] - 4", [-3, -2, 4]),
+    ],
+)
+def test_parse_scores_reads_signs_exponents_and_leading_dots(text, scores):
+    np.testing.assert_array_equal(rw.parse_scores(text, 3).scores, np.array(scores, dtype=float))
+
+
+def test_the_parsers_refuse_a_window_too_large_to_allocate_naming_n():
+    from rankwise import _core
+
+    for n in (2**61, 10**12, -1):
+        for parse in (_core.parse_scores, _core.parse_permutation):
+            with pytest.raises(rw.InvalidInputError, match=r"^n: must be in \[0, 1000000\]"):
+                parse("[1]: 2", n)
+
+
+def test_a_plan_refuses_orders_for_zscore_before_taking_the_round():
+    plan = rw.JointRank(block_size=4, replicas=2, aggregator="zscore").plan(8, "q")
+    offsets, items = plan.requests()
+    k = np.diff(offsets)
+    with pytest.raises(rw.InvalidInputError, match="zscore"):
+        plan.submit_orders(offsets, np.concatenate([np.arange(x) for x in k]))
+    assert plan.spend()[0] == 0
+    plan.submit_scores(offsets, np.arange(len(items), dtype=np.float64))  # the same round, answered with scores
+    assert len(plan.requests()[0]) == 1  # none left: done
+    assert plan.spend()[0] == len(k) and sorted(plan.result().tolist()) == list(range(8))

@@ -6,7 +6,9 @@ import numpy as np
 import numpy.typing as npt
 
 __version__: str
+MAX_WINDOW: int
 __all__ = [
+    "MAX_WINDOW",
     "Plan",
     "QrelsData",
     "RunData",

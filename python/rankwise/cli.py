@@ -141,6 +141,11 @@ def _flexible_kinds(spec: str) -> Tuple[str, ...]:
     return ("pointwise", "listwise", "pairwise", "groupwise")
 
 
+def _takes_method(spec: str) -> bool:
+    """Whether the scorer built from ``spec`` has methods: a model (folder or hub id) or a server."""
+    return not (spec == "minilm" or spec.startswith(("replay:", "py:", "oracle:")))
+
+
 def plan_job(args: argparse.Namespace) -> Tuple[Union[Strategy, CascadePlan], Optional[str]]:
     """The strategy, and the kind to build the scorer as (None: the scorer's own);
     for ``--stage``/``--cascade``, the cascade's stages (each its own kind).
@@ -157,6 +162,10 @@ def plan_job(args: argparse.Namespace) -> Tuple[Union[Strategy, CascadePlan], Op
         except InvalidInputError as e:
             raise UsageError(str(e)) from None
     kind = _choose("--kind", args.kind, ("pointwise", "listwise", "pairwise", "groupwise")) if args.kind else None
+    if args.method is not None and not _takes_method(args.scorer):
+        raise UsageError(
+            f"--method {args.method}: applies to a model or an OpenAI-compatible server, not to {args.scorer}"
+        )
     if kind is None and args.method is not None:  # a method answers one kind (icr, grouprank: groupwise)
         implied = method_kind(args.method)
         kind = implied if implied in _flexible_kinds(args.scorer) else None

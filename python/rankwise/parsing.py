@@ -15,7 +15,7 @@ from ._validate import _integer
 
 __all__ = ["ParsedPermutation", "parse_permutation", "ParsedScores", "parse_scores"]
 
-MAX_WINDOW = 1_000_000
+MAX_WINDOW: int = _core.MAX_WINDOW  # the parsers' limit, from Rust
 
 
 @dataclass(frozen=True)

@@ -297,8 +297,18 @@ fn needs_scores() -> Error {
 }
 
 /// Add one block's standardised scores (NaN: not scored, skipped) to `z`.
+/// Standardising ignores offset and scale, so the scores are first divided by
+/// their largest magnitude and shifted by the first one: 1e300 or 1e-300 give
+/// the z-scores 1 and 1e-5 would, where their squares would overflow or vanish.
 pub fn add_standardised(z: &mut [(f64, u32)], items: &[u32], scores: &[f64]) {
-    let given: Vec<(u32, f64)> = items.iter().zip(scores).filter(|(_, s)| !s.is_nan()).map(|(&i, &s)| (i, s)).collect();
+    let top = scores.iter().filter(|s| !s.is_nan()).fold(0.0f64, |m, s| m.max(s.abs()));
+    let first = scores.iter().find(|s| !s.is_nan()).map_or(0.0, |s| s / top);
+    let given: Vec<(u32, f64)> = items
+        .iter()
+        .zip(scores)
+        .filter(|(_, s)| !s.is_nan())
+        .map(|(&i, &s)| (i, if top > 0.0 { s / top - first } else { 0.0 }))
+        .collect();
     let m = given.len() as f64;
     let mean = given.iter().map(|g| g.1).sum::<f64>() / m;
     let sd = (given.iter().map(|g| (g.1 - mean).powi(2)).sum::<f64>() / m).sqrt();
@@ -331,10 +341,14 @@ impl Planner for JointRank {
         }
         Ok(())
     }
-    fn submit_orders(&mut self, calls: &Calls, orders: Vec<Vec<u32>>) -> Result<()> {
+    fn takes_orders(&self) -> Result<()> {
         if self.aggregator == BlockAggregator::ZScore {
             return Err(needs_scores());
         }
+        Ok(())
+    }
+    fn submit_orders(&mut self, calls: &Calls, orders: Vec<Vec<u32>>) -> Result<()> {
+        self.takes_orders()?;
         self.ranked =
             orders.iter().enumerate().map(|(c, o)| o.iter().map(|&p| calls.get(c)[p as usize]).collect()).collect();
         Ok(())
@@ -473,6 +487,20 @@ mod tests {
         let (offsets, ids, _) = super::super::testing::answer(&plan.requests().clone(), plan.kind(), &u);
         let err = plan.submit_orders(&offsets, &ids).unwrap_err().to_string();
         assert!(err.starts_with("aggregator: ") && err.contains("zscore"), "{err}");
+        assert_eq!(plan.spend.calls, 0, "refused before the round was taken");
+        assert!(!plan.requests().is_empty() && !plan.is_done());
+
+        // magnitudes whose squares overflow or vanish standardise as any other
+        for scale in [1e300, 1e160, 1e-170, 1e-320, 1.0] {
+            let mut z = vec![(0.0, 0); 3];
+            add_standardised(&mut z, &[0, 1, 2], &[3.0 * scale, 1.0 * scale, 2.0 * scale]);
+            let got: Vec<f64> = z.iter().map(|e| e.0).collect();
+            let want = [1.224744871391589, -1.224744871391589, 0.0];
+            assert!(got.iter().zip(want).all(|(g, w)| (g - w).abs() < 1e-6), "{scale}: {got:?}");
+        }
+        let mut z = vec![(0.0, 0); 2];
+        add_standardised(&mut z, &[0, 1], &[1e308, -1e308]);
+        assert_eq!(z, vec![(1.0, 1), (-1.0, 1)]);
     }
 
     #[test]

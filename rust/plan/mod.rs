@@ -119,6 +119,11 @@ pub trait Planner: Send + Sync {
         let orders = scores.iter().map(|s| order_by_scores(s)).collect();
         self.submit_orders(calls, orders)
     }
+    /// Whether listwise orders answer this planner's rounds (the error says
+    /// why not: JointRank's `zscore` needs scores); checked before a round is taken.
+    fn takes_orders(&self) -> Result<()> {
+        Ok(())
+    }
     /// Pointwise scores (finite) or pairwise probabilities (in [0, 1]), one
     /// per call, already validated.
     fn submit_values(&mut self, calls: &Calls, values: Vec<f64>) -> Result<()> {
@@ -243,6 +248,7 @@ impl Plan {
         if self.kind() != CallKind::List {
             return Err(wrong_kind(self.kind(), CallKind::List));
         }
+        self.planner.takes_orders()?;
         if offsets.is_empty()
             || offsets[0] != 0
             || offsets.windows(2).any(|w| w[0] > w[1])
@@ -283,7 +289,7 @@ impl Plan {
             return Err(Error::invalid("offsets", "must start at 0, not decrease, and end at the number of scores"));
         }
         self.check_pending(offsets.len() - 1)?;
-        let mut out = Vec::with_capacity(offsets.len() - 1);
+        // every answer checked before anything is counted: a refused round leaves the plan as it was
         for (c, w) in offsets.windows(2).enumerate() {
             let k = self.pending.offsets[c + 1] - self.pending.offsets[c];
             let s = &scores[w[0]..w[1]];
@@ -296,6 +302,11 @@ impl Plan {
             if let Some(v) = s.iter().find(|v| v.is_infinite()) {
                 return Err(Error::invalid("answers", format!("answer {c} has the score {v}, not a finite number")));
             }
+        }
+        let mut out = Vec::with_capacity(offsets.len() - 1);
+        for w in offsets.windows(2) {
+            let s = &scores[w[0]..w[1]];
+            let k = s.len();
             let unscored = s.iter().filter(|v| v.is_nan()).count();
             if unscored > 0 {
                 self.spend.repaired += 1;
@@ -546,6 +557,14 @@ mod tests {
         assert!(plan.requests().is_empty());
         assert_eq!(plan.result().unwrap(), vec![1, 2, 0, 3]);
         assert_eq!((plan.spend.repaired, plan.spend.unparsed), (1, 0));
+        let jr = blocks::JointRank::new(4, 2, 1, blocks::Design::Replicate, "pagerank".parse().unwrap(), 0).unwrap();
+        let mut plan = Plan::new(Box::new(jr));
+        assert_eq!(plan.requests().len(), 2);
+        // a refused round counts nothing and can be answered again
+        assert!(plan.submit_scores(&[0, 2, 4], &[f64::NAN, 1.0, 0.0, f64::INFINITY]).is_err());
+        assert_eq!((plan.spend.repaired, plan.spend.calls), (0, 0));
+        plan.submit_scores(&[0, 2, 4], &[f64::NAN, 1.0, 0.0, 2.0]).unwrap();
+        assert_eq!((plan.spend.repaired, plan.spend.calls), (1, 2));
         let mut plan = Plan::new(Box::new(window::SlidingWindow::new(2, 2, 2, 1).unwrap()));
         plan.requests();
         plan.submit_scores(&[0, 2], &[f64::NAN, f64::NAN]).unwrap();
