@@ -232,8 +232,9 @@ const SCORE_GAP: usize = 24;
 /// 3. An identifier is a bracketed number `[3]` or `[ 3 ]` (1-based; `"[3]"` and `"3"`
 ///    as JSON keys too); its score is the first number after it, before the
 ///    next identifier and within 24 characters (`[3]: 7`, `[3] = 0.8`,
-///    `[3] score 7/10`, `"3": 7`). A `-` written right before the digits
-///    after `:` or `=` makes it negative.
+///    `[3] score 7/10`, `"3": 7`, `[3]: 5e-05`, `[3]: .5`). A `-` (or U+2212)
+///    attached to the digits makes it negative unless it joins two words or
+///    numbers (`2-3`); a spaced one (`[2] - 5`) is a separator.
 /// 4. Without any identifier, the numbers of the text are the scores of the
 ///    items in prompt order (`7, 3, 9`); numbers beyond `n` are reported
 ///    out of range.

@@ -114,8 +114,9 @@ def parse_scores(text: str, n: int) -> ParsedScores:
     or ``[ 3 ]``, 1-based, also as a JSON key ``"3"`` or ``"[3]"``) and its score is the
     first number after it, before the next document and within 24
     characters: ``[3]: 7``, ``[3] = 0.8``, ``[3] score 7/10``, ``{"3": 7}``.
-    A ``-`` right before the digits after ``:`` or ``=`` makes a score
-    negative. Without any bracketed id, the numbers of the text are the
+    Scores may be signed (a ``-`` or ``−`` attached to the digits; a
+    spaced one, ``[2] - 5``, is a separator), have an exponent (``5e-05``) or
+    a leading dot (``.5``). Without any bracketed id, the numbers of the text are the
     scores in prompt order (``7, 3, 9``). The first score of a document
     wins; a document without one is NaN (the planners put it after the
     scored ones and count the answer as repaired).
