@@ -20,7 +20,10 @@ or returns the wrong number of answers or futures is retried ``retries``
 times, then each of its calls is tried alone; an exception given
 as one call's answer (or raised by that call's future) fails that call
 without a retry (the scorer owns its retries); a call past ``call_timeout``
-fails with a :class:`~rankwise.ScorerError`. A ``submit`` that returns
+fails with a :class:`~rankwise.ScorerError`. With ``call_timeout`` set,
+``submit`` itself runs on a short-lived thread and may take that long to
+return: one that blocks past it (a connection pool that never frees a slot)
+counts as a failed submission and is left behind on its thread. A ``submit`` that returns
 something other than one distinct future per call raises a
 :class:`~rankwise.ScorerError` at once: such a scorer cannot tell its answers
 apart, and retrying would not help. What comes back is one outcome
@@ -36,6 +39,7 @@ import queue
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, wait
+from concurrent.futures import TimeoutError as FutureTimeout  # not the builtin before Python 3.11
 from typing import TYPE_CHECKING, Any, Callable, Dict, Generic, List, Optional, Sequence, Tuple, TypeVar
 
 from ._errors import InvalidInputError, ScorerError
@@ -191,7 +195,7 @@ class Dispatcher(Generic[T]):
         assert self.submit is not None
         calls = [self.call_of(t) for t in tickets]  # a fresh list: the scorer may keep or change it
         try:
-            futures = list(self.submit(calls))
+            futures = list(self.submit(calls) if self.call_timeout is None else self._bounded_submit(calls))
             if len(futures) != len(tickets):
                 raise ScorerError(f"submit() returned {len(futures)} futures for {len(tickets)} calls")
         except InvalidInputError:
@@ -216,6 +220,30 @@ class Dispatcher(Generic[T]):
         deadline = self._deadline()
         for f, t in zip(futures, tickets):
             self._track(f, _Unit([t], False, deadline))
+
+    def _bounded_submit(self, calls: List[Any]) -> Sequence[Any]:
+        """``submit(calls)`` on a daemon thread, waited for ``call_timeout``
+        seconds: a submit that blocks longer is a :class:`ScorerError` (the
+        failure policy then applies) and its thread is left behind; whatever it
+        returns later is dropped."""
+        assert self.submit is not None and self.call_timeout is not None
+        submit = self.submit
+        box: "Future[Sequence[Any]]" = Future()
+
+        def run() -> None:
+            try:
+                box.set_result(submit(calls))
+            except BaseException as e:  # handed to the driver's thread, which applies the failure policy
+                box.set_exception(e)
+
+        threading.Thread(target=run, name="rankwise-submit", daemon=True).start()
+        deadline = time.monotonic() + self.call_timeout
+        while True:  # short waits, so Ctrl-C reaches the driver's thread
+            try:
+                return box.result(timeout=max(0.0, min(TICK, deadline - time.monotonic())))
+            except FutureTimeout:
+                if time.monotonic() >= deadline:
+                    raise ScorerError(f"submit() did not return within call_timeout={self.call_timeout} s") from None
 
     @staticmethod
     def _started(unit: "_Unit[Any]", job: Callable[[], Any]) -> Any:

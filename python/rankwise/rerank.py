@@ -794,7 +794,9 @@ def rerank(
         call_timeout: seconds a call (or a batch) may take before it fails
             and the failure policy applies; default None (no limit beyond
             the scorer's own). A batch scorer stuck past it is left behind
-            on its thread and a fresh thread serves the next batches.
+            on its thread and a fresh thread serves the next batches; a
+            ``submit()`` that does not return within it (each then runs on a
+            short-lived thread) is a failed submission, left behind too.
         progress: draw a progress line on stderr; default: when it is a terminal.
         on_error: "fallback" (default: a failing query keeps its first-stage
             order, is marked and reported) or "raise" (:class:`ScorerError`).
