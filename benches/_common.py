@@ -45,3 +45,19 @@ def cpu_info() -> "tuple[str, int]":
     except AttributeError:
         usable = os.cpu_count() or 1
     return cpu, usable
+
+
+def random_llama_config(vocab_size: int, hidden: int, layers: int, kv_divisor: int, **extra: Any) -> Any:
+    """A Llama config of the given size for random-weight benches (heads of 64; ``hidden // kv_divisor`` KV heads)."""
+    import transformers
+
+    return transformers.LlamaConfig(
+        vocab_size=vocab_size,
+        hidden_size=hidden,
+        intermediate_size=4 * hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=max(1, hidden // 64),
+        num_key_value_heads=max(1, hidden // kv_divisor),
+        pad_token_id=0,
+        **extra,
+    )

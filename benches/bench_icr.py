@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 import rankwise as rw
-from _common import cpu_info
+from _common import cpu_info, random_llama_config
 from rankwise.scorers import HFScorer, icr
 
 
@@ -43,16 +43,8 @@ def main() -> None:
 
     torch.manual_seed(0)
     tok = transformers.AutoTokenizer.from_pretrained(minilm_path())
-    cfg = transformers.LlamaConfig(
-        vocab_size=tok.vocab_size,
-        hidden_size=args.hidden,
-        intermediate_size=4 * args.hidden,
-        num_hidden_layers=args.layers,
-        num_attention_heads=max(1, args.hidden // 64),
-        num_key_value_heads=max(1, args.hidden // 128),
-        max_position_embeddings=8192,
-        pad_token_id=0,
-        attn_implementation="eager",
+    cfg = random_llama_config(
+        tok.vocab_size, args.hidden, args.layers, 128, max_position_embeddings=8192, attn_implementation="eager"
     )
     model = transformers.LlamaForCausalLM(cfg).eval()
     s = HFScorer(model, tok, kind="groupwise", method="icr", device="cpu", max_length=8000, batch_size=8)

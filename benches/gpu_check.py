@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 import rankwise as rw
+from _common import random_llama_config
 from rankwise.scorers import HFScorer
 
 
@@ -54,16 +55,7 @@ def main() -> None:
         tok_dir = minilm_path()
     tok = transformers.AutoTokenizer.from_pretrained(tok_dir)
     torch.manual_seed(0)
-    cfg = transformers.LlamaConfig(
-        vocab_size=tok.vocab_size,
-        hidden_size=args.hidden,
-        intermediate_size=4 * args.hidden,
-        num_hidden_layers=args.layers,
-        num_attention_heads=max(1, args.hidden // 64),
-        num_key_value_heads=max(1, args.hidden // 256),
-        max_position_embeddings=4096,
-        pad_token_id=0,
-    )
+    cfg = random_llama_config(tok.vocab_size, args.hidden, args.layers, 256, max_position_embeddings=4096)
     model_dir = Path(tempfile.mkdtemp()) / "tiny-llama"
     transformers.LlamaForCausalLM(cfg).save_pretrained(model_dir)
     tok.save_pretrained(model_dir)

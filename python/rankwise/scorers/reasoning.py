@@ -292,6 +292,15 @@ def _no_brackets(text: str) -> str:
     return re.sub(r"\[(\d+)\]", r"(\1)", text)
 
 
+def _numbered(query: str, passages: Sequence[str], scores: Optional[Sequence[str]]) -> "tuple[int, str, str, str]":
+    """ReasonRank's pieces of a one-message window: the passage count, the
+    query with ``[n]`` written ``(n)``, InsertRank's note (or ""), and the
+    ``[i] text`` lines (each followed by its score line with ``scores``)."""
+    shown = with_scores([_no_brackets(p).strip() for p in passages], scores)
+    note = SCORE_NOTE.strip() + "\n" if scores is not None else ""
+    return len(passages), _no_brackets(query).strip(), note, "".join(f"[{i + 1}] {p}\n" for i, p in enumerate(shown))
+
+
 def reasonrank_messages(
     query: str, passages: Sequence[str], scores: Optional[Sequence[str]] = None
 ) -> List[prompts.Message]:
@@ -300,14 +309,11 @@ def reasonrank_messages(
     prompt, then one user message holding the RankGPT prefix, the passages as
     ``[i] text`` lines and the post prompt; ``[n]`` in the texts becomes ``(n)``.
     With ``scores`` (InsertRank), each passage line is followed by its score line."""
-    n = len(passages)
-    q = _no_brackets(query).strip()
-    shown = with_scores([_no_brackets(p).strip() for p in passages], scores)
-    note = SCORE_NOTE.strip() + "\n" if scores is not None else ""
+    n, q, note, block = _numbered(query, passages, scores)
     user = (
         f"I will provide you with {n} passages, each indicated by a numerical identifier []. "
         f"Rank the passages based on their relevance to the search query: {q}.\n{note}\n"
-        + "".join(f"[{i + 1}] {p}\n" for i, p in enumerate(shown))
+        + block
         + f"Search Query: {q}.\nRank the {n} passages above based on their relevance to the search query. "
         "All the passages should be included and listed using identifiers, in descending order of relevance. "
         "The format of the answer should be [] > [], e.g., [2] > [1]."
@@ -337,15 +343,12 @@ def grouprank_messages(
     ``[i] text`` lines and the request for one 0..10 score per passage as
     ``[i]: score`` lines; ``[n]`` in the texts becomes ``(n)``. With
     ``scores`` (InsertRank), each passage line is followed by its score line."""
-    n = len(passages)
-    q = _no_brackets(query).strip()
-    shown = with_scores([_no_brackets(p).strip() for p in passages], scores)
-    note = SCORE_NOTE.strip() + "\n" if scores is not None else ""
+    n, q, note, block = _numbered(query, passages, scores)
     top = GROUPRANK_MAX_SCORE
     user = (
         f"I will provide you with {n} passages, each indicated by a numerical identifier []. "
         f"Score each passage by its relevance to the search query: {q}.\n{note}\n"
-        + "".join(f"[{i + 1}] {p}\n" for i, p in enumerate(shown))
+        + block
         + f"Search Query: {q}.\nCompare the {n} passages above with each other and give every one of them a "
         f"relevance score from 0 (irrelevant) to {top} (perfectly relevant). List all the passages by their "
         "identifiers, one per line, in the form [i]: score, e.g., [1]: 7."
