@@ -537,6 +537,17 @@ class HFScorer:
         self.last_usage = usage
         return np.stack(rows) if rows else np.zeros((0, 0))
 
+    def _generate_ids(self, ids: Any, mask: Any, max_new_tokens: int, **extra: Any) -> Any:
+        """The model's greedy ``generate`` on one encoded batch (``extra``: processors, stopping criteria)."""
+        return self.model.generate(
+            input_ids=ids,
+            attention_mask=mask,
+            max_new_tokens=max_new_tokens,
+            do_sample=False,
+            pad_token_id=self.pad_id,
+            **extra,
+        )
+
     def _greedy(
         self, texts: Sequence[str], max_new_tokens: int, drop: Set[Any], skip_special: bool
     ) -> List[Tuple[str, int, int]]:
@@ -547,13 +558,7 @@ class HFScorer:
         with torch.inference_mode():
             for idx in self._batches(texts):
                 ids, mask, _ = self._encode_left([texts[i] for i in idx])
-                gen = self.model.generate(
-                    input_ids=ids,
-                    attention_mask=mask,
-                    max_new_tokens=max_new_tokens,
-                    do_sample=False,
-                    pad_token_id=self.pad_id,
-                )
+                gen = self._generate_ids(ids, mask, max_new_tokens)
                 new = gen if self.seq2seq else gen[:, ids.shape[1] :]
                 lens = mask.sum(-1).tolist()
                 for r, i in enumerate(idx):
@@ -689,12 +694,10 @@ class HFScorer:
             for idx in self._batches(texts):
                 ids, mask, _ = self._encode_left([texts[i] for i in idx])
                 watch = _TfrankWatch(self.tokenizer, ids.shape[1], stop_ids, [self.yes, self.no], self.label_ids)
-                gen = self.model.generate(
-                    input_ids=ids,
-                    attention_mask=mask,
-                    max_new_tokens=max_new_tokens,
-                    do_sample=False,
-                    pad_token_id=self.pad_id,
+                gen = self._generate_ids(
+                    ids,
+                    mask,
+                    max_new_tokens,
                     logits_processor=tf.LogitsProcessorList([watch]),
                     stopping_criteria=tf.StoppingCriteriaList([_TfrankStop(watch, torch)]),
                 )
