@@ -67,7 +67,7 @@ from ._errors import InvalidInputError
 from .parsing import ParsedPermutation, ParsedScores, parse_permutation
 from .scorers._base import Answer, ListwiseCall, PairwiseCall, PointwiseCall
 
-__all__ = ["CallRecord", "CallRecorder", "Recording", "read_calls", "call_key", "call_kind", "scorer_identity"]
+__all__ = ["CallRecord", "CallRecorder", "Recording", "read_calls", "call_key", "scorer_identity"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 FORMAT_VERSION = 1
@@ -112,10 +112,12 @@ class CallRecord:
         return (self.kind, self.qid, self.docids)
 
 
-def _call_parts(call: Any) -> Tuple[str, str, str, Tuple[str, ...]]:
-    """(kind, qid, query, doc ids in prompt order) of a scorer call."""
+def _call_parts(call: Any, scorer_kind: Optional[str] = None) -> Tuple[str, str, str, Tuple[str, ...]]:
+    """(kind, qid, query, doc ids in prompt order) of a scorer call; the
+    listwise calls of a groupwise scorer (answered with scores) are ``groupwise``."""
     if isinstance(call, ListwiseCall):
-        return "listwise", call.qid, call.query, tuple(d.docid for d in call.docs)
+        kind = "groupwise" if scorer_kind == "groupwise" else "listwise"
+        return kind, call.qid, call.query, tuple(d.docid for d in call.docs)
     if isinstance(call, PointwiseCall):
         return "pointwise", call.qid, call.query, (call.doc.docid,)
     if isinstance(call, PairwiseCall):
@@ -125,18 +127,11 @@ def _call_parts(call: Any) -> Tuple[str, str, str, Tuple[str, ...]]:
     )
 
 
-def call_kind(call: Any, scorer_kind: Optional[str]) -> str:
-    """The kind a call is recorded as: its own, except that the listwise
-    calls of a groupwise scorer (answered with scores) are ``groupwise``."""
-    kind = _call_parts(call)[0]
-    return "groupwise" if kind == "listwise" and scorer_kind == "groupwise" else kind
-
-
 def call_key(call: Any, scorer_kind: Optional[str] = None) -> CallKey:
     """The key of a scorer call: (kind, qid, doc ids in prompt order); the
     listwise calls of a groupwise scorer are keyed ``groupwise``."""
-    _, qid, _, docids = _call_parts(call)
-    return call_kind(call, scorer_kind), qid, docids
+    kind, qid, _, docids = _call_parts(call, scorer_kind)
+    return kind, qid, docids
 
 
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
@@ -265,8 +260,7 @@ class CallRecorder:
         """Write one call: its answer (a plain value or an :class:`Answer`), or
         the ``error`` it failed with (an exception answer counts as one).
         ``latency`` is used when the answer does not carry its own."""
-        _, qid, query, docids = _call_parts(call)
-        kind = call_kind(call, self.kind)
+        kind, qid, query, docids = _call_parts(call, self.kind)
         prompt = raw = None
         tokens_in = tokens_out = 0
         if isinstance(answer, Answer):

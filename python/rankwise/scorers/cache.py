@@ -15,7 +15,6 @@ from ..recording import (
     PathLike,
     _call_parts,
     _jsonable,
-    call_kind,
     read_calls,
     relay,
     scorer_identity,
@@ -91,8 +90,8 @@ class Cached(ForwardingScorer):
         return len(self._answers)
 
     def _key(self, call: Any) -> CacheKey:
-        _, qid, query, docids = _call_parts(call)
-        return (call_kind(call, getattr(self.scorer, "kind", None)), qid, query, docids, self.identity)
+        kind, qid, query, docids = _call_parts(call, getattr(self.scorer, "kind", None))
+        return (kind, qid, query, docids, self.identity)
 
     @staticmethod
     def _copy(value: Any) -> Any:
