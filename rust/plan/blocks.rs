@@ -332,8 +332,7 @@ impl Planner for JointRank {
     }
     fn submit_scores(&mut self, calls: &Calls, scores: Vec<Vec<f64>>) -> Result<()> {
         if self.aggregator != BlockAggregator::ZScore {
-            let orders = scores.iter().map(|s| crate::parse::order_by_scores(s)).collect();
-            return self.submit_orders(calls, orders);
+            return self.submit_orders(calls, super::orders_by_scores(&scores));
         }
         self.z = vec![(0.0, 0); self.n];
         for (c, s) in scores.iter().enumerate() {

@@ -116,8 +116,7 @@ pub trait Planner: Send + Sync {
     /// [`Planner::submit_orders`]; a planner that can use the scores
     /// themselves (JointRank's `zscore`) overrides it.
     fn submit_scores(&mut self, calls: &Calls, scores: Vec<Vec<f64>>) -> Result<()> {
-        let orders = scores.iter().map(|s| order_by_scores(s)).collect();
-        self.submit_orders(calls, orders)
+        self.submit_orders(calls, orders_by_scores(&scores))
     }
     /// Whether listwise orders answer this planner's rounds (the error says
     /// why not: JointRank's `zscore` needs scores); checked before a round is taken.
@@ -137,6 +136,12 @@ pub trait Planner: Send + Sync {
     fn scores(&self) -> Option<Vec<f64>> {
         None
     }
+}
+
+/// Each call's items ordered by its scores ([`order_by_scores`]): how a
+/// planner that takes orders reads a round answered with scores.
+pub(crate) fn orders_by_scores(scores: &[Vec<f64>]) -> Vec<Vec<u32>> {
+    scores.iter().map(|s| order_by_scores(s)).collect()
 }
 
 fn wrong_kind(have: CallKind, got: CallKind) -> Error {
