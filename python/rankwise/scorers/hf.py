@@ -1011,9 +1011,11 @@ class HFScorer:
             ids[r, off:] = torch.tensor(p_ids)
             pos[r, off:] = torch.tensor(p_pos)
             seg[r, off:] = torch.tensor(p_seg)
-            for j in range(len(windows[k].ids)):
-                rows = [i for i, g in enumerate(p_seg) if g == j + 1]
-                regions.append((r, off + rows[0], off + rows[-1] + 1))
+            first = off + windows[k].starts[0]  # each prompt's region follows the shared passages, in order
+            for x in windows[k].ids:
+                end = first + len(x) - windows[k].starts[0]
+                regions.append((r, first, end))
+                first = end
             self.tokens_in += len(p_ids)
         causal = torch.ones((width, width), dtype=torch.bool).tril()
         si, sj = seg[:, :, None], seg[:, None, :]
