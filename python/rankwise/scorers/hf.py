@@ -115,7 +115,7 @@ METHODS = {
     "groupwise": ("icr", "grouprank"),
 }
 #: the methods that generate a trace before their answer (budgeted, closed and counted alike)
-TRACED = ("rank1", "reasonrank", "rank_r1", "grouprank", "rearank")
+TRACED = ("rank1", *reasoning.WINDOW_METHODS)
 FloatArray = npt.NDArray[np.float64]
 
 
@@ -1084,14 +1084,8 @@ class HFScorer:
         if isinstance(call, PairwiseCall):
             return self._chat(prompts.prp(call.query, passages[0], passages[1]))
         scores = reasoning.shown_scores(call.docs, self.score_scale) if self.insert_scores else None
-        if self.method == "reasonrank":
-            return self._chat(reasoning.reasonrank_messages(call.query, passages, scores))
-        if self.method == "rank_r1":
-            return self._chat(reasoning.rank_r1_messages(call.query, passages, scores))
-        if self.method == "rearank":
-            return self._chat(reasoning.rearank_messages(call.query, passages, scores))
-        if self.method == "grouprank":
-            return self._chat(reasoning.grouprank_messages(call.query, passages, scores))
+        if self.method in reasoning.WINDOW_METHODS:
+            return self._chat(reasoning.WINDOW_METHODS[self.method][0](call.query, passages, scores))
         return self._chat(
             reasoning.listwise_messages(call.query, passages, letters=self.method == "first", scores=scores)
         )
@@ -1143,17 +1137,9 @@ class HFScorer:
                 f"window: FIRST identifies passages by the letters A..W, so at most {len(prompts.LETTERS)} per call"
             )
         new_tokens = self.max_new_tokens or 6 * max((len(c.docs) for c in calls), default=1) + 8
-        if self.method in ("reasonrank", "rank_r1", "grouprank", "rearank"):  # a trace, then the answer
+        if self.method in reasoning.WINDOW_METHODS:  # a trace, then the answer
             k = max((len(c.docs) for c in calls), default=1)
-            new_tokens = (
-                self.max_new_tokens
-                or {
-                    "reasonrank": reasoning.REASONRANK_ANSWER_TOKENS,
-                    "rearank": reasoning.REARANK_ANSWER_TOKENS,
-                    "rank_r1": reasoning.RANK_R1_ANSWER_TOKENS,
-                    "grouprank": reasoning.grouprank_answer_tokens(k),
-                }[self.method]
-            )
+            new_tokens = self.max_new_tokens or reasoning.WINDOW_METHODS[self.method][1](k)
             budget = self._budget(self.max_thinking_tokens + new_tokens + 8)
             texts = [self._fitted(c, [d.text for d in c.docs], budget) for c in calls]
             return "reasonrank", calls, (texts, new_tokens)

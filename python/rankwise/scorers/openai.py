@@ -35,8 +35,6 @@ METHODS = {
     "listwise": ("generate", "first", "reasonrank", "rank_r1", "rearank"),
     "groupwise": ("grouprank",),
 }
-#: the methods that may write a trace before their answer (and are closed, counted and budgeted alike)
-TRACED = ("reasonrank", "grouprank", "rank_r1", "rearank")
 RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
 # vLLM's OpenAI server schedules up to --max-num-seqs sequences at once: 256 by default on most GPUs
 # (1024 on >= 70 GiB GPUs other than the A100). Keeping that many requests outstanding fills its batch;
@@ -589,22 +587,10 @@ class OpenAIScorer:
                 call.query, [self._cut(d.text) for d in call.docs], letters=True, scores=self._scores(call)
             )
             body.update(messages=msgs, max_tokens=3, logprobs=True, top_logprobs=min(20, max(k, 5)))
-        elif self.method == "reasonrank":
-            k = len(call.docs)
-            msgs = reasoning.reasonrank_messages(call.query, [self._cut(d.text) for d in call.docs], self._scores(call))
-            answer = self.max_tokens or reasoning.REASONRANK_ANSWER_TOKENS
-            body.update(messages=msgs, max_tokens=self.max_thinking_tokens + answer)
-        elif self.method == "rank_r1":
-            msgs = reasoning.rank_r1_messages(call.query, [self._cut(d.text) for d in call.docs], self._scores(call))
-            answer = self.max_tokens or reasoning.RANK_R1_ANSWER_TOKENS
-            body.update(messages=msgs, max_tokens=self.max_thinking_tokens + answer)
-        elif self.method == "rearank":
-            msgs = reasoning.rearank_messages(call.query, [self._cut(d.text) for d in call.docs], self._scores(call))
-            answer = self.max_tokens or reasoning.REARANK_ANSWER_TOKENS
-            body.update(messages=msgs, max_tokens=self.max_thinking_tokens + answer)
-        elif self.method == "grouprank":
-            msgs = reasoning.grouprank_messages(call.query, [self._cut(d.text) for d in call.docs], self._scores(call))
-            answer = self.max_tokens or reasoning.grouprank_answer_tokens(len(call.docs))
+        elif self.method in reasoning.WINDOW_METHODS:  # a trace, then the answer, in one budget
+            messages, answer_tokens = reasoning.WINDOW_METHODS[self.method]
+            msgs = messages(call.query, [self._cut(d.text) for d in call.docs], self._scores(call))
+            answer = self.max_tokens or answer_tokens(len(call.docs))
             body.update(messages=msgs, max_tokens=self.max_thinking_tokens + answer)
         else:
             k = len(call.docs)
@@ -651,7 +637,7 @@ class OpenAIScorer:
                 raise ScorerError("neither 'yes' nor 'no' is among the top logprobs of the answer")
             d = lp.get("no", -math.inf) - lp.get("yes", -math.inf)  # P(yes) = 1 / (1 + e^d), safe for any logprobs
             return 0.0 if d == math.inf else 1.0 / (1.0 + math.exp(min(d, 700.0)))
-        if self.method in TRACED:
+        if self.method in reasoning.WINDOW_METHODS:
             tr = self._trace(out)
             if not tr.closed:
                 return ""  # cut by the budget: no answer (the window keeps its prompt order)
@@ -781,7 +767,7 @@ class OpenAIScorer:
                 raw = None
             usage = out.get("usage") or {}
             thinking = 0
-            if self.method in TRACED:
+            if self.method in reasoning.WINDOW_METHODS:
                 tr = self._trace(out)
                 if not tr.closed and out["choices"][0].get("finish_reason") == "length":
                     self._budget_hit()

@@ -83,12 +83,13 @@ import logging
 import math
 import re
 from dataclasses import dataclass
-from typing import Any, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .._errors import InvalidInputError
 from . import prompts
 
 __all__ = [
+    "WINDOW_METHODS",
     "RANK1_MAX_THINKING_TOKENS",
     "REASONRANK_MAX_THINKING_TOKENS",
     "REASONRANK_SYSTEM",
@@ -540,3 +541,13 @@ def tfrank_read(tokens: Sequence[str], tops: Sequence[Optional[Mapping[str, floa
         text += tok
         marked = tfrank_marked(text)
     return None
+
+
+#: the window methods that write a trace, then their answer: (the messages of a window, the answer's
+#: budget after the trace for ``k`` passages); HFScorer and OpenAIScorer build and budget them alike
+WINDOW_METHODS: Dict[str, Tuple[Callable[..., List[prompts.Message]], Callable[[int], int]]] = {
+    "reasonrank": (reasonrank_messages, lambda k: REASONRANK_ANSWER_TOKENS),
+    "rearank": (rearank_messages, lambda k: REARANK_ANSWER_TOKENS),
+    "rank_r1": (rank_r1_messages, lambda k: RANK_R1_ANSWER_TOKENS),
+    "grouprank": (grouprank_messages, grouprank_answer_tokens),
+}
