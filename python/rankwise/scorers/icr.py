@@ -3,7 +3,8 @@ Models Yields Efficient Zero-Shot Re-Rankers", ICLR 2025): the prompt, the
 token spans and the calibrated scores, as plain Python and numpy.
 
 :class:`~rankwise.scorers.HFScorer` (kind ``"groupwise"``, method ``"icr"``)
-runs the model: one forward pass per prompt with eager attention, the
+runs the model: one forward pass per window with eager attention (the query
+prompt and the N/A prompt packed into one row, the passages read once), the
 attention probabilities of the *query region* (every token from "Please find
 information ..." to the end of the prompt, the chat suffix included) averaged
 over its rows, summed over heads and over layers. That gives one score per
