@@ -133,12 +133,17 @@ fn tokens(text: &str) -> (Vec<u64>, bool) {
     }
 }
 
-/// Parse an LLM's ranking of `n` prompt items into a permutation of `0..n`.
-pub fn parse_permutation(text: &str, n: usize) -> Parsed {
-    let answer = match text.rfind("</think>") {
+/// The text after the last `</think>` (a reasoning model's answer), or all of it.
+fn after_thinking(text: &str) -> &str {
+    match text.rfind("</think>") {
         Some(i) => &text[i + "</think>".len()..],
         None => text,
-    };
+    }
+}
+
+/// Parse an LLM's ranking of `n` prompt items into a permutation of `0..n`.
+pub fn parse_permutation(text: &str, n: usize) -> Parsed {
+    let answer = after_thinking(text);
     let (ids, letters) = tokens(answer);
     let mut out = complete(ids, n);
     out.letters = letters;
@@ -242,10 +247,7 @@ const SCORE_GAP: usize = 24;
 ///    `1..=n` are dropped and reported; an item without a score is NaN and
 ///    reported missing; a number too large for a float counts as no score.
 pub fn parse_scores(text: &str, n: usize) -> ParsedScores {
-    let mut answer = match text.rfind("</think>") {
-        Some(i) => &text[i + "</think>".len()..],
-        None => text,
-    };
+    let mut answer = after_thinking(text);
     if let Some(a) = answer.find("<answer>") {
         let rest = &answer[a + "<answer>".len()..];
         answer = match rest.find("</answer>") {
